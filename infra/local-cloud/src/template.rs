@@ -1,0 +1,532 @@
+//! Reading template.yaml: CloudFormation intrinsics, SAM globals, and the
+//! model of what the local cloud must provision and run.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use serde_json::{Map, Value as Json, json};
+use serde_norway::Value as Yaml;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("template.yaml is not valid YAML: {0}")]
+    Yaml(#[from] serde_norway::Error),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{resource}: cannot resolve {what}")]
+    Unresolved { resource: String, what: String },
+}
+
+fn invalid(msg: impl Into<String>) -> TemplateError {
+    TemplateError::Invalid(msg.into())
+}
+
+/// One resource of the template, its properties still unresolved.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub logical_id: String,
+    pub kind: String,
+    pub properties: Yaml,
+    pub metadata: Yaml,
+}
+
+/// The parsed template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub resources: BTreeMap<String, Resource>,
+    pub parameters: HashMap<String, String>,
+    pub function_globals: Yaml,
+}
+
+/// What `!Ref` and `!GetAtt` of a provisioned resource give.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Physical {
+    pub kind: String,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Values intrinsics resolve against: parameters, pseudo parameters and the
+/// resources provisioned so far.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub stack_name: String,
+    pub region: String,
+    pub account_id: String,
+    pub parameters: HashMap<String, String>,
+    pub physical: BTreeMap<String, Physical>,
+}
+
+impl Context {
+    fn reference(&self, name: &str) -> Option<String> {
+        match name {
+            "AWS::StackName" => Some(self.stack_name.clone()),
+            "AWS::Region" => Some(self.region.clone()),
+            "AWS::AccountId" => Some(self.account_id.clone()),
+            "AWS::Partition" => Some("aws".to_owned()),
+            "AWS::URLSuffix" => Some("amazonaws.com".to_owned()),
+            _ => self
+                .parameters
+                .get(name)
+                .cloned()
+                .or_else(|| self.physical.get(name).map(|p| p.reference.clone())),
+        }
+    }
+
+    fn attribute(&self, logical: &str, attr: &str) -> Option<String> {
+        self.physical.get(logical)?.attributes.get(attr).cloned()
+    }
+}
+
+impl Template {
+    pub fn load(path: &Path) -> Result<Self, TemplateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        let doc: Yaml = serde_norway::from_str(text)?;
+        let mut parameters = HashMap::new();
+        if let Some(Yaml::Mapping(params)) = doc.get("Parameters") {
+            for (name, spec) in params {
+                let name = name.as_str().ok_or_else(|| invalid("parameter name"))?;
+                if let Some(default) = spec.get("Default") {
+                    parameters.insert(name.to_owned(), scalar_string(default));
+                }
+            }
+        }
+        let mut resources = BTreeMap::new();
+        let Some(Yaml::Mapping(map)) = doc.get("Resources") else {
+            return Err(invalid("template has no Resources"));
+        };
+        for (id, body) in map {
+            let logical_id = id.as_str().ok_or_else(|| invalid("resource id"))?.to_owned();
+            let kind = body
+                .get("Type")
+                .and_then(Yaml::as_str)
+                .ok_or_else(|| invalid(format!("{logical_id} has no Type")))?
+                .to_owned();
+            resources.insert(
+                logical_id.clone(),
+                Resource {
+                    logical_id,
+                    kind,
+                    properties: body.get("Properties").cloned().unwrap_or(Yaml::Null),
+                    metadata: body.get("Metadata").cloned().unwrap_or(Yaml::Null),
+                },
+            );
+        }
+        let function_globals = doc
+            .get("Globals")
+            .and_then(|g| g.get("Function"))
+            .cloned()
+            .unwrap_or(Yaml::Null);
+        Ok(Self {
+            resources,
+            parameters,
+            function_globals,
+        })
+    }
+
+    /// Resources ordered so that each comes after everything it refers to.
+    pub fn provisioning_order(&self) -> Result<Vec<&Resource>, TemplateError> {
+        let mut deps: HashMap<&str, BTreeSet<String>> = HashMap::new();
+        for (id, resource) in &self.resources {
+            let mut refs = BTreeSet::new();
+            collect_refs(&resource.properties, &mut refs);
+            if resource.kind == "AWS::Serverless::Function" {
+                collect_refs(&self.function_globals, &mut refs);
+            }
+            refs.retain(|r| self.resources.contains_key(r) && r != id);
+            deps.insert(id.as_str(), refs);
+        }
+        let mut order = Vec::new();
+        let mut done = BTreeSet::new();
+        while order.len() < self.resources.len() {
+            let ready: Vec<&str> = self
+                .resources
+                .keys()
+                .map(String::as_str)
+                .filter(|id| !done.contains(*id) && deps[id].iter().all(|d| done.contains(d)))
+                .collect();
+            if ready.is_empty() {
+                return Err(invalid("the template's resources refer to each other in a cycle"));
+            }
+            for id in ready {
+                done.insert(id.to_owned());
+                order.push(&self.resources[id]);
+            }
+        }
+        Ok(order)
+    }
+}
+
+fn scalar_string(v: &Yaml) -> String {
+    match v {
+        Yaml::String(s) => s.clone(),
+        Yaml::Number(n) => n.to_string(),
+        Yaml::Bool(b) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Logical ids a value refers to through Ref, GetAtt or Sub.
+fn collect_refs(value: &Yaml, out: &mut BTreeSet<String>) {
+    match value {
+        Yaml::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let inner = &tagged.value;
+            match tag.trim_start_matches('!') {
+                "Ref" => {
+                    if let Some(s) = inner.as_str() {
+                        out.insert(s.to_owned());
+                    }
+                }
+                "GetAtt" => {
+                    if let Some(s) = inner.as_str() {
+                        out.insert(s.split('.').next().unwrap_or(s).to_owned());
+                    } else if let Some(first) = inner.get(0).and_then(Yaml::as_str) {
+                        out.insert(first.to_owned());
+                    }
+                }
+                "Sub" => {
+                    let text = inner.as_str().or_else(|| inner.get(0).and_then(Yaml::as_str));
+                    if let Some(text) = text {
+                        for var in sub_variables(text) {
+                            out.insert(var.split('.').next().unwrap_or(&var).to_owned());
+                        }
+                    }
+                    collect_refs(inner, out);
+                }
+                _ => collect_refs(inner, out),
+            }
+        }
+        Yaml::Mapping(map) => {
+            for (k, v) in map {
+                match k.as_str() {
+                    Some("Ref") => {
+                        if let Some(s) = v.as_str() {
+                            out.insert(s.to_owned());
+                        }
+                    }
+                    Some("Fn::GetAtt") => {
+                        let first = v
+                            .as_str()
+                            .map(|s| s.split('.').next().unwrap_or(s))
+                            .or_else(|| v.get(0).and_then(Yaml::as_str));
+                        if let Some(first) = first {
+                            out.insert(first.to_owned());
+                        }
+                    }
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Yaml::Sequence(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// The `${...}` variables of a Sub string (not `${!literal}`).
+fn sub_variables(text: &str) -> Vec<String> {
+    let mut vars = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        let var = &after[..end];
+        if !var.starts_with('!') {
+            vars.push(var.to_owned());
+        }
+        rest = &after[end + 1..];
+    }
+    vars
+}
+
+/// Resolves every intrinsic in `value` and converts it to JSON.
+/// `AWS::NoValue` removes the key it stands for.
+pub fn resolve(value: &Yaml, ctx: &Context, resource: &str) -> Result<Json, TemplateError> {
+    resolve_opt(value, ctx, resource).map(|v| v.unwrap_or(Json::Null))
+}
+
+fn unresolved(resource: &str, what: impl Into<String>) -> TemplateError {
+    TemplateError::Unresolved {
+        resource: resource.to_owned(),
+        what: what.into(),
+    }
+}
+
+fn resolve_opt(value: &Yaml, ctx: &Context, res: &str) -> Result<Option<Json>, TemplateError> {
+    Ok(Some(match value {
+        Yaml::Null => Json::Null,
+        Yaml::Bool(b) => Json::Bool(*b),
+        Yaml::Number(n) => serde_json::to_value(n).map_err(|e| invalid(e.to_string()))?,
+        Yaml::String(s) => Json::String(s.clone()),
+        Yaml::Sequence(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                if let Some(v) = resolve_opt(item, ctx, res)? {
+                    out.push(v);
+                }
+            }
+            Json::Array(out)
+        }
+        Yaml::Mapping(map) => {
+            if map.len() == 1 {
+                let (k, v) = map.iter().next().expect("one entry");
+                if let Some(name) = k.as_str().and_then(|k| intrinsic_name(k)) {
+                    return intrinsic(name, v, ctx, res);
+                }
+            }
+            let mut out = Map::new();
+            for (k, v) in map {
+                let key = match k {
+                    Yaml::String(s) => s.clone(),
+                    other => scalar_string(other),
+                };
+                if let Some(v) = resolve_opt(v, ctx, res)? {
+                    out.insert(key, v);
+                }
+            }
+            Json::Object(out)
+        }
+        Yaml::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            return intrinsic(tag.trim_start_matches('!'), &tagged.value, ctx, res);
+        }
+    }))
+}
+
+fn intrinsic_name(key: &str) -> Option<&str> {
+    match key {
+        "Ref" => Some("Ref"),
+        k => k.strip_prefix("Fn::"),
+    }
+}
+
+fn intrinsic(name: &str, arg: &Yaml, ctx: &Context, res: &str) -> Result<Option<Json>, TemplateError> {
+    let text = |v: Option<Json>| -> Result<String, TemplateError> {
+        match v {
+            Some(Json::String(s)) => Ok(s),
+            Some(Json::Number(n)) => Ok(n.to_string()),
+            other => Err(unresolved(res, format!("{name} argument {other:?}"))),
+        }
+    };
+    match name {
+        "Ref" => {
+            let target = arg.as_str().ok_or_else(|| unresolved(res, "Ref"))?;
+            if target == "AWS::NoValue" {
+                return Ok(None);
+            }
+            ctx.reference(target)
+                .map(|v| Some(Json::String(v)))
+                .ok_or_else(|| unresolved(res, format!("!Ref {target}")))
+        }
+        "GetAtt" => {
+            let (logical, attr) = match arg {
+                Yaml::String(s) => s
+                    .split_once('.')
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                    .ok_or_else(|| unresolved(res, format!("!GetAtt {s}")))?,
+                Yaml::Sequence(parts) if parts.len() == 2 => (
+                    text(resolve_opt(&parts[0], ctx, res)?)?,
+                    text(resolve_opt(&parts[1], ctx, res)?)?,
+                ),
+                _ => return Err(unresolved(res, "!GetAtt")),
+            };
+            ctx.attribute(&logical, &attr)
+                .map(|v| Some(Json::String(v)))
+                .ok_or_else(|| unresolved(res, format!("!GetAtt {logical}.{attr}")))
+        }
+        "Sub" => {
+            let (template, vars) = match arg {
+                Yaml::String(s) => (s.clone(), Map::new()),
+                Yaml::Sequence(parts) if parts.len() == 2 => {
+                    let template = parts[0].as_str().ok_or_else(|| unresolved(res, "!Sub"))?;
+                    let vars = match resolve_opt(&parts[1], ctx, res)? {
+                        Some(Json::Object(m)) => m,
+                        _ => Map::new(),
+                    };
+                    (template.to_owned(), vars)
+                }
+                _ => return Err(unresolved(res, "!Sub")),
+            };
+            substitute(&template, &vars, ctx, res).map(|s| Some(Json::String(s)))
+        }
+        "Join" => {
+            let parts = arg.as_sequence().filter(|p| p.len() == 2).ok_or_else(|| unresolved(res, "!Join"))?;
+            let sep = parts[0].as_str().unwrap_or("");
+            let items = match resolve_opt(&parts[1], ctx, res)? {
+                Some(Json::Array(items)) => items,
+                _ => return Err(unresolved(res, "!Join list")),
+            };
+            let strings: Result<Vec<String>, _> = items.into_iter().map(|i| text(Some(i))).collect();
+            Ok(Some(Json::String(strings?.join(sep))))
+        }
+        "Select" => {
+            let parts = arg.as_sequence().filter(|p| p.len() == 2).ok_or_else(|| unresolved(res, "!Select"))?;
+            let index: usize = text(resolve_opt(&parts[0], ctx, res)?)?
+                .parse()
+                .map_err(|_| unresolved(res, "!Select index"))?;
+            match resolve_opt(&parts[1], ctx, res)? {
+                Some(Json::Array(items)) => items
+                    .get(index)
+                    .cloned()
+                    .map(Some)
+                    .ok_or_else(|| unresolved(res, "!Select out of range")),
+                _ => Err(unresolved(res, "!Select list")),
+            }
+        }
+        "Split" => {
+            let parts = arg.as_sequence().filter(|p| p.len() == 2).ok_or_else(|| unresolved(res, "!Split"))?;
+            let sep = parts[0].as_str().unwrap_or("");
+            let whole = text(resolve_opt(&parts[1], ctx, res)?)?;
+            Ok(Some(json!(whole.split(sep).collect::<Vec<_>>())))
+        }
+        other => Err(unresolved(res, format!("the intrinsic {other} (not supported locally)"))),
+    }
+}
+
+fn substitute(template: &str, vars: &Map<String, Json>, ctx: &Context, res: &str) -> Result<String, TemplateError> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or_else(|| unresolved(res, "unterminated ${ in !Sub"))?;
+        let var = &after[..end];
+        if let Some(literal) = var.strip_prefix('!') {
+            out.push_str("${");
+            out.push_str(literal);
+            out.push('}');
+        } else if let Some(v) = vars.get(var) {
+            out.push_str(v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()).as_str());
+        } else if let Some((logical, attr)) = var.split_once('.').filter(|_| !var.starts_with("AWS::")) {
+            let v = ctx
+                .attribute(logical, attr)
+                .ok_or_else(|| unresolved(res, format!("${{{var}}}")))?;
+            out.push_str(&v);
+        } else {
+            let v = ctx.reference(var).ok_or_else(|| unresolved(res, format!("${{{var}}}")))?;
+            out.push_str(&v);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Deep-merges SAM globals under a resource's own properties: maps merge,
+/// everything else in the resource wins.
+pub fn merge_globals(globals: &Json, own: &Json) -> Json {
+    match (globals, own) {
+        (Json::Object(g), Json::Object(o)) => {
+            let mut merged = g.clone();
+            for (k, v) in o {
+                let value = match merged.get(k) {
+                    Some(gv) => merge_globals(gv, v),
+                    None => v.clone(),
+                };
+                merged.insert(k.clone(), value);
+            }
+            Json::Object(merged)
+        }
+        (_, own) if !own.is_null() => own.clone(),
+        (g, _) => g.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = r#"
+Parameters:
+  Stage: { Type: String, Default: dev }
+Resources:
+  Dlq: { Type: AWS::SQS::Queue }
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "${AWS::StackName}-${Stage}-q"
+      RedrivePolicy: { deadLetterTargetArn: !GetAtt Dlq.Arn, maxReceiveCount: 3 }
+      Tags:
+        - { Key: a, Value: !Join ["-", [x, !Ref Stage]] }
+        - { Key: b, Value: { "Fn::GetAtt": [Dlq, QueueName] } }
+      Nothing: !Ref AWS::NoValue
+"#;
+
+    fn ctx() -> Context {
+        let mut physical = BTreeMap::new();
+        physical.insert(
+            "Dlq".to_owned(),
+            Physical {
+                kind: "AWS::SQS::Queue".into(),
+                reference: "http://q/dlq".into(),
+                attributes: [("Arn", "arn:dlq"), ("QueueName", "dlq")]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+            },
+        );
+        Context {
+            stack_name: "stack".into(),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            parameters: [("Stage".to_owned(), "dev".to_owned())].into(),
+            physical,
+        }
+    }
+
+    #[test]
+    fn intrinsics_resolve_in_short_and_long_form() {
+        let t = Template::parse(TEMPLATE).unwrap();
+        let props = resolve(&t.resources["Queue"].properties, &ctx(), "Queue").unwrap();
+        assert_eq!(props["QueueName"], "stack-dev-q");
+        assert_eq!(props["RedrivePolicy"]["deadLetterTargetArn"], "arn:dlq");
+        assert_eq!(props["RedrivePolicy"]["maxReceiveCount"], 3);
+        assert_eq!(props["Tags"][0]["Value"], "x-dev");
+        assert_eq!(props["Tags"][1]["Value"], "dlq");
+        assert!(props.get("Nothing").is_none());
+    }
+
+    #[test]
+    fn resources_are_ordered_after_what_they_refer_to() {
+        let t = Template::parse(TEMPLATE).unwrap();
+        let order: Vec<_> = t.provisioning_order().unwrap().iter().map(|r| r.logical_id.clone()).collect();
+        assert_eq!(order, vec!["Dlq", "Queue"]);
+    }
+
+    #[test]
+    fn an_unknown_reference_is_an_error_naming_it() {
+        let t = Template::parse("Resources:\n  A:\n    Type: X\n    Properties: { P: !Ref Missing }\n").unwrap();
+        let err = resolve(&t.resources["A"].properties, &ctx(), "A").unwrap_err();
+        assert!(err.to_string().contains("Missing"), "{err}");
+    }
+
+    #[test]
+    fn globals_merge_under_the_function_properties() {
+        let g = json!({"Timeout": 10, "Environment": {"Variables": {"A": "1", "B": "2"}}});
+        let own = json!({"Timeout": 3, "Environment": {"Variables": {"B": "x"}}});
+        let merged = merge_globals(&g, &own);
+        assert_eq!(merged, json!({"Timeout": 3, "Environment": {"Variables": {"A": "1", "B": "x"}}}));
+    }
+
+    #[test]
+    fn the_project_template_parses_and_orders() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+        let t = Template::load(&path).unwrap();
+        assert!(t.resources.contains_key("Table"));
+        t.provisioning_order().unwrap();
+    }
+}

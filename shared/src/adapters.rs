@@ -1,0 +1,5 @@
+//! Implementations of the [`crate::ports`] traits.
+
+pub mod dynamo;
+pub mod eventbridge;
+pub mod memory;

@@ -1,0 +1,334 @@
+//! The platform's single DynamoDB table: key layout, the outbox item, the
+//! event log, and the table probe.
+//!
+//! Keys are generic (`PK`, `SK`, `GSI1PK`, `GSI1SK`) and every item names its
+//! `entity`; docs/table-design.md lists the access patterns they serve.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::events::EventEnvelope;
+use crate::ports::{EventLog, HeartbeatStore, Probe, Recorded};
+use crate::{AppError, EventSource};
+
+/// Attribute and index names of the table.
+pub mod keys {
+    pub const PK: &str = "PK";
+    pub const SK: &str = "SK";
+    pub const GSI1: &str = "GSI1";
+    pub const GSI1PK: &str = "GSI1PK";
+    pub const GSI1SK: &str = "GSI1SK";
+    pub const ENTITY: &str = "entity";
+    /// Epoch seconds after which DynamoDB's TTL may delete the item.
+    pub const EXPIRES_AT: &str = "expires_at";
+}
+
+/// Entity names stored in the `entity` attribute.
+pub mod entity {
+    pub const OUTBOX: &str = "OUTBOX";
+    pub const EVENT: &str = "EVENT";
+}
+
+/// How long a published outbox item is kept for inspection before TTL
+/// removes it. The stream delivers it long before.
+pub const OUTBOX_RETENTION_DAYS: i64 = 7;
+
+/// An event waiting in the table for the outbox relay.
+///
+/// A state change writes its `OutboxItem` in the same `TransactWriteItems`,
+/// so the event exists if and only if the change does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub source: String,
+    /// The envelope as JSON text, published verbatim as the event's detail.
+    pub envelope: String,
+    pub expires_at: i64,
+}
+
+impl OutboxItem {
+    pub fn new(source: EventSource, envelope: &EventEnvelope) -> Result<Self, serde_json::Error> {
+        let id = envelope.id.to_string();
+        Ok(Self {
+            pk: format!("OUTBOX#{id}"),
+            sk: "OUTBOX".to_owned(),
+            entity: entity::OUTBOX.to_owned(),
+            event_id: id,
+            event_type: envelope.event_type.to_string(),
+            source: source.as_str().to_owned(),
+            envelope: serde_json::to_string(envelope)?,
+            expires_at: (envelope.occurred_at + Duration::days(OUTBOX_RETENTION_DAYS)).timestamp(),
+        })
+    }
+
+    /// The `Put` to include in the state change's transaction. It refuses to
+    /// overwrite: an event id is written once.
+    pub fn to_put(&self, table: &str) -> Result<Put, AppError> {
+        let item = serde_dynamo::to_item(self)
+            .map_err(|e| AppError::internal("encoding the outbox item", e))?;
+        Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .build()
+            .map_err(|e| AppError::internal("building the outbox put", e))
+    }
+
+    pub fn envelope(&self) -> Result<EventEnvelope, serde_json::Error> {
+        serde_json::from_str(&self.envelope)
+    }
+}
+
+/// One recorded event in the event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventLogItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    /// `EVENTLOG#<yyyy-mm-dd>` of `occurred_at`: the day's events in one partition.
+    #[serde(rename = "GSI1PK")]
+    pub gsi1pk: String,
+    /// `<occurred_at>#<event id>`: ordered by time within the day.
+    #[serde(rename = "GSI1SK")]
+    pub gsi1sk: String,
+    pub entity: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub source: String,
+    pub correlation_id: String,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub envelope: String,
+}
+
+impl EventLogItem {
+    pub fn key(event_id: &str) -> (String, String) {
+        (format!("EVENT#{event_id}"), "EVENT".to_owned())
+    }
+
+    pub fn new(source: &str, envelope: &EventEnvelope) -> Result<Self, serde_json::Error> {
+        let id = envelope.id.to_string();
+        let (pk, sk) = Self::key(&id);
+        Ok(Self {
+            pk,
+            sk,
+            gsi1pk: format!("EVENTLOG#{}", envelope.occurred_at.format("%Y-%m-%d")),
+            gsi1sk: format!("{}#{id}", envelope.occurred_at.to_rfc3339()),
+            entity: entity::EVENT.to_owned(),
+            event_id: id,
+            event_type: envelope.event_type.to_string(),
+            source: source.to_owned(),
+            correlation_id: envelope.correlation_id.to_string(),
+            occurred_at: envelope.occurred_at,
+            recorded_at: Utc::now(),
+            envelope: serde_json::to_string(envelope)?,
+        })
+    }
+}
+
+/// The event log in the platform table.
+#[derive(Debug, Clone)]
+pub struct DynamoEventLog {
+    client: Client,
+    table: String,
+}
+
+impl DynamoEventLog {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl EventLog for DynamoEventLog {
+    #[tracing::instrument(skip(self, envelope), fields(event_id = %envelope.id))]
+    async fn record(&self, source: &str, envelope: &EventEnvelope) -> Result<Recorded, AppError> {
+        let item = EventLogItem::new(source, envelope)
+            .and_then(|item| serde_dynamo::to_item(item).map_err(serde::ser::Error::custom))
+            .map_err(|e| AppError::internal("encoding the event log item", e))?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Recorded::New),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(Recorded::Duplicate)
+            }
+            Err(e) => Err(AppError::internal("recording the event", e)),
+        }
+    }
+}
+
+/// The platform's heartbeat item and its outbox event.
+#[derive(Debug, Clone)]
+pub struct DynamoHeartbeats {
+    client: Client,
+    table: String,
+}
+
+impl DynamoHeartbeats {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl HeartbeatStore for DynamoHeartbeats {
+    #[tracing::instrument(skip(self, envelope), fields(event_id = %envelope.id))]
+    async fn beat(&self, source: EventSource, envelope: &EventEnvelope) -> Result<(), AppError> {
+        let beat = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S("PLATFORM".to_owned()))
+            .key(keys::SK, AttributeValue::S("HEARTBEAT".to_owned()))
+            .update_expression(
+                "SET #entity = :entity, last_beat_at = :at, last_event_id = :id, \
+                 beats = if_not_exists(beats, :zero) + :one",
+            )
+            .expression_attribute_names("#entity", keys::ENTITY)
+            .expression_attribute_values(":entity", AttributeValue::S("HEARTBEAT".to_owned()))
+            .expression_attribute_values(":at", AttributeValue::S(envelope.occurred_at.to_rfc3339()))
+            .expression_attribute_values(":id", AttributeValue::S(envelope.id.to_string()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
+            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+            .build()
+            .map_err(|e| AppError::internal("building the heartbeat update", e))?;
+        let outbox = OutboxItem::new(source, envelope)
+            .map_err(|e| AppError::internal("encoding the outbox item", e))?
+            .to_put(&self.table)?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(beat).build())
+            .transact_items(TransactWriteItem::builder().put(outbox).build())
+            .send()
+            .await
+            .map_err(|e| AppError::internal("writing the heartbeat", e))?;
+        Ok(())
+    }
+}
+
+/// Whether the platform table answers.
+#[derive(Debug, Clone)]
+pub struct TableProbe {
+    client: Client,
+    table: String,
+}
+
+impl TableProbe {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl Probe for TableProbe {
+    fn name(&self) -> &'static str {
+        "table"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        let out = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(|e| describe_sdk_error(&e))?;
+        match out.table().and_then(|t| t.table_status()) {
+            Some(status) if status.as_str() == "ACTIVE" || status.as_str() == "UPDATING" => Ok(()),
+            Some(status) => Err(format!("table status {}", status.as_str())),
+            None => Err("table status unknown".to_owned()),
+        }
+    }
+}
+
+/// A short, secret-free description of an SDK failure for health reports.
+pub fn describe_sdk_error<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    match err {
+        SdkError::ServiceError(e) => e
+            .err()
+            .code()
+            .map_or_else(|| "service error".to_owned(), str::to_owned),
+        SdkError::TimeoutError(_) => "timeout".to_owned(),
+        SdkError::DispatchFailure(_) => "unreachable".to_owned(),
+        _ => "request failed".to_owned(),
+    }
+}
+
+/// Reads a string attribute of an item, for adapters that skip serde.
+pub fn string_attr<'a>(
+    item: &'a std::collections::HashMap<String, AttributeValue>,
+    name: &str,
+) -> Option<&'a str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CorrelationId, EventType};
+
+    fn envelope() -> EventEnvelope {
+        EventEnvelope::new(
+            EventType::Ping,
+            CorrelationId::generate(),
+            serde_json::json!({"n": 1}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_outbox_item_round_trips_through_a_dynamodb_item() {
+        let env = envelope();
+        let item = OutboxItem::new(EventSource::Platform, &env).unwrap();
+        let attrs: std::collections::HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(&item).unwrap();
+        assert_eq!(string_attr(&attrs, keys::ENTITY), Some(entity::OUTBOX));
+        let back: OutboxItem = serde_dynamo::from_item(attrs).unwrap();
+        assert_eq!(back.envelope().unwrap(), env);
+    }
+
+    #[test]
+    fn an_outbox_put_refuses_to_overwrite() {
+        let item = OutboxItem::new(EventSource::Platform, &envelope()).unwrap();
+        let put = item.to_put("t").unwrap();
+        assert_eq!(put.condition_expression(), Some("attribute_not_exists(#pk)"));
+    }
+
+    #[test]
+    fn the_event_log_is_keyed_by_event_id_and_indexed_by_day() {
+        let env = envelope();
+        let item = EventLogItem::new("s", &env).unwrap();
+        assert_eq!(item.pk, format!("EVENT#{}", env.id));
+        assert!(item.gsi1pk.starts_with("EVENTLOG#20"));
+        assert!(item.gsi1sk.ends_with(&env.id.to_string()));
+    }
+}

@@ -1,0 +1,165 @@
+//! The HTTP edge: request parsing and responses for `lambda_http` handlers.
+//!
+//! Status mapping lives in [`AppError::status`]; this module turns results
+//! into API Gateway responses with a JSON body and the correlation id.
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{AppError, CorrelationId, correlation};
+
+/// Request bodies above this size are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The request's correlation id: the caller's header if valid, else a new one.
+pub fn correlation_id(req: &Request) -> CorrelationId {
+    CorrelationId::from_header_or_generate(
+        req.headers()
+            .get(correlation::HEADER)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// A JSON response carrying the correlation id header.
+pub fn json_response(
+    status: u16,
+    body: &impl Serialize,
+    correlation_id: &CorrelationId,
+) -> Response<Body> {
+    let (status, text) = match serde_json::to_string(body) {
+        Ok(text) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            text,
+        ),
+        Err(err) => {
+            tracing::error!(error = %err, "response body could not be serialized");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"code":"INTERNAL_ERROR","message":"an internal error occurred; it has been logged"}"#
+                    .to_owned(),
+            )
+        }
+    };
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(value) = HeaderValue::from_str(correlation_id.as_str()) {
+        headers.insert(correlation::HEADER, value);
+    }
+    response
+}
+
+/// The response for an error; internal errors are logged with their source.
+pub fn error_response(err: &AppError, correlation_id: &CorrelationId) -> Response<Body> {
+    if let AppError::Internal { context, source } = err {
+        tracing::error!(%correlation_id, context, error = %source, "request failed");
+    } else {
+        tracing::info!(%correlation_id, code = err.code(), "request refused");
+    }
+    json_response(err.status(), &err.body(), correlation_id)
+}
+
+/// Parses a JSON request body into `T`, refusing what is not JSON, too
+/// large, or not the expected shape, with a 400/413/415 and a stable code.
+pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
+    if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
+        let is_json = content_type
+            .to_str()
+            .map(|ct| {
+                let essence = ct.split(';').next().unwrap_or("").trim();
+                essence.eq_ignore_ascii_case("application/json")
+                    || essence.to_ascii_lowercase().ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(AppError::validation(
+                "UNSUPPORTED_MEDIA_TYPE",
+                "the request body must be application/json",
+            ));
+        }
+    }
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    if bytes.is_empty() {
+        return Err(AppError::validation("MISSING_BODY", "a JSON request body is required"));
+    }
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(AppError::validation(
+            "BODY_TOO_LARGE",
+            format!("the request body exceeds {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|err| match err.classify() {
+        serde_json::error::Category::Data => {
+            AppError::validation("INVALID_BODY", format!("the request body is invalid: {err}"))
+        }
+        _ => AppError::validation(
+            "MALFORMED_JSON",
+            format!(
+                "the request body is not valid JSON (line {}, column {})",
+                err.line(),
+                err.column()
+            ),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Signup {
+        email: String,
+    }
+
+    fn request(body: &str, content_type: Option<&str>) -> Request {
+        let mut builder = lambda_http::http::Request::builder().method("POST").uri("/x");
+        if let Some(ct) = content_type {
+            builder = builder.header("content-type", ct);
+        }
+        builder.body(Body::Text(body.to_owned())).unwrap()
+    }
+
+    #[test]
+    fn malformed_json_is_a_400_with_a_stable_code() {
+        let err = parse_json::<Signup>(&request("{\"email\":", Some("application/json"))).unwrap_err();
+        assert_eq!((err.status(), err.code()), (400, "MALFORMED_JSON"));
+    }
+
+    #[test]
+    fn a_body_of_the_wrong_shape_is_invalid() {
+        let err = parse_json::<Signup>(&request("{\"email\":3}", None)).unwrap_err();
+        assert_eq!((err.status(), err.code()), (400, "INVALID_BODY"));
+    }
+
+    #[test]
+    fn a_non_json_content_type_is_refused() {
+        let err = parse_json::<Signup>(&request("email=a", Some("text/plain"))).unwrap_err();
+        assert_eq!(err.code(), "UNSUPPORTED_MEDIA_TYPE");
+    }
+
+    #[test]
+    fn an_oversized_body_is_refused_before_parsing() {
+        let big = format!("{{\"email\":\"{}\"}}", "a".repeat(MAX_BODY_BYTES));
+        let err = parse_json::<Signup>(&request(&big, Some("application/json"))).unwrap_err();
+        assert_eq!(err.code(), "BODY_TOO_LARGE");
+    }
+
+    #[test]
+    fn an_error_response_is_json_and_carries_the_correlation_id() {
+        let id = CorrelationId::parse("abc-1").unwrap();
+        let res = error_response(&AppError::validation("BAD", "bad"), &id);
+        assert_eq!(res.status(), 400);
+        assert_eq!(res.headers()["content-type"], "application/json");
+        assert_eq!(res.headers()[correlation::HEADER], "abc-1");
+    }
+}

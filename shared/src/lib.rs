@@ -1,0 +1,19 @@
+//! The booking platform's domain crate.
+//!
+//! Every Lambda function links this crate. It holds the value types and rules
+//! (`domain`-style modules), the small traits the functions depend on
+//! ([`ports`]), and their implementations ([`adapters`]): DynamoDB,
+//! EventBridge and in-memory twins for handler tests.
+
+pub mod adapters;
+pub mod config;
+pub mod correlation;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod ports;
+pub mod retry;
+
+pub use correlation::CorrelationId;
+pub use error::AppError;
+pub use events::{EventEnvelope, EventId, EventSource, EventType};
