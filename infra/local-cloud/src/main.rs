@@ -1,1 +1,307 @@
-fn main() {}
+//! The local cloud: DynamoDB Local and moto server, everything template.yaml
+//! declares provisioned onto them, every function run as Lambda runs it, the
+//! HTTP API on 127.0.0.1, and the event source mappings. No Docker, no account.
+
+mod admin;
+mod emulators;
+mod esm;
+mod http_api;
+mod model;
+mod pattern;
+mod provision;
+mod runtime;
+mod template;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use tokio::sync::watch;
+
+use crate::runtime::{FunctionPool, LaunchConfig};
+use crate::template::{Context, Template};
+
+#[derive(Debug, Parser)]
+#[command(about = "Runs the booking platform locally: emulators, provisioning, functions, HTTP API, event sources")]
+struct Args {
+    /// The SAM template to run.
+    #[arg(long, default_value = "template.yaml")]
+    template: PathBuf,
+    /// Where the function binaries are (cargo's output folder).
+    #[arg(long, default_value = "target/debug")]
+    bin_dir: PathBuf,
+    /// The project-local folder infra/install.sh fills.
+    #[arg(long, default_value = ".local")]
+    local_dir: PathBuf,
+    #[arg(long, env = "LOCAL_CLOUD_API_PORT", default_value_t = 3000)]
+    api_port: u16,
+    #[arg(long, env = "LOCAL_CLOUD_ADMIN_PORT", default_value_t = 3001)]
+    admin_port: u16,
+    #[arg(long, env = "LOCAL_CLOUD_DYNAMODB_PORT", default_value_t = 8000)]
+    dynamodb_port: u16,
+    #[arg(long, env = "LOCAL_CLOUD_MOTO_PORT", default_value_t = 5000)]
+    moto_port: u16,
+    /// Processes per function.
+    #[arg(long, default_value_t = 4)]
+    instances: usize,
+    /// Overrides every queue's visibility timeout (seconds), so retries and
+    /// dead-lettering happen in seconds rather than minutes.
+    #[arg(long)]
+    visibility_timeout: Option<u32>,
+    /// Keep DynamoDB's data in .local/state/dynamodb instead of in memory.
+    #[arg(long)]
+    persist: bool,
+    /// Function log format: Text (readable) or JSON (as on AWS).
+    #[arg(long, default_value = "Text")]
+    log_format: String,
+    /// The stack name physical resource names are derived from.
+    #[arg(long, default_value = "booking-local")]
+    stack_name: String,
+    /// Where to write the running cloud's addresses and resources (JSON).
+    #[arg(long)]
+    state_file: Option<PathBuf>,
+}
+
+const REGION: &str = "us-east-1";
+const ACCOUNT: &str = "123456789012";
+
+fn endpoint_env(dynamodb: &str, moto: &str) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    for (k, v) in [
+        ("AWS_REGION", REGION),
+        ("AWS_DEFAULT_REGION", REGION),
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        // Function logs are read through the local cloud's prefixed output.
+        ("NO_COLOR", "1"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb),
+        ("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", dynamodb),
+        ("AWS_ENDPOINT_URL_SQS", moto),
+        ("AWS_ENDPOINT_URL_EVENTBRIDGE", moto),
+        ("AWS_ENDPOINT_URL_SES", moto),
+        ("AWS_ENDPOINT_URL_SESV2", moto),
+        ("AWS_ENDPOINT_URL_SSM", moto),
+    ] {
+        env.insert(k.to_owned(), v.to_owned());
+    }
+    env
+}
+
+/// The local cloud's own SDK settings: fixed region and dummy credentials;
+/// each client gets its emulator's endpoint.
+async fn sdk_config() -> aws_config::SdkConfig {
+    let creds = aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "local-cloud");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(creds)
+        .load()
+        .await
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LOCAL_CLOUD_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .compact()
+        .init();
+    match run(Args::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(target: "local-cloud", "{err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let template = Template::load(&args.template)?;
+    let paths = emulators::read_paths(&args.local_dir)?;
+    let log_dir = args.local_dir.join("logs");
+    let data_dir = args.persist.then(|| args.local_dir.join("state/dynamodb"));
+    let (dynamodb, moto) = tokio::try_join!(
+        emulators::start_dynamodb(&paths, args.dynamodb_port, data_dir.as_deref(), &log_dir),
+        emulators::start_moto(&paths, args.moto_port, &log_dir),
+    )?;
+
+    let sdk = sdk_config().await;
+    let ddb_conf = aws_sdk_dynamodb::config::Builder::from(&sdk).endpoint_url(&dynamodb.endpoint).build();
+    let streams_conf = aws_sdk_dynamodbstreams::config::Builder::from(&sdk).endpoint_url(&dynamodb.endpoint).build();
+    let sqs_conf = aws_sdk_sqs::config::Builder::from(&sdk).endpoint_url(&moto.endpoint).build();
+    let events_conf = aws_sdk_eventbridge::config::Builder::from(&sdk).endpoint_url(&moto.endpoint).build();
+    let clients = provision::Clients {
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb_conf),
+        sqs: aws_sdk_sqs::Client::from_conf(sqs_conf),
+        events: aws_sdk_eventbridge::Client::from_conf(events_conf),
+    };
+    let streams = aws_sdk_dynamodbstreams::Client::from_conf(streams_conf);
+
+    let mut ctx = Context {
+        stack_name: args.stack_name.clone(),
+        region: REGION.to_owned(),
+        account_id: ACCOUNT.to_owned(),
+        parameters: template.parameters.clone(),
+        physical: BTreeMap::new(),
+    };
+    let options = provision::Options {
+        visibility_timeout: args.visibility_timeout,
+    };
+    provision::provision(&template, &mut ctx, &clients, &options).await?;
+    tracing::info!(target: "local-cloud", "provisioned {} resources from {}", ctx.physical.len(), args.template.display());
+
+    let api_spec = model::api_spec(&template, &ctx)?;
+    let functions = model::functions(&template, &ctx, &api_spec)?;
+    let launch = LaunchConfig {
+        bin_dir: args.bin_dir.clone(),
+        base_env: endpoint_env(&dynamodb.endpoint, &moto.endpoint),
+        log_format: Some(args.log_format.clone()),
+    };
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let mut pools: BTreeMap<String, Arc<FunctionPool>> = BTreeMap::new();
+    for spec in functions {
+        let pool = FunctionPool::new(spec, launch.clone());
+        if !pool.binary_path().exists() {
+            return Err(format!(
+                "{} is not built: run `cargo build --workspace` (looked for {})",
+                pool.spec.binary,
+                pool.binary_path().display()
+            )
+            .into());
+        }
+        pool.start(args.instances, shutdown.clone());
+        pools.insert(pool.spec.logical_id.clone(), pool);
+    }
+
+    // Routes, with their authorizers resolved to the function that runs them.
+    let by_arn: HashMap<String, Arc<FunctionPool>> = pools.values().map(|p| (p.spec.arn.clone(), Arc::clone(p))).collect();
+    let mut routes = Vec::new();
+    for pool in pools.values() {
+        for route in &pool.spec.routes {
+            let authorizer = match &route.authorizer {
+                Some(name) => {
+                    let spec = api_spec.authorizers[name].clone();
+                    let runner = by_arn
+                        .get(&spec.function_arn)
+                        .cloned()
+                        .ok_or_else(|| format!("authorizer {name}: no function has the ARN {}", spec.function_arn))?;
+                    Some((spec, runner))
+                }
+                None => None,
+            };
+            routes.push(http_api::Route::new(&route.method, &route.path, Arc::clone(pool), authorizer));
+        }
+    }
+    let route_count = routes.len();
+    let api = Arc::new(http_api::HttpApi::new(routes));
+    let api_addr = SocketAddr::from(([127, 0, 0, 1], args.api_port));
+    let listener = tokio::net::TcpListener::bind(api_addr).await.map_err(|e| format!("cannot listen on {api_addr}: {e}"))?;
+    let mut api_shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, api.router().into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = api_shutdown.changed().await;
+            })
+            .await;
+    });
+
+    // Event source mappings.
+    for pool in pools.values() {
+        for source in pool.spec.sqs.iter().filter(|s| s.enabled) {
+            let url = ctx
+                .physical
+                .values()
+                .find(|p| p.attributes.get("Arn") == Some(&source.queue_arn))
+                .map(|p| p.reference.clone())
+                .ok_or_else(|| format!("{}: no queue has the ARN {}", pool.spec.logical_id, source.queue_arn))?;
+            for _ in 0..esm::SQS_POLLERS {
+                tokio::spawn(esm::sqs_poller(clients.sqs.clone(), Arc::clone(pool), source.clone(), url.clone(), shutdown.clone()));
+            }
+        }
+        for source in pool.spec.streams.iter().filter(|s| s.enabled) {
+            tokio::spawn(esm::stream_poller(streams.clone(), Arc::clone(pool), source.clone(), shutdown.clone()));
+        }
+        for source in pool.spec.schedules.iter().filter(|s| s.enabled) {
+            let schedule: esm::Schedule = source
+                .expression
+                .parse()
+                .map_err(|e| format!("{}.{}: {e}", pool.spec.logical_id, source.event_name))?;
+            tokio::spawn(esm::scheduler(Arc::clone(pool), source.clone(), schedule, shutdown.clone()));
+        }
+    }
+
+    // Wait until every function has a ready instance.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pools.values().any(|p| p.ready_instances() == 0) {
+        if Instant::now() > deadline {
+            let waiting: Vec<_> = pools.values().filter(|p| p.ready_instances() == 0).map(|p| p.spec.binary.clone()).collect();
+            return Err(format!("functions never became ready: {waiting:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let state = admin::State {
+        pools: pools.clone(),
+        physical: ctx.physical.clone(),
+        api: format!("http://{api_addr}"),
+        dynamodb: dynamodb.endpoint.clone(),
+        moto: moto.endpoint.clone(),
+        template: template.clone(),
+        clients: clients.clone(),
+        options: options.clone(),
+        stack_name: args.stack_name.clone(),
+    };
+    let admin_addr = SocketAddr::from(([127, 0, 0, 1], args.admin_port));
+    let admin_listener = tokio::net::TcpListener::bind(admin_addr).await.map_err(|e| format!("cannot listen on {admin_addr}: {e}"))?;
+    let state = Arc::new(state);
+    let summary = state.summary(&format!("http://{admin_addr}"));
+    let mut admin_shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(admin_listener, admin::router(state))
+            .with_graceful_shutdown(async move {
+                let _ = admin_shutdown.changed().await;
+            })
+            .await;
+    });
+    if let Some(path) = &args.state_file {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, serde_json::to_string_pretty(&summary)?)?;
+    }
+
+    tracing::info!(
+        target: "local-cloud",
+        "ready in {}ms: {} functions x {} instances, {} routes",
+        started.elapsed().as_millis(),
+        pools.len(),
+        args.instances,
+        route_count
+    );
+    println!("Local cloud is up.");
+    println!("  API:      http://{api_addr}   (try: curl http://{api_addr}/health)");
+    println!("  Admin:    http://{admin_addr}");
+    println!("  DynamoDB: {}", dynamodb.endpoint);
+    println!("  moto:     {}  (SQS, EventBridge, SES, SSM)", moto.endpoint);
+    println!("Press Ctrl-C to stop.");
+
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = sigterm.recv() => {}
+    }
+    tracing::info!(target: "local-cloud", "stopping");
+    let _ = shutdown_tx.send(true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(dynamodb);
+    drop(moto);
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! The local cloud's admin API: what runs, where, and fault injection for
+//! tests (kill the instance that takes the next invocation).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json as JsonResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value as Json, json};
+
+use crate::provision;
+use crate::runtime::{FunctionPool, Outcome};
+use crate::template::{Context, Physical, Template};
+
+pub struct State {
+    pub pools: BTreeMap<String, Arc<FunctionPool>>,
+    pub physical: BTreeMap<String, Physical>,
+    pub api: String,
+    pub dynamodb: String,
+    pub moto: String,
+    pub template: Template,
+    pub clients: provision::Clients,
+    pub options: provision::Options,
+    pub stack_name: String,
+}
+
+impl State {
+    /// Addresses and resources, as tests and tools need them.
+    pub fn summary(&self, admin: &str) -> Json {
+        json!({
+            "api": self.api,
+            "admin": admin,
+            "dynamodb": self.dynamodb,
+            "moto": self.moto,
+            "region": "us-east-1",
+            "resources": self.physical,
+            "functions": self.pools.values().map(|p| json!({
+                "logical_id": p.spec.logical_id,
+                "name": p.spec.name,
+                "binary": p.spec.binary,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    fn pool(&self, id: &str) -> Option<&Arc<FunctionPool>> {
+        self.pools.get(id).or_else(|| self.pools.values().find(|p| p.spec.binary == id || p.spec.name == id))
+    }
+}
+
+fn not_found(what: &str) -> Response {
+    (StatusCode::NOT_FOUND, JsonResponse(json!({ "code": "NOT_FOUND", "message": format!("{what} not found") }))).into_response()
+}
+
+pub fn router(state: Arc<State>) -> Router {
+    let s1 = Arc::clone(&state);
+    let s2 = Arc::clone(&state);
+    let s3 = Arc::clone(&state);
+    let s4 = Arc::clone(&state);
+    let s5 = Arc::clone(&state);
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/state", get(move || async move { JsonResponse(s1.summary("")) }))
+        .route(
+            "/functions",
+            get(move || async move { JsonResponse(s2.pools.values().map(|p| p.view()).collect::<Vec<_>>()) }),
+        )
+        .route(
+            "/functions/{id}/kill-next",
+            post(move |Path(id): Path<String>, Query(q): Query<BTreeMap<String, u32>>| async move {
+                let Some(pool) = s3.pool(&id) else { return not_found(&id) };
+                let count = q.get("count").copied().unwrap_or(1);
+                pool.arm_kill(count);
+                JsonResponse(json!({ "armed": count })).into_response()
+            }),
+        )
+        .route(
+            "/functions/{id}/invoke",
+            post(move |Path(id): Path<String>, body: Bytes| async move {
+                let Some(pool) = s4.pool(&id) else { return not_found(&id) };
+                let outcome = pool.invoke(body).await;
+                let (label, payload) = match &outcome {
+                    Outcome::Success(bytes) => ("ok", serde_json::from_slice(bytes).unwrap_or(Json::Null)),
+                    Outcome::FunctionError { error_type, message } => ("error", json!({ "errorType": error_type, "errorMessage": message })),
+                    Outcome::Crashed(why) => ("crashed", json!(why)),
+                    Outcome::Timeout => ("timeout", Json::Null),
+                };
+                JsonResponse(json!({ "outcome": label, "payload": payload })).into_response()
+            }),
+        )
+        .route(
+            "/provision",
+            post(move || async move {
+                let mut ctx = Context {
+                    stack_name: s5.stack_name.clone(),
+                    region: "us-east-1".into(),
+                    account_id: "123456789012".into(),
+                    parameters: s5.template.parameters.clone(),
+                    physical: BTreeMap::new(),
+                };
+                match provision::provision(&s5.template, &mut ctx, &s5.clients, &s5.options).await {
+                    Ok(()) => {
+                        let same = ctx.physical.iter().all(|(k, v)| s5.physical.get(k).is_some_and(|p| p.reference == v.reference));
+                        JsonResponse(json!({ "provisioned": ctx.physical.len(), "unchanged": same })).into_response()
+                    }
+                    Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, JsonResponse(json!({ "code": "PROVISION_FAILED", "message": e.to_string() }))).into_response(),
+                }
+            }),
+        )
+}

@@ -1,0 +1,505 @@
+//! A local Lambda service: each function runs as several processes of its
+//! real binary, each talking to its own Lambda Runtime API endpoint
+//! (next invocation, response, error, init error) served here.
+//!
+//! An invocation waits in the function's queue until an idle instance asks
+//! for the next one. An instance that dies while it holds an invocation fails
+//! that invocation as `Crashed` and is replaced by a fresh process.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::Command;
+use tokio::sync::{oneshot, watch};
+
+use crate::model::FunctionSpec;
+
+/// How an invocation ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Success(Bytes),
+    /// The function reported an error through the Runtime API.
+    FunctionError { error_type: String, message: String },
+    /// The process died while it held the invocation.
+    Crashed(String),
+    /// The function did not answer within its timeout; its process was killed.
+    Timeout,
+}
+
+impl Outcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Success(_) => "ok",
+            Self::FunctionError { .. } => "error",
+            Self::Crashed(_) => "crashed",
+            Self::Timeout => "timeout",
+        }
+    }
+}
+
+struct Invocation {
+    request_id: String,
+    payload: Bytes,
+    deadline_ms: u64,
+    reply: oneshot::Sender<Outcome>,
+}
+
+struct Held {
+    request_id: String,
+    reply: oneshot::Sender<Outcome>,
+}
+
+struct InstanceState {
+    slot: usize,
+    generation: u64,
+    pid: Option<u32>,
+    port: u16,
+    dead: bool,
+    current: Option<Held>,
+    kill: Option<tokio::sync::mpsc::Sender<()>>,
+    started: Instant,
+    ready_ms: Option<u64>,
+}
+
+type Instance = Arc<Mutex<InstanceState>>;
+
+/// What a function's processes are started with.
+#[derive(Debug, Clone)]
+pub struct LaunchConfig {
+    pub bin_dir: PathBuf,
+    /// Variables every function gets: region, credentials, endpoints.
+    pub base_env: BTreeMap<String, String>,
+    pub log_format: Option<String>,
+}
+
+/// All instances of one function and the queue of invocations they serve.
+pub struct FunctionPool {
+    pub spec: FunctionSpec,
+    launch: LaunchConfig,
+    tx: async_channel::Sender<Invocation>,
+    rx: async_channel::Receiver<Invocation>,
+    instances: Mutex<Vec<Instance>>,
+    kill_next: AtomicU32,
+    invocations: AtomicU64,
+    restarts: AtomicU64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InstanceView {
+    pub slot: usize,
+    pub generation: u64,
+    pub pid: Option<u32>,
+    pub runtime_api_port: u16,
+    pub busy: bool,
+    pub ready_ms: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PoolView {
+    pub logical_id: String,
+    pub name: String,
+    pub binary: String,
+    pub invocations: u64,
+    pub restarts: u64,
+    pub queued: usize,
+    pub instances: Vec<InstanceView>,
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()).unwrap_or(0)
+}
+
+impl FunctionPool {
+    pub fn new(spec: FunctionSpec, launch: LaunchConfig) -> Arc<Self> {
+        let (tx, rx) = async_channel::unbounded();
+        Arc::new(Self {
+            spec,
+            launch,
+            tx,
+            rx,
+            instances: Mutex::new(Vec::new()),
+            kill_next: AtomicU32::new(0),
+            invocations: AtomicU64::new(0),
+            restarts: AtomicU64::new(0),
+        })
+    }
+
+    pub fn binary_path(&self) -> PathBuf {
+        self.launch.bin_dir.join(&self.spec.binary)
+    }
+
+    /// Starts `count` supervised instances; they stop when `shutdown` flips.
+    pub fn start(self: &Arc<Self>, count: usize, shutdown: watch::Receiver<bool>) {
+        for slot in 0..count {
+            let pool = Arc::clone(self);
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move { pool.supervise(slot, shutdown).await });
+        }
+    }
+
+    /// Makes the next `count` instances that take an invocation die with it.
+    pub fn arm_kill(&self, count: u32) {
+        self.kill_next.fetch_add(count, Ordering::SeqCst);
+    }
+
+    pub fn ready_instances(&self) -> usize {
+        self.instances
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|i| {
+                let i = i.lock().expect("lock");
+                !i.dead && i.ready_ms.is_some()
+            })
+            .count()
+    }
+
+    pub fn view(&self) -> PoolView {
+        let instances = self
+            .instances
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|i| {
+                let i = i.lock().expect("lock");
+                InstanceView {
+                    slot: i.slot,
+                    generation: i.generation,
+                    pid: i.pid,
+                    runtime_api_port: i.port,
+                    busy: i.current.is_some(),
+                    ready_ms: i.ready_ms,
+                }
+            })
+            .collect();
+        PoolView {
+            logical_id: self.spec.logical_id.clone(),
+            name: self.spec.name.clone(),
+            binary: self.spec.binary.clone(),
+            invocations: self.invocations.load(Ordering::Relaxed),
+            restarts: self.restarts.load(Ordering::Relaxed),
+            queued: self.rx.len(),
+            instances,
+        }
+    }
+
+    /// Invokes the function synchronously and logs one line about it.
+    pub async fn invoke(&self, payload: Bytes) -> Outcome {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let timeout = Duration::from_secs(self.spec.timeout_secs.max(1));
+        let started = Instant::now();
+        let (reply, answer) = oneshot::channel();
+        let invocation = Invocation {
+            request_id: request_id.clone(),
+            payload,
+            deadline_ms: now_ms() + u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+            reply,
+        };
+        self.invocations.fetch_add(1, Ordering::Relaxed);
+        let outcome = if self.tx.send(invocation).await.is_err() {
+            Outcome::Crashed("the function pool is shut down".into())
+        } else {
+            // Queue time counts too: a function with no free instance for its
+            // whole timeout is as failed as one that ran out of time.
+            match tokio::time::timeout(timeout, answer).await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(_)) => Outcome::Crashed("the invocation was dropped".into()),
+                Err(_) => {
+                    self.kill_holder(&request_id);
+                    Outcome::Timeout
+                }
+            }
+        };
+        let detail = match &outcome {
+            Outcome::FunctionError { error_type, message } => format!(" {error_type}: {message}"),
+            Outcome::Crashed(why) => format!(" {why}"),
+            _ => String::new(),
+        };
+        tracing::info!(
+            target: "invoke",
+            "{} {} {}ms {}{}",
+            self.spec.binary,
+            request_id,
+            started.elapsed().as_millis(),
+            outcome.label(),
+            detail
+        );
+        outcome
+    }
+
+    fn kill_holder(&self, request_id: &str) {
+        for instance in self.instances.lock().expect("lock").iter() {
+            let state = instance.lock().expect("lock");
+            if state.current.as_ref().is_some_and(|h| h.request_id == request_id) {
+                if let Some(kill) = &state.kill {
+                    let _ = kill.try_send(());
+                }
+            }
+        }
+    }
+
+    async fn supervise(self: Arc<Self>, slot: usize, mut shutdown: watch::Receiver<bool>) {
+        let mut generation = 0u64;
+        let mut quick_failures = 0u32;
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            generation += 1;
+            let started = Instant::now();
+            match self.run_instance(slot, generation, &mut shutdown).await {
+                Ok(status) => {
+                    if *shutdown.borrow() {
+                        return;
+                    }
+                    self.restarts.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(target: "runtime", "{}#{slot} exited ({status}); starting a new instance", self.spec.binary);
+                }
+                Err(err) => {
+                    tracing::error!(target: "runtime", "{}#{slot} could not start: {err}", self.spec.binary);
+                }
+            }
+            // A process that keeps dying at once is restarted ever more slowly.
+            if started.elapsed() < Duration::from_secs(2) {
+                quick_failures += 1;
+                let delay = Duration::from_millis(100 * 2u64.pow(quick_failures.min(6)));
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    _ = shutdown.changed() => return,
+                }
+            } else {
+                quick_failures = 0;
+            }
+        }
+    }
+
+    /// Runs one process until it exits; returns its exit status.
+    async fn run_instance(
+        self: &Arc<Self>,
+        slot: usize,
+        generation: u64,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<String, std::io::Error> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let (kill_tx, mut kill_rx) = tokio::sync::mpsc::channel(1);
+        let instance: Instance = Arc::new(Mutex::new(InstanceState {
+            slot,
+            generation,
+            pid: None,
+            port,
+            dead: false,
+            current: None,
+            kill: Some(kill_tx),
+            started: Instant::now(),
+            ready_ms: None,
+        }));
+        let app = runtime_api(Arc::clone(self), Arc::clone(&instance));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+
+        let spawned = self.command(port).spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(err) => {
+                server.abort();
+                return Err(err);
+            }
+        };
+        let label = format!("{}#{slot}", self.spec.binary);
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(forward_lines(label.clone(), out));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(forward_lines(label.clone(), err));
+        }
+        instance.lock().expect("lock").pid = child.id();
+        {
+            let mut instances = self.instances.lock().expect("lock");
+            if instances.len() <= slot {
+                instances.resize_with(slot + 1, || Arc::clone(&instance));
+            }
+            instances[slot] = Arc::clone(&instance);
+        }
+
+        let status = tokio::select! {
+            status = child.wait() => status,
+            _ = kill_rx.recv() => {
+                let _ = child.start_kill();
+                child.wait().await
+            }
+            _ = shutdown.changed() => {
+                let _ = child.start_kill();
+                child.wait().await
+            }
+        };
+        let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+        let held = {
+            let mut state = instance.lock().expect("lock");
+            state.dead = true;
+            state.kill = None;
+            state.current.take()
+        };
+        if let Some(held) = held {
+            let _ = held.reply.send(Outcome::Crashed(format!("the process exited ({status}) during the invocation")));
+        }
+        server.abort();
+        Ok(status)
+    }
+
+    fn command(&self, port: u16) -> Command {
+        let spec = &self.spec;
+        let mut cmd = Command::new(self.binary_path());
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+            .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string())
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.name))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{port}"))
+            .env("LAMBDA_TASK_ROOT", &self.launch.bin_dir)
+            .env("RUST_BACKTRACE", "1")
+            .envs(&self.launch.base_env)
+            .envs(&spec.environment)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(format) = self.launch.log_format.as_ref().or(spec.log_format.as_ref()) {
+            cmd.env("AWS_LAMBDA_LOG_FORMAT", format);
+        }
+        if let Some(level) = &spec.log_level {
+            cmd.env("AWS_LAMBDA_LOG_LEVEL", level);
+        }
+        cmd
+    }
+}
+
+async fn forward_lines(label: String, stream: impl tokio::io::AsyncRead + Unpin) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        // One writer for every function keeps lines whole.
+        eprintln!("[{label}] {line}");
+    }
+}
+
+#[derive(Clone)]
+struct ApiState {
+    pool: Arc<FunctionPool>,
+    instance: Instance,
+}
+
+fn runtime_api(pool: Arc<FunctionPool>, instance: Instance) -> Router {
+    Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
+        .route("/2018-06-01/runtime/invocation/{id}/response", post(invocation_response))
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(invocation_error))
+        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .with_state(ApiState { pool, instance })
+}
+
+async fn next_invocation(State(api): State<ApiState>) -> Response {
+    {
+        let mut state = api.instance.lock().expect("lock");
+        if state.ready_ms.is_none() {
+            let ms = u64::try_from(state.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            state.ready_ms = Some(ms);
+            tracing::debug!(target: "runtime", "{}#{} ready in {ms}ms", api.pool.spec.binary, state.slot);
+        }
+    }
+    let Ok(invocation) = api.pool.rx.recv().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let (kill, pid) = {
+        let mut state = api.instance.lock().expect("lock");
+        if state.dead {
+            drop(state);
+            // The process is gone: hand the invocation to another instance.
+            let _ = api.pool.tx.try_send(invocation);
+            return StatusCode::GONE.into_response();
+        }
+        state.current = Some(Held {
+            request_id: invocation.request_id.clone(),
+            reply: invocation.reply,
+        });
+        (state.kill.clone(), state.pid)
+    };
+    let armed = api
+        .pool
+        .kill_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if armed {
+        tracing::warn!(target: "runtime", "fault injection: killing {} (pid {pid:?}) while it holds {}", api.pool.spec.binary, invocation.request_id);
+        if let Some(kill) = kill {
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let _ = kill.send(()).await;
+            });
+        }
+    }
+    let mut headers = HeaderMap::new();
+    let mut put = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(name, v);
+        }
+    };
+    put("lambda-runtime-aws-request-id", invocation.request_id);
+    put("lambda-runtime-deadline-ms", invocation.deadline_ms.to_string());
+    put("lambda-runtime-invoked-function-arn", api.pool.spec.arn.clone());
+    put("lambda-runtime-trace-id", format!("Root=1-{:08x}-{}", now_ms() / 1000, uuid::Uuid::new_v4().simple().to_string().get(..24).unwrap_or_default()));
+    put("content-type", "application/json".to_owned());
+    (StatusCode::OK, headers, invocation.payload).into_response()
+}
+
+fn take_current(api: &ApiState, id: &str) -> Option<Held> {
+    let mut state = api.instance.lock().expect("lock");
+    if state.current.as_ref().is_some_and(|h| h.request_id == id) {
+        state.current.take()
+    } else {
+        None
+    }
+}
+
+async fn invocation_response(State(api): State<ApiState>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    match take_current(&api, &id) {
+        Some(held) => {
+            let _ = held.reply.send(Outcome::Success(body));
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn invocation_error(State(api): State<ApiState>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let error_type = parsed["errorType"].as_str().unwrap_or("Unhandled").to_owned();
+    let message = parsed["errorMessage"].as_str().unwrap_or("").to_owned();
+    match take_current(&api, &id) {
+        Some(held) => {
+            let _ = held.reply.send(Outcome::FunctionError { error_type, message });
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn init_error(State(api): State<ApiState>, body: Bytes) -> StatusCode {
+    let slot = api.instance.lock().expect("lock").slot;
+    tracing::error!(target: "runtime", "{}#{slot} init error: {}", api.pool.spec.binary, String::from_utf8_lossy(&body));
+    StatusCode::ACCEPTED
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test: unit and handler tests, the template lint, and the system
+# tests against a local cloud of its own (other ports than infra/up.sh, so
+# both can run at once).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+infra/install.sh
+echo "==> building"
+cargo build --workspace --all-targets
+
+state=.local/run/test-cloud.json
+log=.local/logs/test-cloud.log
+mkdir -p .local/run .local/logs
+rm -f "$state"
+export LOCAL_CLOUD_API_PORT=${LOCAL_CLOUD_API_PORT:-3100}
+export LOCAL_CLOUD_ADMIN_PORT=${LOCAL_CLOUD_ADMIN_PORT:-3101}
+export LOCAL_CLOUD_DYNAMODB_PORT=${LOCAL_CLOUD_DYNAMODB_PORT:-8100}
+export LOCAL_CLOUD_MOTO_PORT=${LOCAL_CLOUD_MOTO_PORT:-5100}
+echo "==> starting a local cloud for the tests (log: $log)"
+target/debug/local-cloud --state-file "$state" --visibility-timeout 2 >"$log" 2>&1 &
+cloud=$!
+stop() {
+  kill "$cloud" 2>/dev/null || true
+  wait "$cloud" 2>/dev/null || true
+}
+trap stop EXIT
+for _ in $(seq 1 240); do
+  [[ -s "$state" ]] && break
+  if ! kill -0 "$cloud" 2>/dev/null; then
+    echo "the local cloud did not start:" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+[[ -s "$state" ]] || { echo "the local cloud was not ready in 120s" >&2; tail -n 40 "$log" >&2; exit 1; }
+
+echo "==> running the tests"
+status=0
+LOCAL_CLOUD_STATE="$root/$state" cargo test --workspace --no-fail-fast "$@" || status=$?
+if [[ $status -ne 0 ]]; then
+  echo "==> last lines of the local cloud's log ($log):" >&2
+  tail -n 60 "$log" >&2
+fi
+exit $status
