@@ -45,7 +45,10 @@ pub fn json_response(
     let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Ok(value) = HeaderValue::from_str(correlation_id.as_str()) {
         headers.insert(correlation::HEADER, value);
     }
@@ -88,7 +91,10 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
         _ => &[],
     };
     if bytes.is_empty() {
-        return Err(AppError::validation("MISSING_BODY", "a JSON request body is required"));
+        return Err(AppError::validation(
+            "MISSING_BODY",
+            "a JSON request body is required",
+        ));
     }
     if bytes.len() > MAX_BODY_BYTES {
         return Err(AppError::validation(
@@ -97,9 +103,10 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
         ));
     }
     serde_json::from_slice(bytes).map_err(|err| match err.classify() {
-        serde_json::error::Category::Data => {
-            AppError::validation("INVALID_BODY", format!("the request body is invalid: {err}"))
-        }
+        serde_json::error::Category::Data => AppError::validation(
+            "INVALID_BODY",
+            format!("the request body is invalid: {err}"),
+        ),
         _ => AppError::validation(
             "MALFORMED_JSON",
             format!(
@@ -122,7 +129,9 @@ mod tests {
     }
 
     fn request(body: &str, content_type: Option<&str>) -> Request {
-        let mut builder = lambda_http::http::Request::builder().method("POST").uri("/x");
+        let mut builder = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/x");
         if let Some(ct) = content_type {
             builder = builder.header("content-type", ct);
         }
@@ -131,7 +140,8 @@ mod tests {
 
     #[test]
     fn malformed_json_is_a_400_with_a_stable_code() {
-        let err = parse_json::<Signup>(&request("{\"email\":", Some("application/json"))).unwrap_err();
+        let err =
+            parse_json::<Signup>(&request("{\"email\":", Some("application/json"))).unwrap_err();
         assert_eq!((err.status(), err.code()), (400, "MALFORMED_JSON"));
     }
 

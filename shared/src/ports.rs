@@ -25,10 +25,8 @@ pub struct PublishFailure {
 pub trait EventPublisher: Send + Sync {
     /// Publishes every event, retrying transient failures. Returns the events
     /// that still failed; an empty vector means all were accepted.
-    fn publish(
-        &self,
-        events: &[OutgoingEvent],
-    ) -> impl Future<Output = Vec<PublishFailure>> + Send;
+    fn publish(&self, events: &[OutgoingEvent])
+    -> impl Future<Output = Vec<PublishFailure>> + Send;
 }
 
 /// Whether recording an event changed anything.

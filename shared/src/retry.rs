@@ -29,7 +29,10 @@ mod tests {
         let base = Duration::from_millis(10);
         let cap = Duration::from_secs(60);
         assert!(backoff_with_jitter(0, base, cap) <= base);
-        let late: Duration = (0..50).map(|_| backoff_with_jitter(8, base, cap)).max().unwrap();
+        let late: Duration = (0..50)
+            .map(|_| backoff_with_jitter(8, base, cap))
+            .max()
+            .unwrap();
         assert!(late > base, "{late:?}");
     }
 }

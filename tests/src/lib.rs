@@ -1,1 +1,207 @@
-//! placeholder
+//! The harness of the system tests: finds the running local cloud and gives
+//! tests its HTTP address and AWS clients pointed at its emulators.
+//!
+//! `infra/test.sh` starts a local cloud and sets `LOCAL_CLOUD_STATE`; when it
+//! is unset, the cloud started by `infra/up.sh` is used.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Cloud {
+    pub api: String,
+    pub admin: String,
+    pub state: Value,
+    pub http: reqwest::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+fn state_path() -> PathBuf {
+    std::env::var_os("LOCAL_CLOUD_STATE").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local/run/local-cloud.json"),
+        PathBuf::from,
+    )
+}
+
+impl Cloud {
+    /// Connects to the running local cloud, or fails saying how to start one.
+    pub async fn connect() -> Self {
+        let path = state_path();
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            panic!(
+                "no local cloud state at {}: run the tests with infra/test.sh, or start infra/up.sh first",
+                path.display()
+            )
+        });
+        let state: Value = serde_json::from_str(&text).expect("the state file is JSON");
+        let text_of = |k: &str| state[k].as_str().expect("state field").to_owned();
+        let creds =
+            aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "tests");
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(creds)
+            .load()
+            .await;
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .endpoint_url(text_of("dynamodb"))
+                .build(),
+        );
+        let sqs = aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(&sdk)
+                .endpoint_url(text_of("moto"))
+                .build(),
+        );
+        Self {
+            api: text_of("api"),
+            admin: text_of("admin"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            state,
+            dynamodb,
+            sqs,
+        }
+    }
+
+    /// `!Ref` of a template resource in the running cloud.
+    pub fn reference(&self, logical_id: &str) -> String {
+        self.state["resources"][logical_id]["ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no resource {logical_id}"))
+            .to_owned()
+    }
+
+    /// `!GetAtt logical_id.attribute` in the running cloud.
+    pub fn attribute(&self, logical_id: &str, attribute: &str) -> String {
+        self.state["resources"][logical_id]["attributes"][attribute]
+            .as_str()
+            .unwrap_or_else(|| panic!("no attribute {logical_id}.{attribute}"))
+            .to_owned()
+    }
+
+    pub fn table(&self) -> String {
+        self.reference("Table")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api)
+    }
+
+    /// The admin API's view of one function's pool.
+    pub async fn function(&self, binary: &str) -> Value {
+        let all: Value = self
+            .http
+            .get(format!("{}/functions", self.admin))
+            .send()
+            .await
+            .expect("admin api answers")
+            .json()
+            .await
+            .expect("json");
+        all.as_array()
+            .expect("a list")
+            .iter()
+            .find(|f| f["binary"] == binary)
+            .cloned()
+            .unwrap_or_else(|| panic!("no function {binary}"))
+    }
+
+    /// Makes the next instance of `binary` that takes an invocation die holding it.
+    pub async fn kill_next_invocation(&self, binary: &str) {
+        let res = self
+            .http
+            .post(format!(
+                "{}/functions/{binary}/kill-next?count=1",
+                self.admin
+            ))
+            .send()
+            .await
+            .expect("admin api answers");
+        assert!(res.status().is_success());
+    }
+
+    /// The event log's item for an event id, if recorded.
+    pub async fn logged_event(
+        &self,
+        event_id: &str,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.dynamodb
+            .get_item()
+            .table_name(self.table())
+            .key("PK", AttributeValue::S(format!("EVENT#{event_id}")))
+            .key("SK", AttributeValue::S("EVENT".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get_item")
+            .item
+    }
+
+    /// Messages still in a queue: visible plus in flight.
+    pub async fn queue_depth(&self, queue_url: &str) -> u64 {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .expect("queue attributes");
+        let attrs = out.attributes().cloned().unwrap_or_default();
+        [
+            A::ApproximateNumberOfMessages,
+            A::ApproximateNumberOfMessagesNotVisible,
+        ]
+        .iter()
+        .map(|a| {
+            attrs
+                .get(a)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics after `timeout` naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The EventBridge event the bus delivers for an envelope, as a queue body.
+pub fn bus_event(source: &str, envelope: &shared::EventEnvelope) -> String {
+    serde_json::json!({
+        "version": "0",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "detail-type": envelope.event_type.as_str(),
+        "source": source,
+        "account": "123456789012",
+        "time": envelope.occurred_at.to_rfc3339(),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": envelope,
+    })
+    .to_string()
+}

@@ -9,5 +9,8 @@ async fn main() -> Result<(), Error> {
     let table = required("TABLE_NAME")?;
     let aws = aws_config::load_from_env().await;
     let log = DynamoEventLog::new(aws_sdk_dynamodb::Client::new(&aws), table);
-    run(service_fn(|event: LambdaEvent<SqsEvent>| event_log::handle(&log, event))).await
+    run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        event_log::handle(&log, event)
+    }))
+    .await
 }

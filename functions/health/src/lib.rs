@@ -86,9 +86,13 @@ mod tests {
 
     #[tokio::test]
     async fn both_dependencies_reachable_is_a_200() {
-        let res = handle(&probe("table", Ok(())), &probe("bus", Ok(())), sample_request())
-            .await
-            .unwrap();
+        let res = handle(
+            &probe("table", Ok(())),
+            &probe("bus", Ok(())),
+            sample_request(),
+        )
+        .await
+        .unwrap();
         assert_eq!(res.status(), 200);
         let report = report(&res);
         assert_eq!(report.status, "ok");
@@ -108,14 +112,21 @@ mod tests {
         let report = report(&res);
         assert_eq!(report.status, "degraded");
         let bus = report.checks.iter().find(|c| c.name == "bus").unwrap();
-        assert_eq!((bus.reachable, bus.error.as_deref()), (false, Some("unreachable")));
+        assert_eq!(
+            (bus.reachable, bus.error.as_deref()),
+            (false, Some("unreachable"))
+        );
     }
 
     #[tokio::test]
     async fn the_callers_correlation_id_is_echoed() {
-        let res = handle(&probe("table", Ok(())), &probe("bus", Ok(())), sample_request())
-            .await
-            .unwrap();
+        let res = handle(
+            &probe("table", Ok(())),
+            &probe("bus", Ok(())),
+            sample_request(),
+        )
+        .await
+        .unwrap();
         assert_eq!(res.headers()["x-correlation-id"], "health-fixture-1");
     }
 }

@@ -9,6 +9,9 @@ async fn main() -> Result<(), Error> {
     let config = PlatformConfig::from_env()?;
     let aws = aws_config::load_from_env().await;
     let table = TableProbe::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name);
-    let bus = BusProbe::new(aws_sdk_eventbridge::Client::new(&aws), &config.event_bus_name);
+    let bus = BusProbe::new(
+        aws_sdk_eventbridge::Client::new(&aws),
+        &config.event_bus_name,
+    );
     run(service_fn(|req: Request| health::handle(&table, &bus, req))).await
 }

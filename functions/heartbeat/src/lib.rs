@@ -38,8 +38,10 @@ mod tests {
     use shared::adapters::memory::MemoryHeartbeats;
 
     fn fixture() -> EventBridgeEvent<serde_json::Value> {
-        serde_json::from_str(include_str!("../../../events/heartbeat/scheduled-event.json"))
-            .expect("fixture parses")
+        serde_json::from_str(include_str!(
+            "../../../events/heartbeat/scheduled-event.json"
+        ))
+        .expect("fixture parses")
     }
 
     #[tokio::test]
@@ -51,7 +53,10 @@ mod tests {
         assert_eq!(written.len(), 1);
         assert_eq!(written[0].envelope, sent);
         assert_eq!(sent.event_type, EventType::Ping);
-        assert_eq!(sent.correlation_id.as_str(), "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa");
+        assert_eq!(
+            sent.correlation_id.as_str(),
+            "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa"
+        );
         let beat: Beat = serde_json::from_value(sent.data).unwrap();
         assert_eq!(
             beat.schedule.as_deref(),

@@ -31,7 +31,10 @@ fn outbox_event(record: &EventRecord) -> Option<OutgoingEvent> {
         .map_err(|e| e.to_string())
         .and_then(|item| {
             item.envelope()
-                .map(|envelope| OutgoingEvent { source: item.source, envelope })
+                .map(|envelope| OutgoingEvent {
+                    source: item.source,
+                    envelope,
+                })
                 .map_err(|e| e.to_string())
         });
     match decoded {
@@ -100,8 +103,10 @@ mod tests {
     use shared::adapters::memory::MemoryPublisher;
 
     fn fixture() -> Event {
-        serde_json::from_str(include_str!("../../../events/outbox-relay/stream-insert.json"))
-            .expect("fixture parses")
+        serde_json::from_str(include_str!(
+            "../../../events/outbox-relay/stream-insert.json"
+        ))
+        .expect("fixture parses")
     }
 
     fn invoke(payload: Event) -> LambdaEvent<Event> {
@@ -117,7 +122,10 @@ mod tests {
         assert_eq!(published.len(), 2, "two outbox inserts in the fixture");
         assert_eq!(published[0].source, "booking-platform.platform");
         assert_eq!(published[0].envelope.event_type.as_str(), "Ping");
-        assert_eq!(published[1].envelope.correlation_id.as_str(), "fixture-corr-2");
+        assert_eq!(
+            published[1].envelope.correlation_id.as_str(),
+            "fixture-corr-2"
+        );
     }
 
     #[tokio::test]

@@ -8,7 +8,12 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = PlatformConfig::from_env()?;
     let aws = aws_config::load_from_env().await;
-    let publisher =
-        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&aws), &config.event_bus_name);
-    run(service_fn(|event: LambdaEvent<Event>| outbox_relay::handle(&publisher, event))).await
+    let publisher = EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&aws),
+        &config.event_bus_name,
+    );
+    run(service_fn(|event: LambdaEvent<Event>| {
+        outbox_relay::handle(&publisher, event)
+    }))
+    .await
 }

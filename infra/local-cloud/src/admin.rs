@@ -47,12 +47,20 @@ impl State {
     }
 
     fn pool(&self, id: &str) -> Option<&Arc<FunctionPool>> {
-        self.pools.get(id).or_else(|| self.pools.values().find(|p| p.spec.binary == id || p.spec.name == id))
+        self.pools.get(id).or_else(|| {
+            self.pools
+                .values()
+                .find(|p| p.spec.binary == id || p.spec.name == id)
+        })
     }
 }
 
 fn not_found(what: &str) -> Response {
-    (StatusCode::NOT_FOUND, JsonResponse(json!({ "code": "NOT_FOUND", "message": format!("{what} not found") }))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        JsonResponse(json!({ "code": "NOT_FOUND", "message": format!("{what} not found") })),
+    )
+        .into_response()
 }
 
 pub fn router(state: Arc<State>) -> Router {
@@ -63,28 +71,47 @@ pub fn router(state: Arc<State>) -> Router {
     let s5 = Arc::clone(&state);
     Router::new()
         .route("/health", get(|| async { "ok" }))
-        .route("/state", get(move || async move { JsonResponse(s1.summary("")) }))
+        .route(
+            "/state",
+            get(move || async move { JsonResponse(s1.summary("")) }),
+        )
         .route(
             "/functions",
-            get(move || async move { JsonResponse(s2.pools.values().map(|p| p.view()).collect::<Vec<_>>()) }),
+            get(move || async move {
+                JsonResponse(s2.pools.values().map(|p| p.view()).collect::<Vec<_>>())
+            }),
         )
         .route(
             "/functions/{id}/kill-next",
-            post(move |Path(id): Path<String>, Query(q): Query<BTreeMap<String, u32>>| async move {
-                let Some(pool) = s3.pool(&id) else { return not_found(&id) };
-                let count = q.get("count").copied().unwrap_or(1);
-                pool.arm_kill(count);
-                JsonResponse(json!({ "armed": count })).into_response()
-            }),
+            post(
+                move |Path(id): Path<String>, Query(q): Query<BTreeMap<String, u32>>| async move {
+                    let Some(pool) = s3.pool(&id) else {
+                        return not_found(&id);
+                    };
+                    let count = q.get("count").copied().unwrap_or(1);
+                    pool.arm_kill(count);
+                    JsonResponse(json!({ "armed": count })).into_response()
+                },
+            ),
         )
         .route(
             "/functions/{id}/invoke",
             post(move |Path(id): Path<String>, body: Bytes| async move {
-                let Some(pool) = s4.pool(&id) else { return not_found(&id) };
+                let Some(pool) = s4.pool(&id) else {
+                    return not_found(&id);
+                };
                 let outcome = pool.invoke(body).await;
                 let (label, payload) = match &outcome {
-                    Outcome::Success(bytes) => ("ok", serde_json::from_slice(bytes).unwrap_or(Json::Null)),
-                    Outcome::FunctionError { error_type, message } => ("error", json!({ "errorType": error_type, "errorMessage": message })),
+                    Outcome::Success(bytes) => {
+                        ("ok", serde_json::from_slice(bytes).unwrap_or(Json::Null))
+                    }
+                    Outcome::FunctionError {
+                        error_type,
+                        message,
+                    } => (
+                        "error",
+                        json!({ "errorType": error_type, "errorMessage": message }),
+                    ),
                     Outcome::Crashed(why) => ("crashed", json!(why)),
                     Outcome::Timeout => ("timeout", Json::Null),
                 };
@@ -103,10 +130,23 @@ pub fn router(state: Arc<State>) -> Router {
                 };
                 match provision::provision(&s5.template, &mut ctx, &s5.clients, &s5.options).await {
                     Ok(()) => {
-                        let same = ctx.physical.iter().all(|(k, v)| s5.physical.get(k).is_some_and(|p| p.reference == v.reference));
-                        JsonResponse(json!({ "provisioned": ctx.physical.len(), "unchanged": same })).into_response()
+                        let same = ctx.physical.iter().all(|(k, v)| {
+                            s5.physical
+                                .get(k)
+                                .is_some_and(|p| p.reference == v.reference)
+                        });
+                        JsonResponse(
+                            json!({ "provisioned": ctx.physical.len(), "unchanged": same }),
+                        )
+                        .into_response()
                     }
-                    Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, JsonResponse(json!({ "code": "PROVISION_FAILED", "message": e.to_string() }))).into_response(),
+                    Err(e) => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        JsonResponse(
+                            json!({ "code": "PROVISION_FAILED", "message": e.to_string() }),
+                        ),
+                    )
+                        .into_response(),
                 }
             }),
         )

@@ -20,12 +20,17 @@ pub enum EmulatorError {
         source: std::io::Error,
     },
     #[error("{name} did not answer on port {port} within {secs}s; see {log}")]
-    NotReady { name: &'static str, port: u16, secs: u64, log: String },
+    NotReady {
+        name: &'static str,
+        port: u16,
+        secs: u64,
+        log: String,
+    },
     #[error("port {0} is already in use; choose other ports or stop what uses it")]
     PortInUse(u16),
 }
 
-/// A running emulator; killed when dropped.
+/// A running emulator; killed when dropped or stopped.
 pub struct Emulator {
     pub name: &'static str,
     pub endpoint: String,
@@ -35,11 +40,17 @@ pub struct Emulator {
 /// Reads `.local/paths.env` (KEY='value' lines).
 pub fn read_paths(local_dir: &Path) -> Result<HashMap<String, String>, EmulatorError> {
     let file = local_dir.join("paths.env");
-    let text = std::fs::read_to_string(&file).map_err(|_| EmulatorError::NotInstalled(file.display().to_string()))?;
+    let text = std::fs::read_to_string(&file)
+        .map_err(|_| EmulatorError::NotInstalled(file.display().to_string()))?;
     Ok(text
         .lines()
         .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('\'').trim_matches('"').to_owned()))
+        .map(|(k, v)| {
+            (
+                k.trim().to_owned(),
+                v.trim().trim_matches('\'').trim_matches('"').to_owned(),
+            )
+        })
         .collect())
 }
 
@@ -59,8 +70,11 @@ async fn start(
     }
     std::fs::create_dir_all(log_dir).map_err(|source| EmulatorError::Spawn { name, source })?;
     let log_path: PathBuf = log_dir.join(format!("{name}.log"));
-    let log = std::fs::File::create(&log_path).map_err(|source| EmulatorError::Spawn { name, source })?;
-    let log_err = log.try_clone().map_err(|source| EmulatorError::Spawn { name, source })?;
+    let log =
+        std::fs::File::create(&log_path).map_err(|source| EmulatorError::Spawn { name, source })?;
+    let log_err = log
+        .try_clone()
+        .map_err(|source| EmulatorError::Spawn { name, source })?;
     let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
@@ -95,7 +109,12 @@ pub async fn start_dynamodb(
     data_dir: Option<&Path>,
     log_dir: &Path,
 ) -> Result<Emulator, EmulatorError> {
-    let get = |k: &str| paths.get(k).cloned().ok_or_else(|| EmulatorError::NotInstalled(k.to_owned()));
+    let get = |k: &str| {
+        paths
+            .get(k)
+            .cloned()
+            .ok_or_else(|| EmulatorError::NotInstalled(k.to_owned()))
+    };
     let java = get("JAVA")?;
     let jar = get("DYNAMODB_LOCAL_JAR")?;
     let lib = get("DYNAMODB_LOCAL_LIB")?;
@@ -113,7 +132,10 @@ pub async fn start_dynamodb(
         .arg(port.to_string());
     match data_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|source| EmulatorError::Spawn { name: "dynamodb", source })?;
+            std::fs::create_dir_all(dir).map_err(|source| EmulatorError::Spawn {
+                name: "dynamodb",
+                source,
+            })?;
             cmd.arg("-dbPath").arg(dir);
         }
         None => {
@@ -124,12 +146,28 @@ pub async fn start_dynamodb(
 }
 
 /// Starts moto server for SQS, EventBridge, SES and SSM.
-pub async fn start_moto(paths: &HashMap<String, String>, port: u16, log_dir: &Path) -> Result<Emulator, EmulatorError> {
+pub async fn start_moto(
+    paths: &HashMap<String, String>,
+    port: u16,
+    log_dir: &Path,
+) -> Result<Emulator, EmulatorError> {
     let server = paths
         .get("MOTO_SERVER")
         .cloned()
         .ok_or_else(|| EmulatorError::NotInstalled("MOTO_SERVER".into()))?;
     let mut cmd = Command::new(server);
-    cmd.arg("-H").arg("127.0.0.1").arg("-p").arg(port.to_string());
+    cmd.arg("-H")
+        .arg("127.0.0.1")
+        .arg("-p")
+        .arg(port.to_string());
     start("moto", cmd, port, log_dir, Duration::from_secs(60)).await
+}
+
+impl Emulator {
+    /// Stops the emulator and waits for it to exit.
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        tracing::info!(target: "local-cloud", "{} stopped", self.name);
+    }
 }

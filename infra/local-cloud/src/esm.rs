@@ -76,7 +76,7 @@ pub async fn sqs_poller(
             }
             Err(err) => {
                 failures_in_a_row += 1;
-                if failures_in_a_row == 1 || failures_in_a_row % 30 == 0 {
+                if failures_in_a_row == 1 || failures_in_a_row.is_multiple_of(30) {
                     tracing::warn!(target: "esm", "{}: cannot receive from {}: {}", pool.spec.binary, source.queue_arn, aws_sdk_sqs::error::DisplayErrorContext(err));
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -126,7 +126,10 @@ pub async fn sqs_poller(
             })
             .collect();
         let payload = Bytes::from(json!({ "Records": records }).to_string());
-        let ids: HashSet<String> = messages.iter().filter_map(|m| m.message_id().map(str::to_owned)).collect();
+        let ids: HashSet<String> = messages
+            .iter()
+            .filter_map(|m| m.message_id().map(str::to_owned))
+            .collect();
         let failed = match pool.invoke(payload).await {
             Outcome::Success(body) if source.report_batch_item_failures => failed_ids(&body, &ids).unwrap_or_else(|| {
                 tracing::warn!(target: "esm", "{}: malformed batch response; the whole batch will be retried", pool.spec.binary);
@@ -151,17 +154,24 @@ pub async fn sqs_poller(
         if !failed.is_empty() {
             tracing::info!(target: "esm", "{}: {} of {} messages failed and return to the queue", pool.spec.binary, failed.len(), messages.len());
         }
-        if !done.is_empty() {
-            if let Err(err) = sqs.delete_message_batch().queue_url(&queue_url).set_entries(Some(done)).send().await {
-                tracing::warn!(target: "esm", "{}: delete failed (messages will be redelivered): {}", pool.spec.binary, aws_sdk_sqs::error::DisplayErrorContext(err));
-            }
+        if !done.is_empty()
+            && let Err(err) = sqs
+                .delete_message_batch()
+                .queue_url(&queue_url)
+                .set_entries(Some(done))
+                .send()
+                .await
+        {
+            tracing::warn!(target: "esm", "{}: delete failed (messages will be redelivered): {}", pool.spec.binary, aws_sdk_sqs::error::DisplayErrorContext(err));
         }
     }
 }
 
 /// A stream attribute value in DynamoDB JSON, as Lambda events carry it.
 fn attribute_json(value: &StreamValue) -> Json {
-    let b64 = |b: &aws_sdk_dynamodbstreams::primitives::Blob| base64::engine::general_purpose::STANDARD.encode(b.as_ref());
+    let b64 = |b: &aws_sdk_dynamodbstreams::primitives::Blob| {
+        base64::engine::general_purpose::STANDARD.encode(b.as_ref())
+    };
     match value {
         StreamValue::S(s) => json!({ "S": s }),
         StreamValue::N(n) => json!({ "N": n }),
@@ -178,7 +188,12 @@ fn attribute_json(value: &StreamValue) -> Json {
 }
 
 fn image_json(image: &HashMap<String, StreamValue>) -> Json {
-    Json::Object(image.iter().map(|(k, v)| (k.clone(), attribute_json(v))).collect())
+    Json::Object(
+        image
+            .iter()
+            .map(|(k, v)| (k.clone(), attribute_json(v)))
+            .collect(),
+    )
 }
 
 fn record_json(record: &Record, stream_arn: &str) -> Json {
@@ -198,7 +213,10 @@ fn record_json(record: &Record, stream_arn: &str) -> Json {
         }
         dynamodb.insert("SequenceNumber".into(), json!(r.sequence_number()));
         dynamodb.insert("SizeBytes".into(), json!(r.size_bytes()));
-        dynamodb.insert("StreamViewType".into(), json!(r.stream_view_type().map(|v| v.as_str())));
+        dynamodb.insert(
+            "StreamViewType".into(),
+            json!(r.stream_view_type().map(|v| v.as_str())),
+        );
     }
     json!({
         "eventID": record.event_id(),
@@ -213,13 +231,21 @@ fn record_json(record: &Record, stream_arn: &str) -> Json {
 
 /// Invokes the function with `records` until it has taken all of them,
 /// resuming after each partial failure from the first failed record.
-async fn deliver(pool: &FunctionPool, source: &StreamSource, mut records: Vec<Json>, shutdown: &watch::Receiver<bool>) {
+async fn deliver(
+    pool: &FunctionPool,
+    source: &StreamSource,
+    mut records: Vec<Json>,
+    shutdown: &watch::Receiver<bool>,
+) {
     let mut attempt: u32 = 0;
     while !records.is_empty() && !stopped(shutdown) {
         let payload = Bytes::from(json!({ "Records": records }).to_string());
         let resume_from = match pool.invoke(payload).await {
             Outcome::Success(body) if source.report_batch_item_failures => {
-                let seqs: Vec<&str> = records.iter().filter_map(|r| r["dynamodb"]["SequenceNumber"].as_str()).collect();
+                let seqs: Vec<&str> = records
+                    .iter()
+                    .filter_map(|r| r["dynamodb"]["SequenceNumber"].as_str())
+                    .collect();
                 let batch: HashSet<String> = seqs.iter().map(|s| (*s).to_owned()).collect();
                 match failed_ids(&body, &batch) {
                     Some(failed) if failed.is_empty() => None,
@@ -257,24 +283,48 @@ pub async fn stream_poller(
     while !stopped(&shutdown) {
         if last_describe.elapsed() > Duration::from_secs(5) || iterators.is_empty() {
             last_describe = std::time::Instant::now();
-            match streams.describe_stream().stream_arn(&source.stream_arn).send().await {
+            match streams
+                .describe_stream()
+                .stream_arn(&source.stream_arn)
+                .send()
+                .await
+            {
                 Ok(out) => {
-                    for shard in out.stream_description().map(|d| d.shards()).unwrap_or_default() {
+                    for shard in out
+                        .stream_description()
+                        .map(|d| d.shards())
+                        .unwrap_or_default()
+                    {
                         let Some(id) = shard.shard_id() else { continue };
                         if iterators.contains_key(id) || finished.contains(id) {
                             continue;
                         }
-                        if let Some(parent) = shard.parent_shard_id() {
-                            if iterators.contains_key(parent) && !finished.contains(parent) {
-                                continue;
-                            }
+                        if let Some(parent) = shard.parent_shard_id()
+                            && iterators.contains_key(parent)
+                            && !finished.contains(parent)
+                        {
+                            continue;
                         }
-                        let kind = if source.trim_horizon { ShardIteratorType::TrimHorizon } else { ShardIteratorType::Latest };
-                        match streams.get_shard_iterator().stream_arn(&source.stream_arn).shard_id(id).shard_iterator_type(kind).send().await {
+                        let kind = if source.trim_horizon {
+                            ShardIteratorType::TrimHorizon
+                        } else {
+                            ShardIteratorType::Latest
+                        };
+                        match streams
+                            .get_shard_iterator()
+                            .stream_arn(&source.stream_arn)
+                            .shard_id(id)
+                            .shard_iterator_type(kind)
+                            .send()
+                            .await
+                        {
                             Ok(it) => {
-                                iterators.insert(id.to_owned(), it.shard_iterator().map(str::to_owned));
+                                iterators
+                                    .insert(id.to_owned(), it.shard_iterator().map(str::to_owned));
                             }
-                            Err(err) => tracing::warn!(target: "esm", "{}: no iterator for {id}: {}", pool.spec.binary, aws_sdk_dynamodbstreams::error::DisplayErrorContext(err)),
+                            Err(err) => {
+                                tracing::warn!(target: "esm", "{}: no iterator for {id}: {}", pool.spec.binary, aws_sdk_dynamodbstreams::error::DisplayErrorContext(err))
+                            }
                         }
                     }
                 }
@@ -293,13 +343,22 @@ pub async fn stream_poller(
                 finished.insert(shard);
                 continue;
             };
-            match streams.get_records().shard_iterator(&iterator).limit(source.batch_size).send().await {
+            match streams
+                .get_records()
+                .shard_iterator(&iterator)
+                .limit(source.batch_size)
+                .send()
+                .await
+            {
                 Ok(out) => {
                     let records: Vec<Json> = out
                         .records()
                         .iter()
                         .map(|r| record_json(r, &source.stream_arn))
-                        .filter(|r| source.filters.is_empty() || source.filters.iter().any(|f| pattern::matches(f, r)))
+                        .filter(|r| {
+                            source.filters.is_empty()
+                                || source.filters.iter().any(|f| pattern::matches(f, r))
+                        })
                         .collect();
                     got_any |= !out.records().is_empty();
                     if !records.is_empty() {
@@ -335,7 +394,10 @@ impl FromStr for Schedule {
     fn from_str(expr: &str) -> Result<Self, Self::Err> {
         let expr = expr.trim();
         if let Some(inner) = expr.strip_prefix("rate(").and_then(|e| e.strip_suffix(')')) {
-            let (n, unit) = inner.trim().split_once(' ').ok_or_else(|| format!("bad rate: {expr}"))?;
+            let (n, unit) = inner
+                .trim()
+                .split_once(' ')
+                .ok_or_else(|| format!("bad rate: {expr}"))?;
             let n: u64 = n.parse().map_err(|_| format!("bad rate value: {expr}"))?;
             if n == 0 {
                 return Err(format!("a rate must be positive: {expr}"));
@@ -355,8 +417,16 @@ impl FromStr for Schedule {
             }
             // AWS: minutes hours day-of-month month day-of-week year, with `?`.
             // The cron crate: seconds first, `?` not needed.
-            let converted = format!("0 {}", fields.iter().map(|f| if *f == "?" { "*" } else { f }).collect::<Vec<_>>().join(" "));
-            let schedule = cron::Schedule::from_str(&converted).map_err(|e| format!("bad cron {expr}: {e}"))?;
+            let converted = format!(
+                "0 {}",
+                fields
+                    .iter()
+                    .map(|f| if *f == "?" { "*" } else { f })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            let schedule = cron::Schedule::from_str(&converted)
+                .map_err(|e| format!("bad cron {expr}: {e}"))?;
             return Ok(Self::Cron(Box::new(schedule)));
         }
         Err(format!("a schedule is rate(...) or cron(...): {expr}"))
@@ -389,12 +459,20 @@ pub fn scheduled_event(rule_arn: &str, at: DateTime<Utc>) -> Json {
 }
 
 pub fn schedule_rule_arn(pool: &FunctionPool, source: &ScheduleSource) -> String {
-    format!("arn:aws:events:{REGION}:123456789012:rule/{}-{}", pool.spec.name, source.event_name)
+    format!(
+        "arn:aws:events:{REGION}:123456789012:rule/{}-{}",
+        pool.spec.name, source.event_name
+    )
 }
 
 /// Fires the function on its schedule; a failed invocation is retried twice,
 /// as EventBridge's asynchronous invoke does.
-pub async fn scheduler(pool: Arc<FunctionPool>, source: ScheduleSource, schedule: Schedule, mut shutdown: watch::Receiver<bool>) {
+pub async fn scheduler(
+    pool: Arc<FunctionPool>,
+    source: ScheduleSource,
+    schedule: Schedule,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let arn = schedule_rule_arn(&pool, &source);
     let mut from = Utc::now();
     while let Some(next) = schedule.next_after(from) {
@@ -409,7 +487,10 @@ pub async fn scheduler(pool: Arc<FunctionPool>, source: ScheduleSource, schedule
             None => scheduled_event(&arn, next).to_string(),
         };
         for attempt in 0..3u64 {
-            if matches!(pool.invoke(Bytes::from(payload.clone())).await, Outcome::Success(_)) {
+            if matches!(
+                pool.invoke(Bytes::from(payload.clone())).await,
+                Outcome::Success(_)
+            ) {
                 break;
             }
             tokio::time::sleep(Duration::from_secs(1 + attempt)).await;
@@ -424,7 +505,9 @@ mod tests {
 
     #[test]
     fn rate_expressions_parse() {
-        let Ok(Schedule::Rate(d)) = "rate(5 minutes)".parse::<Schedule>() else { panic!() };
+        let Ok(Schedule::Rate(d)) = "rate(5 minutes)".parse::<Schedule>() else {
+            panic!()
+        };
         assert_eq!(d, Duration::from_secs(300));
         assert!("rate(0 minutes)".parse::<Schedule>().is_err());
         assert!("rate(5 fortnights)".parse::<Schedule>().is_err());
@@ -434,19 +517,40 @@ mod tests {
     fn aws_cron_expressions_fire_when_aws_would() {
         let daily: Schedule = "cron(0 0 * * ? *)".parse().unwrap();
         let from = Utc.with_ymd_and_hms(2026, 11, 21, 13, 0, 0).unwrap();
-        assert_eq!(daily.next_after(from), Some(Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap()));
+        assert_eq!(
+            daily.next_after(from),
+            Some(Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap())
+        );
         let quarter: Schedule = "cron(0/15 * * * ? *)".parse().unwrap();
-        assert_eq!(quarter.next_after(from), Some(Utc.with_ymd_and_hms(2026, 11, 21, 13, 15, 0).unwrap()));
+        assert_eq!(
+            quarter.next_after(from),
+            Some(Utc.with_ymd_and_hms(2026, 11, 21, 13, 15, 0).unwrap())
+        );
         assert!("cron(0 0 * *)".parse::<Schedule>().is_err());
     }
 
     #[test]
     fn a_partial_batch_response_names_only_known_messages() {
         let batch: HashSet<String> = ["a".to_owned(), "b".to_owned()].into();
-        assert_eq!(failed_ids(br#"{"batchItemFailures":[{"itemIdentifier":"b"}]}"#, &batch), Some(["b".to_owned()].into()));
-        assert_eq!(failed_ids(br#"{"batchItemFailures":[]}"#, &batch), Some(HashSet::new()));
+        assert_eq!(
+            failed_ids(br#"{"batchItemFailures":[{"itemIdentifier":"b"}]}"#, &batch),
+            Some(["b".to_owned()].into())
+        );
+        assert_eq!(
+            failed_ids(br#"{"batchItemFailures":[]}"#, &batch),
+            Some(HashSet::new())
+        );
         assert_eq!(failed_ids(b"null", &batch), Some(HashSet::new()));
-        assert_eq!(failed_ids(br#"{"batchItemFailures":[{"itemIdentifier":"zzz"}]}"#, &batch), None);
-        assert_eq!(failed_ids(br#"{"batchItemFailures":[{"itemIdentifier":""}]}"#, &batch), None);
+        assert_eq!(
+            failed_ids(
+                br#"{"batchItemFailures":[{"itemIdentifier":"zzz"}]}"#,
+                &batch
+            ),
+            None
+        );
+        assert_eq!(
+            failed_ids(br#"{"batchItemFailures":[{"itemIdentifier":""}]}"#, &batch),
+            None
+        );
     }
 }

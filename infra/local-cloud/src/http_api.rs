@@ -46,14 +46,23 @@ impl Route {
             .trim_matches('/')
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(p) if p.ends_with('+') => Segment::Greedy(p.trim_end_matches('+').to_owned()),
-                Some(p) => Segment::Param(p.to_owned()),
-                None => Segment::Literal(s.to_owned()),
-            })
+            .map(
+                |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(p) if p.ends_with('+') => {
+                        Segment::Greedy(p.trim_end_matches('+').to_owned())
+                    }
+                    Some(p) => Segment::Param(p.to_owned()),
+                    None => Segment::Literal(s.to_owned()),
+                },
+            )
             .collect();
         Self {
-            method: method.to_ascii_uppercase(),
+            // The default route catches every method.
+            method: if path == "$default" {
+                "ANY".to_owned()
+            } else {
+                method.to_ascii_uppercase()
+            },
             path: path.to_owned(),
             segments,
             function,
@@ -74,7 +83,11 @@ impl Route {
         if self.path == "$default" {
             return Some(HashMap::new());
         }
-        let parts: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+        let parts: Vec<&str> = path
+            .trim_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
         let mut params = HashMap::new();
         for (i, segment) in self.segments.iter().enumerate() {
             match segment {
@@ -102,8 +115,15 @@ impl Route {
     /// Higher is more specific: literal segments, then parameters, then a
     /// specific method over ANY; `$default` last.
     fn specificity(&self) -> (u8, usize, usize, u8) {
-        let literals = self.segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
-        let greedy = self.segments.iter().any(|s| matches!(s, Segment::Greedy(_)));
+        let literals = self
+            .segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Literal(_)))
+            .count();
+        let greedy = self
+            .segments
+            .iter()
+            .any(|s| matches!(s, Segment::Greedy(_)));
         (
             u8::from(self.path != "$default"),
             literals,
@@ -118,12 +138,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -157,7 +178,12 @@ impl HttpApi {
 }
 
 fn gateway_error(status: StatusCode, message: &str) -> Response {
-    (status, [("content-type", "application/json")], json!({ "message": message }).to_string()).into_response()
+    (
+        status,
+        [("content-type", "application/json")],
+        json!({ "message": message }).to_string(),
+    )
+        .into_response()
 }
 
 async fn handle(
@@ -173,7 +199,15 @@ async fn handle(
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
-    let mut event = v2_event(route, &parts.method, &parts.uri, &parts.headers, &params, &body, peer);
+    let mut event = v2_event(
+        route,
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &params,
+        &body,
+        peer,
+    );
 
     if let Some((spec, authorizer)) = &route.authorizer {
         match authorize(spec, authorizer, &event).await {
@@ -186,14 +220,20 @@ async fn handle(
     let payload = Bytes::from(event.to_string());
     match route.function.invoke(payload).await {
         Outcome::Success(bytes) => lambda_response(&bytes),
-        Outcome::FunctionError { .. } => gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+        Outcome::FunctionError { .. } => {
+            gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
         Outcome::Crashed(_) => gateway_error(StatusCode::BAD_GATEWAY, "Internal Server Error"),
         Outcome::Timeout => gateway_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
     }
 }
 
 /// Runs a REQUEST authorizer: `Ok(context)` to go on, `Err` to answer now.
-async fn authorize(spec: &AuthorizerSpec, pool: &FunctionPool, event: &Json) -> Result<Json, Response> {
+async fn authorize(
+    spec: &AuthorizerSpec,
+    pool: &FunctionPool,
+    event: &Json,
+) -> Result<Json, Response> {
     let headers = event["headers"].as_object();
     let missing = spec
         .identity_headers
@@ -230,9 +270,9 @@ async fn authorize(spec: &AuthorizerSpec, pool: &FunctionPool, event: &Json) -> 
                 Err(gateway_error(StatusCode::FORBIDDEN, "Forbidden"))
             }
         }
-        Outcome::FunctionError { .. } | Outcome::Crashed(_) | Outcome::Timeout => {
-            Err(gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"))
-        }
+        Outcome::FunctionError { .. } | Outcome::Crashed(_) | Outcome::Timeout => Err(
+            gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+        ),
     }
 }
 
@@ -250,7 +290,12 @@ fn v2_event(
     for (name, value) in headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         if name == "cookie" {
-            cookies.extend(value.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()));
+            cookies.extend(
+                value
+                    .split(';')
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty()),
+            );
             continue;
         }
         let key = name.as_str().to_owned();
@@ -270,7 +315,10 @@ fn v2_event(
     let mut query = Map::new();
     for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (percent_decode(&k.replace('+', " ")), percent_decode(&v.replace('+', " ")));
+        let (k, v) = (
+            percent_decode(&k.replace('+', " ")),
+            percent_decode(&v.replace('+', " ")),
+        );
         match query.get_mut(&k) {
             Some(Json::String(existing)) => {
                 existing.push(',');
@@ -286,18 +334,27 @@ fn v2_event(
         .and_then(|v| v.to_str().ok())
         .is_none_or(|ct| {
             let ct = ct.to_ascii_lowercase();
-            ct.starts_with("text/") || ct.contains("json") || ct.contains("xml") || ct.contains("x-www-form-urlencoded")
+            ct.starts_with("text/")
+                || ct.contains("json")
+                || ct.contains("xml")
+                || ct.contains("x-www-form-urlencoded")
         });
     let (body_value, base64) = if body.is_empty() {
         (Json::Null, false)
     } else {
         match std::str::from_utf8(body) {
             Ok(text) if text_body => (json!(text), false),
-            _ => (json!(base64::engine::general_purpose::STANDARD.encode(body)), true),
+            _ => (
+                json!(base64::engine::general_purpose::STANDARD.encode(body)),
+                true,
+            ),
         }
     };
     let now = chrono::Utc::now();
-    let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let user_agent = headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let mut event = json!({
         "version": "2.0",
         "routeKey": route.route_key(),
@@ -346,14 +403,25 @@ fn lambda_response(bytes: &[u8]) -> Response {
     };
     let Some(status) = value.get("statusCode") else {
         // Without statusCode the whole payload is a 200 JSON body.
-        return (StatusCode::OK, [("content-type", "application/json")], value.to_string()).into_response();
+        return (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            value.to_string(),
+        )
+            .into_response();
     };
-    let Some(status) = status.as_u64().and_then(|s| u16::try_from(s).ok()).and_then(|s| StatusCode::from_u16(s).ok()) else {
+    let Some(status) = status
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+    else {
         return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     };
     let body = match value.get("body") {
         Some(Json::String(s)) if value["isBase64Encoded"].as_bool().unwrap_or(false) => {
-            base64::engine::general_purpose::STANDARD.decode(s).unwrap_or_default()
+            base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .unwrap_or_default()
         }
         Some(Json::String(s)) => s.clone().into_bytes(),
         Some(other) if !other.is_null() => other.to_string().into_bytes(),
@@ -365,7 +433,10 @@ fn lambda_response(bytes: &[u8]) -> Response {
     if let Some(map) = value.get("headers").and_then(Json::as_object) {
         for (k, v) in map {
             let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-            if let (Ok(name), Ok(val)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&text)) {
+            if let (Ok(name), Ok(val)) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(&text),
+            ) {
                 headers.insert(name, val);
             }
         }
@@ -373,13 +444,22 @@ fn lambda_response(bytes: &[u8]) -> Response {
     if let Some(map) = value.get("multiValueHeaders").and_then(Json::as_object) {
         for (k, vs) in map {
             for v in vs.as_array().into_iter().flatten().filter_map(Json::as_str) {
-                if let (Ok(name), Ok(val)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+                if let (Ok(name), Ok(val)) = (
+                    HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) {
                     headers.append(name, val);
                 }
             }
         }
     }
-    for cookie in value.get("cookies").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str) {
+    for cookie in value
+        .get("cookies")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+    {
         if let Ok(val) = HeaderValue::from_str(cookie) {
             headers.append("set-cookie", val);
         }
@@ -417,7 +497,9 @@ mod tests {
 
     #[test]
     fn path_parameters_are_extracted_and_decoded() {
-        let params = route("/bookings/{id}/history").matches("/bookings/b%2D1/history").unwrap();
+        let params = route("/bookings/{id}/history")
+            .matches("/bookings/b%2D1/history")
+            .unwrap();
         assert_eq!(params["id"], "b-1");
         assert!(route("/bookings/{id}").matches("/bookings").is_none());
         assert!(route("/bookings/{id}").matches("/bookings/1/x").is_none());
@@ -431,14 +513,21 @@ mod tests {
 
     #[test]
     fn the_most_specific_route_wins() {
-        let api = HttpApi::new(vec![route("/bookings/{id}"), route("/bookings/mine"), route("$default")]);
+        let api = HttpApi::new(vec![
+            route("/bookings/{id}"),
+            route("/bookings/mine"),
+            route("$default"),
+        ]);
         let (r, _) = api.find(&Method::GET, "/bookings/mine").unwrap();
         assert_eq!(r.path, "/bookings/mine");
         let (r, _) = api.find(&Method::GET, "/bookings/42").unwrap();
         assert_eq!(r.path, "/bookings/{id}");
         let (r, _) = api.find(&Method::GET, "/nothing").unwrap();
         assert_eq!(r.path, "$default");
-        assert!(api.find(&Method::POST, "/bookings/42").is_some_and(|(r, _)| r.path == "$default"));
+        assert!(
+            api.find(&Method::POST, "/bookings/42")
+                .is_some_and(|(r, _)| r.path == "$default")
+        );
     }
 
     #[test]
@@ -449,7 +538,9 @@ mod tests {
 
     #[test]
     fn a_response_with_status_and_headers_is_passed_through() {
-        let res = lambda_response(br#"{"statusCode":409,"headers":{"x-a":"1"},"body":"{}","cookies":["a=b"]}"#);
+        let res = lambda_response(
+            br#"{"statusCode":409,"headers":{"x-a":"1"},"body":"{}","cookies":["a=b"]}"#,
+        );
         assert_eq!(res.status(), 409);
         assert_eq!(res.headers()["x-a"], "1");
         assert_eq!(res.headers()["set-cookie"], "a=b");

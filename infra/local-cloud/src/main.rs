@@ -25,7 +25,9 @@ use crate::runtime::{FunctionPool, LaunchConfig};
 use crate::template::{Context, Template};
 
 #[derive(Debug, Parser)]
-#[command(about = "Runs the booking platform locally: emulators, provisioning, functions, HTTP API, event sources")]
+#[command(
+    about = "Runs the booking platform locally: emulators, provisioning, functions, HTTP API, event sources"
+)]
 struct Args {
     /// The SAM template to run.
     #[arg(long, default_value = "template.yaml")]
@@ -94,7 +96,8 @@ fn endpoint_env(dynamodb: &str, moto: &str) -> BTreeMap<String, String> {
 /// The local cloud's own SDK settings: fixed region and dummy credentials;
 /// each client gets its emulator's endpoint.
 async fn sdk_config() -> aws_config::SdkConfig {
-    let creds = aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "local-cloud");
+    let creds =
+        aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "local-cloud");
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
         .credentials_provider(creds)
@@ -106,7 +109,8 @@ async fn sdk_config() -> aws_config::SdkConfig {
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LOCAL_CLOUD_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("LOCAL_CLOUD_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -134,10 +138,18 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     let sdk = sdk_config().await;
-    let ddb_conf = aws_sdk_dynamodb::config::Builder::from(&sdk).endpoint_url(&dynamodb.endpoint).build();
-    let streams_conf = aws_sdk_dynamodbstreams::config::Builder::from(&sdk).endpoint_url(&dynamodb.endpoint).build();
-    let sqs_conf = aws_sdk_sqs::config::Builder::from(&sdk).endpoint_url(&moto.endpoint).build();
-    let events_conf = aws_sdk_eventbridge::config::Builder::from(&sdk).endpoint_url(&moto.endpoint).build();
+    let ddb_conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .endpoint_url(&dynamodb.endpoint)
+        .build();
+    let streams_conf = aws_sdk_dynamodbstreams::config::Builder::from(&sdk)
+        .endpoint_url(&dynamodb.endpoint)
+        .build();
+    let sqs_conf = aws_sdk_sqs::config::Builder::from(&sdk)
+        .endpoint_url(&moto.endpoint)
+        .build();
+    let events_conf = aws_sdk_eventbridge::config::Builder::from(&sdk)
+        .endpoint_url(&moto.endpoint)
+        .build();
     let clients = provision::Clients {
         dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb_conf),
         sqs: aws_sdk_sqs::Client::from_conf(sqs_conf),
@@ -182,35 +194,51 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Routes, with their authorizers resolved to the function that runs them.
-    let by_arn: HashMap<String, Arc<FunctionPool>> = pools.values().map(|p| (p.spec.arn.clone(), Arc::clone(p))).collect();
+    let by_arn: HashMap<String, Arc<FunctionPool>> = pools
+        .values()
+        .map(|p| (p.spec.arn.clone(), Arc::clone(p)))
+        .collect();
     let mut routes = Vec::new();
     for pool in pools.values() {
         for route in &pool.spec.routes {
             let authorizer = match &route.authorizer {
                 Some(name) => {
                     let spec = api_spec.authorizers[name].clone();
-                    let runner = by_arn
-                        .get(&spec.function_arn)
-                        .cloned()
-                        .ok_or_else(|| format!("authorizer {name}: no function has the ARN {}", spec.function_arn))?;
+                    let runner = by_arn.get(&spec.function_arn).cloned().ok_or_else(|| {
+                        format!(
+                            "authorizer {name}: no function has the ARN {}",
+                            spec.function_arn
+                        )
+                    })?;
                     Some((spec, runner))
                 }
                 None => None,
             };
-            routes.push(http_api::Route::new(&route.method, &route.path, Arc::clone(pool), authorizer));
+            routes.push(http_api::Route::new(
+                &route.method,
+                &route.path,
+                Arc::clone(pool),
+                authorizer,
+            ));
         }
     }
     let route_count = routes.len();
     let api = Arc::new(http_api::HttpApi::new(routes));
     let api_addr = SocketAddr::from(([127, 0, 0, 1], args.api_port));
-    let listener = tokio::net::TcpListener::bind(api_addr).await.map_err(|e| format!("cannot listen on {api_addr}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(api_addr)
+        .await
+        .map_err(|e| format!("cannot listen on {api_addr}: {e}"))?;
     let mut api_shutdown = shutdown.clone();
     tokio::spawn(async move {
-        let _ = axum::serve(listener, api.router().into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = api_shutdown.changed().await;
-            })
-            .await;
+        let _ = axum::serve(
+            listener,
+            api.router()
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = api_shutdown.changed().await;
+        })
+        .await;
     });
 
     // Event source mappings.
@@ -221,20 +249,41 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 .values()
                 .find(|p| p.attributes.get("Arn") == Some(&source.queue_arn))
                 .map(|p| p.reference.clone())
-                .ok_or_else(|| format!("{}: no queue has the ARN {}", pool.spec.logical_id, source.queue_arn))?;
+                .ok_or_else(|| {
+                    format!(
+                        "{}: no queue has the ARN {}",
+                        pool.spec.logical_id, source.queue_arn
+                    )
+                })?;
             for _ in 0..esm::SQS_POLLERS {
-                tokio::spawn(esm::sqs_poller(clients.sqs.clone(), Arc::clone(pool), source.clone(), url.clone(), shutdown.clone()));
+                tokio::spawn(esm::sqs_poller(
+                    clients.sqs.clone(),
+                    Arc::clone(pool),
+                    source.clone(),
+                    url.clone(),
+                    shutdown.clone(),
+                ));
             }
         }
         for source in pool.spec.streams.iter().filter(|s| s.enabled) {
-            tokio::spawn(esm::stream_poller(streams.clone(), Arc::clone(pool), source.clone(), shutdown.clone()));
+            tokio::spawn(esm::stream_poller(
+                streams.clone(),
+                Arc::clone(pool),
+                source.clone(),
+                shutdown.clone(),
+            ));
         }
         for source in pool.spec.schedules.iter().filter(|s| s.enabled) {
             let schedule: esm::Schedule = source
                 .expression
                 .parse()
                 .map_err(|e| format!("{}.{}: {e}", pool.spec.logical_id, source.event_name))?;
-            tokio::spawn(esm::scheduler(Arc::clone(pool), source.clone(), schedule, shutdown.clone()));
+            tokio::spawn(esm::scheduler(
+                Arc::clone(pool),
+                source.clone(),
+                schedule,
+                shutdown.clone(),
+            ));
         }
     }
 
@@ -242,7 +291,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while pools.values().any(|p| p.ready_instances() == 0) {
         if Instant::now() > deadline {
-            let waiting: Vec<_> = pools.values().filter(|p| p.ready_instances() == 0).map(|p| p.spec.binary.clone()).collect();
+            let waiting: Vec<_> = pools
+                .values()
+                .filter(|p| p.ready_instances() == 0)
+                .map(|p| p.spec.binary.clone())
+                .collect();
             return Err(format!("functions never became ready: {waiting:?}").into());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -260,7 +313,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         stack_name: args.stack_name.clone(),
     };
     let admin_addr = SocketAddr::from(([127, 0, 0, 1], args.admin_port));
-    let admin_listener = tokio::net::TcpListener::bind(admin_addr).await.map_err(|e| format!("cannot listen on {admin_addr}: {e}"))?;
+    let admin_listener = tokio::net::TcpListener::bind(admin_addr)
+        .await
+        .map_err(|e| format!("cannot listen on {admin_addr}: {e}"))?;
     let state = Arc::new(state);
     let summary = state.summary(&format!("http://{admin_addr}"));
     let mut admin_shutdown = shutdown.clone();
@@ -286,12 +341,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         args.instances,
         route_count
     );
-    println!("Local cloud is up.");
-    println!("  API:      http://{api_addr}   (try: curl http://{api_addr}/health)");
-    println!("  Admin:    http://{admin_addr}");
-    println!("  DynamoDB: {}", dynamodb.endpoint);
-    println!("  moto:     {}  (SQS, EventBridge, SES, SSM)", moto.endpoint);
-    println!("Press Ctrl-C to stop.");
+    announce(&api_addr, &admin_addr, &dynamodb.endpoint, &moto.endpoint);
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
@@ -301,7 +351,17 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(target: "local-cloud", "stopping");
     let _ = shutdown_tx.send(true);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    drop(dynamodb);
-    drop(moto);
+    tokio::join!(dynamodb.stop(), moto.stop());
     Ok(())
+}
+
+/// The lines a person starting the cloud is waiting for, on stdout.
+#[allow(clippy::print_stdout)]
+fn announce(api: &SocketAddr, admin: &SocketAddr, dynamodb: &str, moto: &str) {
+    println!("Local cloud is up.");
+    println!("  API:      http://{api}   (try: curl http://{api}/health)");
+    println!("  Admin:    http://{admin}");
+    println!("  DynamoDB: {dynamodb}");
+    println!("  moto:     {moto}  (SQS, EventBridge, SES, SSM)");
+    println!("Press Ctrl-C to stop.");
 }

@@ -36,7 +36,6 @@ pub struct RouteSpec {
 
 #[derive(Debug, Clone)]
 pub struct SqsSource {
-    pub event_name: String,
     pub queue_arn: String,
     pub batch_size: usize,
     pub report_batch_item_failures: bool,
@@ -45,7 +44,6 @@ pub struct SqsSource {
 
 #[derive(Debug, Clone)]
 pub struct StreamSource {
-    pub event_name: String,
     pub stream_arn: String,
     pub trim_horizon: bool,
     pub batch_size: i32,
@@ -66,7 +64,6 @@ pub struct ScheduleSource {
 
 #[derive(Debug, Clone)]
 pub struct AuthorizerSpec {
-    pub name: String,
     pub function_arn: String,
     /// Headers that must be present (lower-case); missing ones answer 401.
     pub identity_headers: Vec<String>,
@@ -89,11 +86,13 @@ fn str_of(v: &Json, key: &str) -> Option<String> {
 }
 
 fn u64_of(v: &Json, key: &str) -> Option<u64> {
-    v.get(key).and_then(|x| x.as_u64().or_else(|| x.as_str()?.parse().ok()))
+    v.get(key)
+        .and_then(|x| x.as_u64().or_else(|| x.as_str()?.parse().ok()))
 }
 
 fn bool_of(v: &Json, key: &str) -> Option<bool> {
-    v.get(key).and_then(|x| x.as_bool().or_else(|| x.as_str()?.parse().ok()))
+    v.get(key)
+        .and_then(|x| x.as_bool().or_else(|| x.as_str()?.parse().ok()))
 }
 
 fn reports_failures(props: &Json) -> bool {
@@ -107,27 +106,39 @@ fn reports_failures(props: &Json) -> bool {
 /// the template on one address, so authorizer names must be unique.
 pub fn api_spec(template: &Template, ctx: &Context) -> Result<ApiSpec, TemplateError> {
     let mut spec = ApiSpec::default();
-    for r in template.resources.values().filter(|r| r.kind == "AWS::Serverless::HttpApi") {
+    for r in template
+        .resources
+        .values()
+        .filter(|r| r.kind == "AWS::Serverless::HttpApi")
+    {
         let props = resolve(&r.properties, ctx, &r.logical_id)?;
-        let Some(auth) = props.get("Auth") else { continue };
+        let Some(auth) = props.get("Auth") else {
+            continue;
+        };
         if let Some(default) = str_of(auth, "DefaultAuthorizer") {
             spec.default_authorizer = Some(default);
         }
         if let Some(Json::Object(authorizers)) = auth.get("Authorizers") {
             for (name, a) in authorizers {
                 let function_arn = str_of(a, "FunctionArn").ok_or_else(|| {
-                    TemplateError::Invalid(format!("authorizer {name} has no FunctionArn (only Lambda authorizers run locally)"))
+                    TemplateError::Invalid(format!(
+                        "authorizer {name} has no FunctionArn (only Lambda authorizers run locally)"
+                    ))
                 })?;
                 let identity_headers = a
                     .get("Identity")
                     .and_then(|i| i.get("Headers"))
                     .and_then(Json::as_array)
-                    .map(|h| h.iter().filter_map(Json::as_str).map(str::to_ascii_lowercase).collect())
+                    .map(|h| {
+                        h.iter()
+                            .filter_map(Json::as_str)
+                            .map(str::to_ascii_lowercase)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 spec.authorizers.insert(
                     name.clone(),
                     AuthorizerSpec {
-                        name: name.clone(),
                         function_arn,
                         identity_headers,
                         simple_responses: bool_of(a, "EnableSimpleResponses").unwrap_or(false),
@@ -140,10 +151,18 @@ pub fn api_spec(template: &Template, ctx: &Context) -> Result<ApiSpec, TemplateE
 }
 
 /// Reads every `AWS::Serverless::Function` with its globals merged in.
-pub fn functions(template: &Template, ctx: &Context, api: &ApiSpec) -> Result<Vec<FunctionSpec>, TemplateError> {
+pub fn functions(
+    template: &Template,
+    ctx: &Context,
+    api: &ApiSpec,
+) -> Result<Vec<FunctionSpec>, TemplateError> {
     let globals = resolve(&template.function_globals, ctx, "Globals")?;
     let mut out = Vec::new();
-    for r in template.resources.values().filter(|r| r.kind == "AWS::Serverless::Function") {
+    for r in template
+        .resources
+        .values()
+        .filter(|r| r.kind == "AWS::Serverless::Function")
+    {
         let own = resolve(&r.properties, ctx, &r.logical_id)?;
         let props = merge_globals(&globals, &own);
         let physical = ctx.physical.get(&r.logical_id);
@@ -153,22 +172,36 @@ pub fn functions(template: &Template, ctx: &Context, api: &ApiSpec) -> Result<Ve
             .and_then(|b| b.get("Binary"))
             .and_then(|b| b.as_str())
             .map(str::to_owned)
-            .ok_or_else(|| TemplateError::Invalid(format!("{} has no Metadata.BuildProperties.Binary", r.logical_id)))?;
+            .ok_or_else(|| {
+                TemplateError::Invalid(format!(
+                    "{} has no Metadata.BuildProperties.Binary",
+                    r.logical_id
+                ))
+            })?;
         let environment = props
             .get("Environment")
             .and_then(|e| e.get("Variables"))
             .and_then(Json::as_object)
             .map(|vars| {
                 vars.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
         let logging = props.get("LoggingConfig").cloned().unwrap_or(Json::Null);
         let mut spec = FunctionSpec {
             logical_id: r.logical_id.clone(),
-            name: physical.map(|p| p.reference.clone()).unwrap_or_else(|| r.logical_id.clone()),
-            arn: physical.and_then(|p| p.attributes.get("Arn").cloned()).unwrap_or_default(),
+            name: physical
+                .map(|p| p.reference.clone())
+                .unwrap_or_else(|| r.logical_id.clone()),
+            arn: physical
+                .and_then(|p| p.attributes.get("Arn").cloned())
+                .unwrap_or_default(),
             binary,
             timeout_secs: u64_of(&props, "Timeout").unwrap_or(3),
             memory_mb: u64_of(&props, "MemorySize").unwrap_or(128),
@@ -191,32 +224,34 @@ pub fn functions(template: &Template, ctx: &Context, api: &ApiSpec) -> Result<Ve
                             Some(name) => Some(name),
                             None => api.default_authorizer.clone(),
                         };
-                        if let Some(name) = &authorizer {
-                            if !api.authorizers.contains_key(name) {
-                                return Err(TemplateError::Invalid(format!(
-                                    "{}.{event_name} uses the unknown authorizer {name}",
-                                    r.logical_id
-                                )));
-                            }
+                        if let Some(name) = &authorizer
+                            && !api.authorizers.contains_key(name)
+                        {
+                            return Err(TemplateError::Invalid(format!(
+                                "{}.{event_name} uses the unknown authorizer {name}",
+                                r.logical_id
+                            )));
                         }
                         spec.routes.push(RouteSpec {
-                            method: str_of(&p, "Method").unwrap_or_else(|| "ANY".into()).to_ascii_uppercase(),
+                            method: str_of(&p, "Method")
+                                .unwrap_or_else(|| "ANY".into())
+                                .to_ascii_uppercase(),
                             path: str_of(&p, "Path").unwrap_or_else(|| "$default".into()),
                             authorizer,
                         });
                     }
                     "SQS" => spec.sqs.push(SqsSource {
-                        event_name: event_name.clone(),
                         queue_arn: str_of(&p, "Queue").unwrap_or_default(),
-                        batch_size: usize::try_from(u64_of(&p, "BatchSize").unwrap_or(10)).unwrap_or(10),
+                        batch_size: usize::try_from(u64_of(&p, "BatchSize").unwrap_or(10))
+                            .unwrap_or(10),
                         report_batch_item_failures: reports_failures(&p),
                         enabled: bool_of(&p, "Enabled").unwrap_or(true),
                     }),
                     "DynamoDB" => spec.streams.push(StreamSource {
-                        event_name: event_name.clone(),
                         stream_arn: str_of(&p, "Stream").unwrap_or_default(),
                         trim_horizon: str_of(&p, "StartingPosition").as_deref() != Some("LATEST"),
-                        batch_size: i32::try_from(u64_of(&p, "BatchSize").unwrap_or(100).min(1000)).unwrap_or(100),
+                        batch_size: i32::try_from(u64_of(&p, "BatchSize").unwrap_or(100).min(1000))
+                            .unwrap_or(100),
                         report_batch_item_failures: reports_failures(&p),
                         maximum_retry_attempts: p
                             .get("MaximumRetryAttempts")

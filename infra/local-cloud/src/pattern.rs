@@ -6,12 +6,16 @@ use serde_json::Value;
 
 /// Whether `event` matches `pattern`.
 pub fn matches(pattern: &Value, event: &Value) -> bool {
-    let Value::Object(fields) = pattern else { return false };
+    let Value::Object(fields) = pattern else {
+        return false;
+    };
     fields.iter().all(|(key, rule)| {
         let value = event.get(key);
         match rule {
             Value::Object(_) => value.is_some_and(|v| matches(rule, v)),
-            Value::Array(alternatives) => alternatives.iter().any(|alt| alternative_matches(alt, value)),
+            Value::Array(alternatives) => alternatives
+                .iter()
+                .any(|alt| alternative_matches(alt, value)),
             _ => false,
         }
     })
@@ -53,9 +57,13 @@ fn operator_matches(op: &serde_json::Map<String, Value>, v: &Value) -> bool {
         };
     }
     if let Some(Value::Array(conditions)) = op.get("numeric") {
-        let Some(n) = v.as_f64().or_else(|| v.as_str()?.parse().ok()) else { return false };
+        let Some(n) = v.as_f64().or_else(|| v.as_str()?.parse().ok()) else {
+            return false;
+        };
         return conditions.chunks(2).all(|pair| {
-            let (Some(operator), Some(bound)) = (pair[0].as_str(), pair.get(1).and_then(Value::as_f64)) else {
+            let (Some(operator), Some(bound)) =
+                (pair[0].as_str(), pair.get(1).and_then(Value::as_f64))
+            else {
                 return false;
             };
             match operator {
@@ -79,9 +87,12 @@ mod tests {
     #[test]
     fn the_outbox_filter_matches_only_outbox_inserts() {
         let pattern = json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["OUTBOX"]}}}});
-        let outbox = json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"entity": {"S": "OUTBOX"}}}});
-        let other = json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"entity": {"S": "EVENT"}}}});
-        let removal = json!({"eventName": "REMOVE", "dynamodb": {"OldImage": {"entity": {"S": "OUTBOX"}}}});
+        let outbox =
+            json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"entity": {"S": "OUTBOX"}}}});
+        let other =
+            json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"entity": {"S": "EVENT"}}}});
+        let removal =
+            json!({"eventName": "REMOVE", "dynamodb": {"OldImage": {"entity": {"S": "OUTBOX"}}}});
         assert!(matches(&pattern, &outbox));
         assert!(!matches(&pattern, &other));
         assert!(!matches(&pattern, &removal));
@@ -90,14 +101,26 @@ mod tests {
     #[test]
     fn operators_match_as_eventbridge_defines_them() {
         let event = json!({"source": "booking-platform.booking", "n": 5, "tags": ["a", "b"]});
-        assert!(matches(&json!({"source": [{"prefix": "booking-platform."}]}), &event));
+        assert!(matches(
+            &json!({"source": [{"prefix": "booking-platform."}]}),
+            &event
+        ));
         assert!(!matches(&json!({"source": [{"prefix": "other."}]}), &event));
-        assert!(matches(&json!({"source": [{"suffix": ".booking"}]}), &event));
+        assert!(matches(
+            &json!({"source": [{"suffix": ".booking"}]}),
+            &event
+        ));
         assert!(matches(&json!({"missing": [{"exists": false}]}), &event));
         assert!(!matches(&json!({"n": [{"exists": false}]}), &event));
-        assert!(matches(&json!({"n": [{"numeric": [">", 1, "<=", 5]}]}), &event));
+        assert!(matches(
+            &json!({"n": [{"numeric": [">", 1, "<=", 5]}]}),
+            &event
+        ));
         assert!(!matches(&json!({"n": [{"numeric": [">", 5]}]}), &event));
         assert!(matches(&json!({"tags": ["b"]}), &event));
-        assert!(matches(&json!({"source": [{"anything-but": ["x"]}]}), &event));
+        assert!(matches(
+            &json!({"source": [{"anything-but": ["x"]}]}),
+            &event
+        ));
     }
 }

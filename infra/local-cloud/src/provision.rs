@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use aws_sdk_eventbridge::types::{DeadLetterConfig, RetryPolicy, RuleState, Target};
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -53,22 +54,49 @@ fn s(v: &Json, key: &str) -> Option<String> {
 }
 
 fn attrs(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
 }
 
 /// Provisions every resource in dependency order, filling `ctx.physical`.
-pub async fn provision(template: &Template, ctx: &mut Context, clients: &Clients, options: &Options) -> Result<(), ProvisionError> {
+pub async fn provision(
+    template: &Template,
+    ctx: &mut Context,
+    clients: &Clients,
+    options: &Options,
+) -> Result<(), ProvisionError> {
     for resource in template.provisioning_order()? {
         let id = resource.logical_id.as_str();
         let physical = match resource.kind.as_str() {
-            "AWS::DynamoDB::Table" => table(id, &resolve(&resource.properties, ctx, id)?, ctx, clients).await?,
-            "AWS::SQS::Queue" => queue(id, &resolve(&resource.properties, ctx, id)?, ctx, clients, options).await?,
-            "AWS::Events::EventBus" => bus(id, &resolve(&resource.properties, ctx, id)?, clients).await?,
-            "AWS::Events::Rule" => rule(id, &resolve(&resource.properties, ctx, id)?, ctx, clients).await?,
+            "AWS::DynamoDB::Table" => {
+                table(id, &resolve(&resource.properties, ctx, id)?, ctx, clients).await?
+            }
+            "AWS::SQS::Queue" => {
+                queue(
+                    id,
+                    &resolve(&resource.properties, ctx, id)?,
+                    ctx,
+                    clients,
+                    options,
+                )
+                .await?
+            }
+            "AWS::Events::EventBus" => {
+                bus(id, &resolve(&resource.properties, ctx, id)?, clients).await?
+            }
+            "AWS::Events::Rule" => {
+                rule(id, &resolve(&resource.properties, ctx, id)?, ctx, clients).await?
+            }
             "AWS::Serverless::Function" | "AWS::Lambda::Function" => {
                 let props = resolve(&resource.properties, ctx, id)?;
-                let name = s(&props, "FunctionName").unwrap_or_else(|| format!("{}-{id}", ctx.stack_name));
-                let arn = format!("arn:aws:lambda:{}:{}:function:{name}", ctx.region, ctx.account_id);
+                let name =
+                    s(&props, "FunctionName").unwrap_or_else(|| format!("{}-{id}", ctx.stack_name));
+                let arn = format!(
+                    "arn:aws:lambda:{}:{}:function:{name}",
+                    ctx.region, ctx.account_id
+                );
                 Physical {
                     kind: resource.kind.clone(),
                     reference: name,
@@ -111,7 +139,13 @@ async fn table(id: &str, p: &Json, ctx: &Context, c: &Clients) -> Result<Physica
             })
             .collect()
     };
-    let exists = c.dynamodb.describe_table().table_name(&name).send().await.is_ok();
+    let exists = c
+        .dynamodb
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .is_ok();
     if !exists {
         let mut create = c
             .dynamodb
@@ -119,32 +153,59 @@ async fn table(id: &str, p: &Json, ctx: &Context, c: &Clients) -> Result<Physica
             .table_name(&name)
             .billing_mode(BillingMode::PayPerRequest)
             .set_key_schema(Some(key_schema(p.get("KeySchema"))));
-        for a in p.get("AttributeDefinitions").and_then(Json::as_array).into_iter().flatten() {
+        for a in p
+            .get("AttributeDefinitions")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
             let def = AttributeDefinition::builder()
                 .attribute_name(s(a, "AttributeName").unwrap_or_default())
-                .attribute_type(ScalarAttributeType::from(s(a, "AttributeType").unwrap_or_default().as_str()))
+                .attribute_type(ScalarAttributeType::from(
+                    s(a, "AttributeType").unwrap_or_default().as_str(),
+                ))
                 .build()
                 .map_err(|e| aws_err(id, e))?;
             create = create.attribute_definitions(def);
         }
-        for g in p.get("GlobalSecondaryIndexes").and_then(Json::as_array).into_iter().flatten() {
+        for g in p
+            .get("GlobalSecondaryIndexes")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
             let projection = g.get("Projection").cloned().unwrap_or_default();
             let index = GlobalSecondaryIndex::builder()
                 .index_name(s(g, "IndexName").unwrap_or_default())
                 .set_key_schema(Some(key_schema(g.get("KeySchema"))))
                 .projection(
                     Projection::builder()
-                        .projection_type(ProjectionType::from(s(&projection, "ProjectionType").unwrap_or_else(|| "ALL".into()).as_str()))
-                        .set_non_key_attributes(projection.get("NonKeyAttributes").and_then(Json::as_array).map(|a| {
-                            a.iter().filter_map(Json::as_str).map(str::to_owned).collect()
-                        }))
+                        .projection_type(ProjectionType::from(
+                            s(&projection, "ProjectionType")
+                                .unwrap_or_else(|| "ALL".into())
+                                .as_str(),
+                        ))
+                        .set_non_key_attributes(
+                            projection
+                                .get("NonKeyAttributes")
+                                .and_then(Json::as_array)
+                                .map(|a| {
+                                    a.iter()
+                                        .filter_map(Json::as_str)
+                                        .map(str::to_owned)
+                                        .collect()
+                                }),
+                        )
                         .build(),
                 )
                 .build()
                 .map_err(|e| aws_err(id, e))?;
             create = create.global_secondary_indexes(index);
         }
-        if let Some(view) = p.get("StreamSpecification").and_then(|st| s(st, "StreamViewType")) {
+        if let Some(view) = p
+            .get("StreamSpecification")
+            .and_then(|st| s(st, "StreamViewType"))
+        {
             create = create.stream_specification(
                 StreamSpecification::builder()
                     .stream_enabled(true)
@@ -153,17 +214,27 @@ async fn table(id: &str, p: &Json, ctx: &Context, c: &Clients) -> Result<Physica
                     .map_err(|e| aws_err(id, e))?,
             );
         }
-        create.send().await.map_err(|e| aws_err(id, aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-        if let Some(ttl) = p.get("TimeToLiveSpecification") {
-            if ttl.get("Enabled").and_then(Json::as_bool).unwrap_or(false) {
-                let spec = TimeToLiveSpecification::builder()
-                    .attribute_name(s(ttl, "AttributeName").unwrap_or_default())
-                    .enabled(true)
-                    .build()
-                    .map_err(|e| aws_err(id, e))?;
-                if let Err(e) = c.dynamodb.update_time_to_live().table_name(&name).time_to_live_specification(spec).send().await {
-                    tracing::warn!(target: "local-cloud", "{id}: TTL not enabled locally: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e));
-                }
+        create
+            .send()
+            .await
+            .map_err(|e| aws_err(id, aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        if let Some(ttl) = p.get("TimeToLiveSpecification")
+            && ttl.get("Enabled").and_then(Json::as_bool).unwrap_or(false)
+        {
+            let spec = TimeToLiveSpecification::builder()
+                .attribute_name(s(ttl, "AttributeName").unwrap_or_default())
+                .enabled(true)
+                .build()
+                .map_err(|e| aws_err(id, e))?;
+            if let Err(e) = c
+                .dynamodb
+                .update_time_to_live()
+                .table_name(&name)
+                .time_to_live_specification(spec)
+                .send()
+                .await
+            {
+                tracing::warn!(target: "local-cloud", "{id}: TTL not enabled locally: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e));
             }
         }
     }
@@ -175,7 +246,13 @@ async fn table(id: &str, p: &Json, ctx: &Context, c: &Clients) -> Result<Physica
         .await
         .map_err(|e| aws_err(id, aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
     let table = described.table();
-    let mut attributes = attrs(&[("Arn", table.and_then(|t| t.table_arn()).unwrap_or_default().to_owned())]);
+    let mut attributes = attrs(&[(
+        "Arn",
+        table
+            .and_then(|t| t.table_arn())
+            .unwrap_or_default()
+            .to_owned(),
+    )]);
     if let Some(stream) = table.and_then(|t| t.latest_stream_arn()) {
         attributes.insert("StreamArn".into(), stream.to_owned());
     }
@@ -199,9 +276,16 @@ const QUEUE_ATTRIBUTES: [&str; 9] = [
     "KmsMasterKeyId",
 ];
 
-async fn queue(id: &str, p: &Json, ctx: &Context, c: &Clients, options: &Options) -> Result<Physical, ProvisionError> {
+async fn queue(
+    id: &str,
+    p: &Json,
+    ctx: &Context,
+    c: &Clients,
+    options: &Options,
+) -> Result<Physical, ProvisionError> {
     let fifo = p.get("FifoQueue").and_then(Json::as_bool).unwrap_or(false);
-    let name = s(p, "QueueName").unwrap_or_else(|| format!("{}-{id}{}", ctx.stack_name, if fifo { ".fifo" } else { "" }));
+    let name = s(p, "QueueName")
+        .unwrap_or_else(|| format!("{}-{id}{}", ctx.stack_name, if fifo { ".fifo" } else { "" }));
     let mut attributes: HashMap<QueueAttributeName, String> = HashMap::new();
     for key in QUEUE_ATTRIBUTES {
         if let Some(v) = s(p, key) {
@@ -216,7 +300,13 @@ async fn queue(id: &str, p: &Json, ctx: &Context, c: &Clients, options: &Options
             attributes.insert(QueueAttributeName::from(key), policy.to_string());
         }
     }
-    let created = c.sqs.create_queue().queue_name(&name).set_attributes(Some(attributes.clone())).send().await;
+    let created = c
+        .sqs
+        .create_queue()
+        .queue_name(&name)
+        .set_attributes(Some(attributes.clone()))
+        .send()
+        .await;
     let url = match created {
         Ok(out) => out.queue_url().unwrap_or_default().to_owned(),
         Err(_) => {
@@ -263,9 +353,14 @@ async fn queue(id: &str, p: &Json, ctx: &Context, c: &Clients, options: &Options
 async fn bus(id: &str, p: &Json, c: &Clients) -> Result<Physical, ProvisionError> {
     let name = s(p, "Name").ok_or_else(|| aws_err(id, "an event bus needs a Name"))?;
     if let Err(e) = c.events.create_event_bus().name(&name).send().await {
-        let exists = e.as_service_error().is_some_and(|se| se.is_resource_already_exists_exception());
+        let exists = e
+            .as_service_error()
+            .is_some_and(|se| se.is_resource_already_exists_exception());
         if !exists {
-            return Err(aws_err(id, aws_sdk_eventbridge::error::DisplayErrorContext(e)));
+            return Err(aws_err(
+                id,
+                aws_sdk_eventbridge::error::DisplayErrorContext(e),
+            ));
         }
     }
     let arn = c
@@ -306,7 +401,12 @@ async fn rule(id: &str, p: &Json, ctx: &Context, c: &Clients) -> Result<Physical
         .map_err(|e| aws_err(id, aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
     let arn = put.rule_arn().unwrap_or_default().to_owned();
     let mut targets = Vec::new();
-    for t in p.get("Targets").and_then(Json::as_array).into_iter().flatten() {
+    for t in p
+        .get("Targets")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
         let mut target = Target::builder()
             .id(s(t, "Id").unwrap_or_default())
             .arn(s(t, "Arn").unwrap_or_default())
@@ -315,8 +415,18 @@ async fn rule(id: &str, p: &Json, ctx: &Context, c: &Clients) -> Result<Physical
         if let Some(retry) = t.get("RetryPolicy") {
             target = target.retry_policy(
                 RetryPolicy::builder()
-                    .set_maximum_retry_attempts(retry.get("MaximumRetryAttempts").and_then(Json::as_i64).and_then(|v| i32::try_from(v).ok()))
-                    .set_maximum_event_age_in_seconds(retry.get("MaximumEventAgeInSeconds").and_then(Json::as_i64).and_then(|v| i32::try_from(v).ok()))
+                    .set_maximum_retry_attempts(
+                        retry
+                            .get("MaximumRetryAttempts")
+                            .and_then(Json::as_i64)
+                            .and_then(|v| i32::try_from(v).ok()),
+                    )
+                    .set_maximum_event_age_in_seconds(
+                        retry
+                            .get("MaximumEventAgeInSeconds")
+                            .and_then(Json::as_i64)
+                            .and_then(|v| i32::try_from(v).ok()),
+                    )
                     .build(),
             );
         }
@@ -336,10 +446,17 @@ async fn rule(id: &str, p: &Json, ctx: &Context, c: &Clients) -> Result<Physical
             .await
             .map_err(|e| aws_err(id, aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
         if out.failed_entry_count() > 0 {
-            return Err(aws_err(id, format!("targets refused: {:?}", out.failed_entries())));
+            return Err(aws_err(
+                id,
+                format!("targets refused: {:?}", out.failed_entries()),
+            ));
         }
     }
-    let reference = if bus == "default" { name.clone() } else { format!("{bus}|{name}") };
+    let reference = if bus == "default" {
+        name.clone()
+    } else {
+        format!("{bus}|{name}")
+    };
     Ok(Physical {
         kind: "AWS::Events::Rule".into(),
         reference,

@@ -31,7 +31,10 @@ use crate::model::FunctionSpec;
 pub enum Outcome {
     Success(Bytes),
     /// The function reported an error through the Runtime API.
-    FunctionError { error_type: String, message: String },
+    FunctionError {
+        error_type: String,
+        message: String,
+    },
     /// The process died while it held the invocation.
     Crashed(String),
     /// The function did not answer within its timeout; its process was killed.
@@ -59,6 +62,9 @@ struct Invocation {
 struct Held {
     request_id: String,
     reply: oneshot::Sender<Outcome>,
+    /// Fault injection: the process is being killed; whatever it answers for
+    /// this invocation is ignored, so the invocation always dies with it.
+    doomed: bool,
 }
 
 struct InstanceState {
@@ -118,7 +124,13 @@ pub struct PoolView {
 }
 
 fn now_ms() -> u64 {
-    u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()).unwrap_or(0)
+    u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )
+    .unwrap_or(0)
 }
 
 impl FunctionPool {
@@ -223,7 +235,10 @@ impl FunctionPool {
             }
         };
         let detail = match &outcome {
-            Outcome::FunctionError { error_type, message } => format!(" {error_type}: {message}"),
+            Outcome::FunctionError {
+                error_type,
+                message,
+            } => format!(" {error_type}: {message}"),
             Outcome::Crashed(why) => format!(" {why}"),
             _ => String::new(),
         };
@@ -242,10 +257,13 @@ impl FunctionPool {
     fn kill_holder(&self, request_id: &str) {
         for instance in self.instances.lock().expect("lock").iter() {
             let state = instance.lock().expect("lock");
-            if state.current.as_ref().is_some_and(|h| h.request_id == request_id) {
-                if let Some(kill) = &state.kill {
-                    let _ = kill.try_send(());
-                }
+            if state
+                .current
+                .as_ref()
+                .is_some_and(|h| h.request_id == request_id)
+                && let Some(kill) = &state.kill
+            {
+                let _ = kill.try_send(());
             }
         }
     }
@@ -354,7 +372,9 @@ impl FunctionPool {
             state.current.take()
         };
         if let Some(held) = held {
-            let _ = held.reply.send(Outcome::Crashed(format!("the process exited ({status}) during the invocation")));
+            let _ = held.reply.send(Outcome::Crashed(format!(
+                "the process exited ({status}) during the invocation"
+            )));
         }
         server.abort();
         Ok(status)
@@ -368,8 +388,14 @@ impl FunctionPool {
             .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
             .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string())
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.name))
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                spec.memory_mb.to_string(),
+            )
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", spec.name),
+            )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{port}"))
             .env("LAMBDA_TASK_ROOT", &self.launch.bin_dir)
             .env("RUST_BACKTRACE", "1")
@@ -406,8 +432,14 @@ struct ApiState {
 fn runtime_api(pool: Arc<FunctionPool>, instance: Instance) -> Router {
     Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
-        .route("/2018-06-01/runtime/invocation/{id}/response", post(invocation_response))
-        .route("/2018-06-01/runtime/invocation/{id}/error", post(invocation_error))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(invocation_response),
+        )
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/error",
+            post(invocation_error),
+        )
         .route("/2018-06-01/runtime/init/error", post(init_error))
         .with_state(ApiState { pool, instance })
 }
@@ -432,25 +464,25 @@ async fn next_invocation(State(api): State<ApiState>) -> Response {
             let _ = api.pool.tx.try_send(invocation);
             return StatusCode::GONE.into_response();
         }
+        let doomed = api
+            .pool
+            .kill_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
         state.current = Some(Held {
             request_id: invocation.request_id.clone(),
             reply: invocation.reply,
+            doomed,
         });
-        (state.kill.clone(), state.pid)
+        (doomed.then(|| state.kill.clone()).flatten(), state.pid)
     };
-    let armed = api
-        .pool
-        .kill_next
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok();
-    if armed {
+    if let Some(kill) = kill {
         tracing::warn!(target: "runtime", "fault injection: killing {} (pid {pid:?}) while it holds {}", api.pool.spec.binary, invocation.request_id);
-        if let Some(kill) = kill {
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                let _ = kill.send(()).await;
-            });
-        }
+        tokio::spawn(async move {
+            // Let the process receive the event first, so it dies holding it.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = kill.send(()).await;
+        });
     }
     let mut headers = HeaderMap::new();
     let mut put = |name: &'static str, value: String| {
@@ -459,23 +491,48 @@ async fn next_invocation(State(api): State<ApiState>) -> Response {
         }
     };
     put("lambda-runtime-aws-request-id", invocation.request_id);
-    put("lambda-runtime-deadline-ms", invocation.deadline_ms.to_string());
-    put("lambda-runtime-invoked-function-arn", api.pool.spec.arn.clone());
-    put("lambda-runtime-trace-id", format!("Root=1-{:08x}-{}", now_ms() / 1000, uuid::Uuid::new_v4().simple().to_string().get(..24).unwrap_or_default()));
+    put(
+        "lambda-runtime-deadline-ms",
+        invocation.deadline_ms.to_string(),
+    );
+    put(
+        "lambda-runtime-invoked-function-arn",
+        api.pool.spec.arn.clone(),
+    );
+    put(
+        "lambda-runtime-trace-id",
+        format!(
+            "Root=1-{:08x}-{}",
+            now_ms() / 1000,
+            uuid::Uuid::new_v4()
+                .simple()
+                .to_string()
+                .get(..24)
+                .unwrap_or_default()
+        ),
+    );
     put("content-type", "application/json".to_owned());
     (StatusCode::OK, headers, invocation.payload).into_response()
 }
 
 fn take_current(api: &ApiState, id: &str) -> Option<Held> {
     let mut state = api.instance.lock().expect("lock");
-    if state.current.as_ref().is_some_and(|h| h.request_id == id) {
+    if state
+        .current
+        .as_ref()
+        .is_some_and(|h| h.request_id == id && !h.doomed)
+    {
         state.current.take()
     } else {
         None
     }
 }
 
-async fn invocation_response(State(api): State<ApiState>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+async fn invocation_response(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
     match take_current(&api, &id) {
         Some(held) => {
             let _ = held.reply.send(Outcome::Success(body));
@@ -485,13 +542,23 @@ async fn invocation_response(State(api): State<ApiState>, Path(id): Path<String>
     }
 }
 
-async fn invocation_error(State(api): State<ApiState>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+async fn invocation_error(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
     let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let error_type = parsed["errorType"].as_str().unwrap_or("Unhandled").to_owned();
+    let error_type = parsed["errorType"]
+        .as_str()
+        .unwrap_or("Unhandled")
+        .to_owned();
     let message = parsed["errorMessage"].as_str().unwrap_or("").to_owned();
     match take_current(&api, &id) {
         Some(held) => {
-            let _ = held.reply.send(Outcome::FunctionError { error_type, message });
+            let _ = held.reply.send(Outcome::FunctionError {
+                error_type,
+                message,
+            });
             StatusCode::ACCEPTED
         }
         None => StatusCode::BAD_REQUEST,

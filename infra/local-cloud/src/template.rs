@@ -110,7 +110,10 @@ impl Template {
             return Err(invalid("template has no Resources"));
         };
         for (id, body) in map {
-            let logical_id = id.as_str().ok_or_else(|| invalid("resource id"))?.to_owned();
+            let logical_id = id
+                .as_str()
+                .ok_or_else(|| invalid("resource id"))?
+                .to_owned();
             let kind = body
                 .get("Type")
                 .and_then(Yaml::as_str)
@@ -160,7 +163,9 @@ impl Template {
                 .filter(|id| !done.contains(*id) && deps[id].iter().all(|d| done.contains(d)))
                 .collect();
             if ready.is_empty() {
-                return Err(invalid("the template's resources refer to each other in a cycle"));
+                return Err(invalid(
+                    "the template's resources refer to each other in a cycle",
+                ));
             }
             for id in ready {
                 done.insert(id.to_owned());
@@ -200,7 +205,9 @@ fn collect_refs(value: &Yaml, out: &mut BTreeSet<String>) {
                     }
                 }
                 "Sub" => {
-                    let text = inner.as_str().or_else(|| inner.get(0).and_then(Yaml::as_str));
+                    let text = inner
+                        .as_str()
+                        .or_else(|| inner.get(0).and_then(Yaml::as_str));
                     if let Some(text) = text {
                         for var in sub_variables(text) {
                             out.insert(var.split('.').next().unwrap_or(&var).to_owned());
@@ -314,7 +321,12 @@ fn intrinsic_name(key: &str) -> Option<&str> {
     }
 }
 
-fn intrinsic(name: &str, arg: &Yaml, ctx: &Context, res: &str) -> Result<Option<Json>, TemplateError> {
+fn intrinsic(
+    name: &str,
+    arg: &Yaml,
+    ctx: &Context,
+    res: &str,
+) -> Result<Option<Json>, TemplateError> {
     let text = |v: Option<Json>| -> Result<String, TemplateError> {
         match v {
             Some(Json::String(s)) => Ok(s),
@@ -364,17 +376,24 @@ fn intrinsic(name: &str, arg: &Yaml, ctx: &Context, res: &str) -> Result<Option<
             substitute(&template, &vars, ctx, res).map(|s| Some(Json::String(s)))
         }
         "Join" => {
-            let parts = arg.as_sequence().filter(|p| p.len() == 2).ok_or_else(|| unresolved(res, "!Join"))?;
+            let parts = arg
+                .as_sequence()
+                .filter(|p| p.len() == 2)
+                .ok_or_else(|| unresolved(res, "!Join"))?;
             let sep = parts[0].as_str().unwrap_or("");
             let items = match resolve_opt(&parts[1], ctx, res)? {
                 Some(Json::Array(items)) => items,
                 _ => return Err(unresolved(res, "!Join list")),
             };
-            let strings: Result<Vec<String>, _> = items.into_iter().map(|i| text(Some(i))).collect();
+            let strings: Result<Vec<String>, _> =
+                items.into_iter().map(|i| text(Some(i))).collect();
             Ok(Some(Json::String(strings?.join(sep))))
         }
         "Select" => {
-            let parts = arg.as_sequence().filter(|p| p.len() == 2).ok_or_else(|| unresolved(res, "!Select"))?;
+            let parts = arg
+                .as_sequence()
+                .filter(|p| p.len() == 2)
+                .ok_or_else(|| unresolved(res, "!Select"))?;
             let index: usize = text(resolve_opt(&parts[0], ctx, res)?)?
                 .parse()
                 .map_err(|_| unresolved(res, "!Select index"))?;
@@ -388,36 +407,58 @@ fn intrinsic(name: &str, arg: &Yaml, ctx: &Context, res: &str) -> Result<Option<
             }
         }
         "Split" => {
-            let parts = arg.as_sequence().filter(|p| p.len() == 2).ok_or_else(|| unresolved(res, "!Split"))?;
+            let parts = arg
+                .as_sequence()
+                .filter(|p| p.len() == 2)
+                .ok_or_else(|| unresolved(res, "!Split"))?;
             let sep = parts[0].as_str().unwrap_or("");
             let whole = text(resolve_opt(&parts[1], ctx, res)?)?;
             Ok(Some(json!(whole.split(sep).collect::<Vec<_>>())))
         }
-        other => Err(unresolved(res, format!("the intrinsic {other} (not supported locally)"))),
+        other => Err(unresolved(
+            res,
+            format!("the intrinsic {other} (not supported locally)"),
+        )),
     }
 }
 
-fn substitute(template: &str, vars: &Map<String, Json>, ctx: &Context, res: &str) -> Result<String, TemplateError> {
+fn substitute(
+    template: &str,
+    vars: &Map<String, Json>,
+    ctx: &Context,
+    res: &str,
+) -> Result<String, TemplateError> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| unresolved(res, "unterminated ${ in !Sub"))?;
+        let end = after
+            .find('}')
+            .ok_or_else(|| unresolved(res, "unterminated ${ in !Sub"))?;
         let var = &after[..end];
         if let Some(literal) = var.strip_prefix('!') {
             out.push_str("${");
             out.push_str(literal);
             out.push('}');
         } else if let Some(v) = vars.get(var) {
-            out.push_str(v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()).as_str());
-        } else if let Some((logical, attr)) = var.split_once('.').filter(|_| !var.starts_with("AWS::")) {
+            out.push_str(
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+                    .as_str(),
+            );
+        } else if let Some((logical, attr)) =
+            var.split_once('.').filter(|_| !var.starts_with("AWS::"))
+        {
             let v = ctx
                 .attribute(logical, attr)
                 .ok_or_else(|| unresolved(res, format!("${{{var}}}")))?;
             out.push_str(&v);
         } else {
-            let v = ctx.reference(var).ok_or_else(|| unresolved(res, format!("${{{var}}}")))?;
+            let v = ctx
+                .reference(var)
+                .ok_or_else(|| unresolved(res, format!("${{{var}}}")))?;
             out.push_str(&v);
         }
         rest = &after[end + 1..];
@@ -503,13 +544,20 @@ Resources:
     #[test]
     fn resources_are_ordered_after_what_they_refer_to() {
         let t = Template::parse(TEMPLATE).unwrap();
-        let order: Vec<_> = t.provisioning_order().unwrap().iter().map(|r| r.logical_id.clone()).collect();
+        let order: Vec<_> = t
+            .provisioning_order()
+            .unwrap()
+            .iter()
+            .map(|r| r.logical_id.clone())
+            .collect();
         assert_eq!(order, vec!["Dlq", "Queue"]);
     }
 
     #[test]
     fn an_unknown_reference_is_an_error_naming_it() {
-        let t = Template::parse("Resources:\n  A:\n    Type: X\n    Properties: { P: !Ref Missing }\n").unwrap();
+        let t =
+            Template::parse("Resources:\n  A:\n    Type: X\n    Properties: { P: !Ref Missing }\n")
+                .unwrap();
         let err = resolve(&t.resources["A"].properties, &ctx(), "A").unwrap_err();
         assert!(err.to_string().contains("Missing"), "{err}");
     }
@@ -519,7 +567,10 @@ Resources:
         let g = json!({"Timeout": 10, "Environment": {"Variables": {"A": "1", "B": "2"}}});
         let own = json!({"Timeout": 3, "Environment": {"Variables": {"B": "x"}}});
         let merged = merge_globals(&g, &own);
-        assert_eq!(merged, json!({"Timeout": 3, "Environment": {"Variables": {"A": "1", "B": "x"}}}));
+        assert_eq!(
+            merged,
+            json!({"Timeout": 3, "Environment": {"Variables": {"A": "1", "B": "x"}}})
+        );
     }
 
     #[test]

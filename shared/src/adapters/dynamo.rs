@@ -210,7 +210,10 @@ impl HeartbeatStore for DynamoHeartbeats {
             )
             .expression_attribute_names("#entity", keys::ENTITY)
             .expression_attribute_values(":entity", AttributeValue::S("HEARTBEAT".to_owned()))
-            .expression_attribute_values(":at", AttributeValue::S(envelope.occurred_at.to_rfc3339()))
+            .expression_attribute_values(
+                ":at",
+                AttributeValue::S(envelope.occurred_at.to_rfc3339()),
+            )
             .expression_attribute_values(":id", AttributeValue::S(envelope.id.to_string()))
             .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
             .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
@@ -288,7 +291,9 @@ pub fn string_attr<'a>(
     item: &'a std::collections::HashMap<String, AttributeValue>,
     name: &str,
 ) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 #[cfg(test)]
@@ -320,7 +325,10 @@ mod tests {
     fn an_outbox_put_refuses_to_overwrite() {
         let item = OutboxItem::new(EventSource::Platform, &envelope()).unwrap();
         let put = item.to_put("t").unwrap();
-        assert_eq!(put.condition_expression(), Some("attribute_not_exists(#pk)"));
+        assert_eq!(
+            put.condition_expression(),
+            Some("attribute_not_exists(#pk)")
+        );
     }
 
     #[test]

@@ -68,7 +68,13 @@ impl EventBridgePublisher {
         if entries.is_empty() {
             return reasons;
         }
-        match self.client.put_events().set_entries(Some(entries)).send().await {
+        match self
+            .client
+            .put_events()
+            .set_entries(Some(entries))
+            .send()
+            .await
+        {
             Ok(out) => {
                 for (result, &pos) in out.entries().iter().zip(&positions) {
                     if let Some(code) = result.error_code() {
@@ -84,7 +90,10 @@ impl EventBridgePublisher {
                 }
             }
             Err(err) => {
-                let reason = format!("PutEvents failed: {}", aws_sdk_eventbridge::error::DisplayErrorContext(&err));
+                let reason = format!(
+                    "PutEvents failed: {}",
+                    aws_sdk_eventbridge::error::DisplayErrorContext(&err)
+                );
                 for &pos in &positions {
                     reasons[pos] = Some(reason.clone());
                 }
@@ -157,7 +166,13 @@ impl Probe for BusProbe {
 
     async fn check(&self) -> Result<(), String> {
         use aws_sdk_eventbridge::error::{ProvideErrorMetadata, SdkError};
-        match self.client.describe_event_bus().name(&self.bus).send().await {
+        match self
+            .client
+            .describe_event_bus()
+            .name(&self.bus)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e)) => {
                 Err(e.err().code().unwrap_or("service error").to_owned())
@@ -195,7 +210,11 @@ mod tests {
         PutEventsOutput::builder()
             .set_entries(Some(
                 (0..n)
-                    .map(|i| PutEventsResultEntry::builder().event_id(format!("e{i}")).build())
+                    .map(|i| {
+                        PutEventsResultEntry::builder()
+                            .event_id(format!("e{i}"))
+                            .build()
+                    })
                     .collect(),
             ))
             .failed_entry_count(0)
@@ -211,7 +230,9 @@ mod tests {
             .match_requests(|r| r.entries().len() == 3)
             .then_output(|| ok_entries(3));
         let client = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [&first, &second]);
-        let failures = EventBridgePublisher::new(client, "bus").publish(&events(13)).await;
+        let failures = EventBridgePublisher::new(client, "bus")
+            .publish(&events(13))
+            .await;
         assert!(failures.is_empty());
         assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
     }
@@ -233,22 +254,29 @@ mod tests {
         let retry = mock!(Client::put_events)
             .match_requests(|r| r.entries().len() == 1)
             .then_output(|| ok_entries(1));
-        let client = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [&partial, &retry]);
-        let publisher = EventBridgePublisher::new(client, "bus")
-            .with_attempts(3, Duration::from_millis(1));
+        let client = mock_client!(
+            aws_sdk_eventbridge,
+            RuleMode::Sequential,
+            [&partial, &retry]
+        );
+        let publisher =
+            EventBridgePublisher::new(client, "bus").with_attempts(3, Duration::from_millis(1));
         assert!(publisher.publish(&events(2)).await.is_empty());
         assert_eq!(retry.num_calls(), 1);
     }
 
     #[tokio::test]
     async fn an_unreachable_bus_reports_every_event_failed_after_its_attempts() {
-        let down = mock!(Client::put_events)
-            .then_error(|| PutEventsError::unhandled("bus unavailable"));
+        let down =
+            mock!(Client::put_events).then_error(|| PutEventsError::unhandled("bus unavailable"));
         let client = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&down]);
-        let publisher = EventBridgePublisher::new(client, "bus")
-            .with_attempts(3, Duration::from_millis(1));
+        let publisher =
+            EventBridgePublisher::new(client, "bus").with_attempts(3, Duration::from_millis(1));
         let failures = publisher.publish(&events(2)).await;
-        assert_eq!(failures.iter().map(|f| f.index).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(
+            failures.iter().map(|f| f.index).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
         assert_eq!(down.num_calls(), 3);
     }
 }

@@ -74,7 +74,10 @@ impl MemoryEventLog {
 impl EventLog for MemoryEventLog {
     async fn record(&self, source: &str, envelope: &EventEnvelope) -> Result<Recorded, AppError> {
         if *self.failing.lock().expect("lock") {
-            return Err(AppError::internal("recording the event", "store unavailable"));
+            return Err(AppError::internal(
+                "recording the event",
+                "store unavailable",
+            ));
         }
         let mut events = self.events.lock().expect("lock");
         if events.contains_key(&envelope.id) {
@@ -122,7 +125,10 @@ impl MemoryHeartbeats {
 impl HeartbeatStore for MemoryHeartbeats {
     async fn beat(&self, source: EventSource, envelope: &EventEnvelope) -> Result<(), AppError> {
         if *self.failing.lock().expect("lock") {
-            return Err(AppError::internal("writing the heartbeat", "store unavailable"));
+            return Err(AppError::internal(
+                "writing the heartbeat",
+                "store unavailable",
+            ));
         }
         self.written.lock().expect("lock").push(OutgoingEvent {
             source: source.as_str().to_owned(),
