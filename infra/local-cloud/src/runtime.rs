@@ -62,8 +62,7 @@ struct Invocation {
 struct Held {
     request_id: String,
     reply: oneshot::Sender<Outcome>,
-    /// Fault injection: the process is being killed; whatever it answers for
-    /// this invocation is ignored, so the invocation always dies with it.
+    /// Fault injection: the process is being killed with this invocation.
     doomed: bool,
 }
 
@@ -477,12 +476,12 @@ async fn next_invocation(State(api): State<ApiState>) -> Response {
         (doomed.then(|| state.kill.clone()).flatten(), state.pid)
     };
     if let Some(kill) = kill {
+        // The process dies holding the invocation, before it can act on it:
+        // whatever happens next can only come from a redelivery or retry.
         tracing::warn!(target: "runtime", "fault injection: killing {} (pid {pid:?}) while it holds {}", api.pool.spec.binary, invocation.request_id);
-        tokio::spawn(async move {
-            // Let the process receive the event first, so it dies holding it.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            let _ = kill.send(()).await;
-        });
+        let _ = kill.send(()).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     let mut headers = HeaderMap::new();
     let mut put = |name: &'static str, value: String| {
