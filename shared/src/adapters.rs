@@ -3,3 +3,4 @@
 pub mod dynamo;
 pub mod eventbridge;
 pub mod memory;
+pub mod ssm;

@@ -22,6 +22,13 @@ pub enum AppError {
     Unauthorized { code: &'static str, message: String },
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
+    /// Too many attempts; the caller may try again after `retry_after_secs`.
+    #[error("{message}")]
+    RateLimited {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     /// A dependency is unavailable right now; the caller may retry.
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
@@ -56,6 +63,13 @@ impl AppError {
         }
     }
 
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unauthorized {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn internal(
         context: &'static str,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -74,6 +88,7 @@ impl AppError {
             Self::Forbidden { .. } => 403,
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,
+            Self::RateLimited { .. } => 429,
             Self::Unavailable { .. } => 503,
             Self::Internal { .. } => 500,
         }
@@ -87,6 +102,7 @@ impl AppError {
             | Self::Conflict { code, .. }
             | Self::Unauthorized { code, .. }
             | Self::Forbidden { code, .. }
+            | Self::RateLimited { code, .. }
             | Self::Unavailable { code, .. } => code,
             Self::Internal { .. } => "INTERNAL_ERROR",
         }

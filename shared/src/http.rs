@@ -4,10 +4,12 @@
 //! into API Gateway responses with a JSON body and the correlation id.
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
-use lambda_http::{Body, Request, Response};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::identity::{Caller, Role, UserId};
 use crate::{AppError, CorrelationId, correlation};
 
 /// Request bodies above this size are refused before parsing.
@@ -62,7 +64,43 @@ pub fn error_response(err: &AppError, correlation_id: &CorrelationId) -> Respons
     } else {
         tracing::info!(%correlation_id, code = err.code(), "request refused");
     }
-    json_response(err.status(), &err.body(), correlation_id)
+    let mut response = json_response(err.status(), &err.body(), correlation_id);
+    if let AppError::RateLimited {
+        retry_after_secs, ..
+    } = err
+    {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+    }
+    response
+}
+
+/// Keys of the Lambda authorizer's context, as the authorizer writes them.
+pub mod authorizer_context {
+    pub const USER_ID: &str = "user_id";
+    pub const ROLE: &str = "role";
+    pub const SESSION_ID: &str = "session_id";
+}
+
+/// The caller the authorizer vouched for. Functions never read tokens: on a
+/// protected route the authorizer has already verified one and put the user
+/// id and role in the request context. Without that context (a route
+/// deployed without the authorizer) the answer is 401, never a guess.
+pub fn caller(req: &Request) -> Result<Caller, AppError> {
+    let unauthenticated = || AppError::unauthorized("UNAUTHENTICATED", "sign in to use this route");
+    let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
+        return Err(unauthenticated());
+    };
+    let fields = &ctx.authorizer.as_ref().ok_or_else(unauthenticated)?.fields;
+    let text = |key: &str| fields.get(key).and_then(|v| v.as_str());
+    let user_id = text(authorizer_context::USER_ID)
+        .and_then(|id| UserId::parse(id).ok())
+        .ok_or_else(unauthenticated)?;
+    let role = text(authorizer_context::ROLE)
+        .and_then(Role::parse)
+        .ok_or_else(unauthenticated)?;
+    Ok(Caller { user_id, role })
 }
 
 /// Parses a JSON request body into `T`, refusing what is not JSON, too

@@ -11,6 +11,7 @@ pub mod correlation;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod identity;
 pub mod ports;
 pub mod retry;
 

@@ -3,6 +3,10 @@
 
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
+
+use crate::identity::service::LoginPolicy;
+use crate::identity::{Email, Role, User, UserId};
 use crate::{AppError, EventEnvelope};
 
 /// An event ready to leave the outbox.
@@ -60,4 +64,109 @@ pub trait HeartbeatStore: Send + Sync {
         source: crate::EventSource,
         envelope: &EventEnvelope,
     ) -> impl Future<Output = Result<(), AppError>> + Send;
+}
+
+/// Accounts (identity context).
+pub trait UserStore: Send + Sync {
+    /// Creates the account, its email claim and `event` in one transaction.
+    /// A registered email is a `Conflict` with code `EMAIL_TAKEN`.
+    fn create(
+        &self,
+        user: &User,
+        event: &EventEnvelope,
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
+
+    fn find_by_email(
+        &self,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<User>, AppError>> + Send;
+
+    fn get(&self, id: &UserId) -> impl Future<Output = Result<Option<User>, AppError>> + Send;
+
+    /// Gives the account with `email` the role `role`, writing `event` (an
+    /// `AdminActivity`) in the same transaction. `NotFound` if no such account.
+    fn set_role(
+        &self,
+        email: &Email,
+        role: Role,
+        event: &EventEnvelope,
+    ) -> impl Future<Output = Result<User, AppError>> + Send;
+}
+
+/// A refresh token to store: only its hash, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRefreshToken {
+    pub hash: String,
+    pub user_id: UserId,
+    /// The session: every token rotated from one login shares it.
+    pub family_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was live; it is now spent and the new one replaces it.
+    Rotated {
+        user_id: UserId,
+        family_id: String,
+    },
+    /// No such token (never issued, or long gone).
+    Unknown,
+    Expired,
+    /// The session was logged out or revoked earlier.
+    Revoked,
+    /// The token had already been rotated: someone replayed it. The whole
+    /// family is now revoked.
+    Reused {
+        family_id: String,
+    },
+}
+
+/// Refresh-token families (sessions).
+pub trait SessionStore: Send + Sync {
+    /// Opens a session with its first refresh token.
+    fn start(
+        &self,
+        token: &StoredRefreshToken,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
+
+    /// Spends the token hashed `old_hash` and stores `new_hash` in its family,
+    /// atomically; a spent or concurrently spent token revokes the family.
+    fn rotate(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        new_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Rotation, AppError>> + Send;
+
+    /// Revokes the family of the token hashed `hash`. `false` if unknown.
+    fn revoke(
+        &self,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, AppError>> + Send;
+}
+
+/// Failed-login bookkeeping per email address, known or not.
+pub trait LoginAttempts: Send + Sync {
+    /// Until when the address is locked, if it is.
+    fn locked_until(
+        &self,
+        email: &Email,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, AppError>> + Send;
+
+    /// Counts a failure; returns the lock's end if this failure reached the limit.
+    fn record_failure(
+        &self,
+        email: &Email,
+        policy: &LoginPolicy,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, AppError>> + Send;
+
+    /// Forgets the failures after a successful login.
+    fn clear(&self, email: &Email) -> impl Future<Output = Result<(), AppError>> + Send;
 }

@@ -4,6 +4,8 @@
 //! Keys are generic (`PK`, `SK`, `GSI1PK`, `GSI1SK`) and every item names its
 //! `entity`; docs/table-design.md lists the access patterns they serve.
 
+pub mod identity;
+
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -284,6 +286,35 @@ where
         SdkError::DispatchFailure(_) => "unreachable".to_owned(),
         _ => "request failed".to_owned(),
     }
+}
+
+/// The cancellation reason code of each item of a cancelled
+/// `TransactWriteItems` ("None" for items that were fine), or `None` when the
+/// failure was not a cancellation.
+pub fn cancellation_codes<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> Option<Vec<String>> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match err {
+        SdkError::ServiceError(e) => match e.err() {
+            TransactWriteItemsError::TransactionCanceledException(c) => Some(
+                c.cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_owned())
+                    .collect(),
+            ),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether a single-item write failed only because its condition was false.
+pub fn is_conditional_failure<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    matches!(err, SdkError::ServiceError(e) if e.err().code() == Some("ConditionalCheckFailedException"))
 }
 
 /// Reads a string attribute of an item, for adapters that skip serde.

@@ -3,9 +3,14 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
+use chrono::{DateTime, Utc};
+
 use crate::events::{EventEnvelope, EventId};
+use crate::identity::service::LoginPolicy;
+use crate::identity::{Email, Role, User, UserId};
 use crate::ports::{
-    EventLog, EventPublisher, HeartbeatStore, OutgoingEvent, Probe, PublishFailure, Recorded,
+    EventLog, EventPublisher, HeartbeatStore, LoginAttempts, OutgoingEvent, Probe, PublishFailure,
+    Recorded, Rotation, SessionStore, StoredRefreshToken, UserStore,
 };
 use crate::{AppError, EventSource};
 
@@ -134,6 +139,210 @@ impl HeartbeatStore for MemoryHeartbeats {
             source: source.as_str().to_owned(),
             envelope: envelope.clone(),
         });
+        Ok(())
+    }
+}
+
+/// Accounts, sessions and login counters in memory, with the same rules as
+/// the DynamoDB adapter (unique emails, rotation, reuse revokes the family).
+#[derive(Debug, Default)]
+pub struct MemoryIdentity {
+    state: Mutex<IdentityState>,
+}
+
+#[derive(Debug, Default)]
+struct IdentityState {
+    users: HashMap<UserId, User>,
+    emails: HashMap<Email, UserId>,
+    events: Vec<EventEnvelope>,
+    /// family id -> revoked?
+    sessions: HashMap<String, bool>,
+    /// token hash -> (token, status)
+    tokens: HashMap<String, (StoredRefreshToken, TokenStatus)>,
+    /// email -> (failures, window start, locked until)
+    attempts: HashMap<Email, (u32, DateTime<Utc>, Option<DateTime<Utc>>)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TokenStatus {
+    Active,
+    Rotated,
+    Revoked,
+}
+
+impl MemoryIdentity {
+    /// Every event written with an account change, in order.
+    pub fn events(&self) -> Vec<EventEnvelope> {
+        self.state.lock().expect("lock").events.clone()
+    }
+
+    pub fn user_count(&self) -> usize {
+        self.state.lock().expect("lock").users.len()
+    }
+
+    /// Whether the session `family_id` has been revoked.
+    pub fn session_revoked(&self, family_id: &str) -> Option<bool> {
+        self.state
+            .lock()
+            .expect("lock")
+            .sessions
+            .get(family_id)
+            .copied()
+    }
+}
+
+impl UserStore for MemoryIdentity {
+    async fn create(&self, user: &User, event: &EventEnvelope) -> Result<(), AppError> {
+        let mut state = self.state.lock().expect("lock");
+        if state.emails.contains_key(&user.email) {
+            return Err(AppError::conflict(
+                "EMAIL_TAKEN",
+                "an account with this email already exists",
+            ));
+        }
+        state.emails.insert(user.email.clone(), user.id.clone());
+        state.users.insert(user.id.clone(), user.clone());
+        state.events.push(event.clone());
+        Ok(())
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, AppError> {
+        let state = self.state.lock().expect("lock");
+        Ok(state
+            .emails
+            .get(email)
+            .and_then(|id| state.users.get(id))
+            .cloned())
+    }
+
+    async fn get(&self, id: &UserId) -> Result<Option<User>, AppError> {
+        Ok(self.state.lock().expect("lock").users.get(id).cloned())
+    }
+
+    async fn set_role(
+        &self,
+        email: &Email,
+        role: Role,
+        event: &EventEnvelope,
+    ) -> Result<User, AppError> {
+        let mut state = self.state.lock().expect("lock");
+        let id = state.emails.get(email).cloned().ok_or(AppError::NotFound {
+            code: "USER_NOT_FOUND",
+            what: format!("an account with the email {email}"),
+        })?;
+        let user = state.users.get_mut(&id).expect("claimed email has a user");
+        user.role = role;
+        let user = user.clone();
+        state.events.push(event.clone());
+        Ok(user)
+    }
+}
+
+impl SessionStore for MemoryIdentity {
+    async fn start(&self, token: &StoredRefreshToken, _now: DateTime<Utc>) -> Result<(), AppError> {
+        let mut state = self.state.lock().expect("lock");
+        state.sessions.insert(token.family_id.clone(), false);
+        state
+            .tokens
+            .insert(token.hash.clone(), (token.clone(), TokenStatus::Active));
+        Ok(())
+    }
+
+    async fn rotate(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        new_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Rotation, AppError> {
+        let mut state = self.state.lock().expect("lock");
+        let Some((old, status)) = state.tokens.get(old_hash).cloned() else {
+            return Ok(Rotation::Unknown);
+        };
+        if old.expires_at <= now {
+            return Ok(Rotation::Expired);
+        }
+        let family_revoked = state.sessions.get(&old.family_id).copied().unwrap_or(true);
+        match status {
+            TokenStatus::Revoked => return Ok(Rotation::Revoked),
+            TokenStatus::Rotated => {
+                state.sessions.insert(old.family_id.clone(), true);
+                return Ok(Rotation::Reused {
+                    family_id: old.family_id,
+                });
+            }
+            TokenStatus::Active if family_revoked => return Ok(Rotation::Revoked),
+            TokenStatus::Active => {}
+        }
+        state
+            .tokens
+            .insert(old_hash.to_owned(), (old.clone(), TokenStatus::Rotated));
+        let next = StoredRefreshToken {
+            hash: new_hash.to_owned(),
+            expires_at: new_expires_at,
+            ..old.clone()
+        };
+        state
+            .tokens
+            .insert(new_hash.to_owned(), (next, TokenStatus::Active));
+        Ok(Rotation::Rotated {
+            user_id: old.user_id,
+            family_id: old.family_id,
+        })
+    }
+
+    async fn revoke(&self, hash: &str, _now: DateTime<Utc>) -> Result<bool, AppError> {
+        let mut state = self.state.lock().expect("lock");
+        let Some((token, _)) = state.tokens.get(hash).cloned() else {
+            return Ok(false);
+        };
+        state.sessions.insert(token.family_id.clone(), true);
+        state
+            .tokens
+            .insert(hash.to_owned(), (token, TokenStatus::Revoked));
+        Ok(true)
+    }
+}
+
+impl LoginAttempts for MemoryIdentity {
+    async fn locked_until(
+        &self,
+        email: &Email,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, AppError> {
+        let state = self.state.lock().expect("lock");
+        Ok(state
+            .attempts
+            .get(email)
+            .and_then(|(_, _, until)| *until)
+            .filter(|until| *until > now))
+    }
+
+    async fn record_failure(
+        &self,
+        email: &Email,
+        policy: &LoginPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, AppError> {
+        let mut state = self.state.lock().expect("lock");
+        let entry = state
+            .attempts
+            .entry(email.clone())
+            .or_insert((0, now, None));
+        if entry.1 <= now - policy.window {
+            *entry = (0, now, entry.2);
+        }
+        entry.0 += 1;
+        if entry.0 >= policy.max_failures {
+            let until = now + policy.lockout;
+            entry.2 = Some(until);
+            return Ok(Some(until));
+        }
+        Ok(None)
+    }
+
+    async fn clear(&self, email: &Email) -> Result<(), AppError> {
+        self.state.lock().expect("lock").attempts.remove(email);
         Ok(())
     }
 }

@@ -1,0 +1,533 @@
+//! Identity: who the caller is and what they may do.
+//!
+//! Value types refuse bad input at the edge ([`Email::parse`],
+//! [`Password::parse`], ...). Roles and their permissions are decided here
+//! and nowhere else ([`Role::permits`], [`Caller::require`]). Passwords are
+//! hashed with argon2id ([`password`]); access tokens are JWTs and refresh
+//! tokens are opaque, stored only as hashes ([`tokens`]); the use cases that
+//! tie them to the stores are in [`service`].
+
+pub mod password;
+pub mod service;
+pub mod tokens;
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+
+/// The longest email address accepted (RFC 5321's path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// Shortest and longest accepted passwords (NIST SP 800-63B: length over
+/// composition rules; the upper bound keeps hashing cost bounded).
+pub const MIN_PASSWORD_CHARS: usize = 10;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// A user's id: a UUID (v7, so ids sort by creation time).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        uuid::Uuid::parse_str(raw)
+            .map(|id| Self(id.to_string()))
+            .map_err(|_| AppError::validation("INVALID_USER_ID", "a user id is a UUID"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An email address, trimmed and lower-cased, so one mailbox is one account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let invalid = || {
+            AppError::validation(
+                "INVALID_EMAIL",
+                "email must be an address like name@example.com",
+            )
+        };
+        let email = raw.trim().to_lowercase();
+        if email.is_empty() || email.chars().count() > MAX_EMAIL_CHARS {
+            return Err(invalid());
+        }
+        let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local
+                .chars()
+                .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            })
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && !tld.chars().all(|c| c.is_ascii_digit()));
+        if local_ok && domain_ok {
+            Ok(Self(email))
+        } else {
+            Err(invalid())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn local_part(&self) -> &str {
+        self.0.split('@').next().unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Passwords so common that length alone does not make them safe.
+const COMMON_PASSWORDS: &[&str] = &[
+    "1234567890",
+    "12345678910",
+    "123456789012",
+    "0987654321",
+    "1111111111",
+    "password123",
+    "password1234",
+    "passwordpassword",
+    "qwertyuiop",
+    "qwerty123456",
+    "1q2w3e4r5t",
+    "iloveyou123",
+    "letmein1234",
+    "welcome123",
+    "administrator",
+    "changeme123",
+    "abcdefghij",
+    "abc1234567",
+];
+
+/// A candidate password that passed the policy. Never logged or serialized;
+/// its `Debug` prints a placeholder.
+pub struct Password(SecretString);
+
+impl Password {
+    /// The sign-up policy: 10 to 128 characters, at least one letter and one
+    /// digit or symbol, not a well-known password, not the email's local part.
+    pub fn parse(raw: &str, email: &Email) -> Result<Self, AppError> {
+        let weak = |why: &str| AppError::validation("WEAK_PASSWORD", why.to_owned());
+        let chars = raw.chars().count();
+        if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+            return Err(weak(&format!(
+                "password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
+            )));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(weak("password must not contain control characters"));
+        }
+        let has_letter = raw.chars().any(char::is_alphabetic);
+        let has_other = raw
+            .chars()
+            .any(|c| !c.is_alphabetic() && !c.is_whitespace());
+        if !has_letter || !has_other {
+            return Err(weak("password must mix letters with digits or symbols"));
+        }
+        let lower = raw.to_lowercase();
+        let distinct: std::collections::HashSet<char> = lower.chars().collect();
+        if COMMON_PASSWORDS.contains(&lower.as_str()) || distinct.len() < 4 {
+            return Err(weak("password is too easy to guess"));
+        }
+        let local = email.local_part();
+        if local.len() >= 4 && lower.contains(local) {
+            return Err(weak("password must not contain the email address"));
+        }
+        Ok(Self(SecretString::from(raw.to_owned())))
+    }
+
+    /// A password as typed at login: only bounded, never checked against the
+    /// policy (a policy change must not lock anyone out).
+    pub fn for_login(raw: &str) -> Result<Self, AppError> {
+        if raw.is_empty() || raw.chars().count() > MAX_PASSWORD_CHARS {
+            return Err(AppError::validation(
+                "INVALID_PASSWORD",
+                format!("password must be 1 to {MAX_PASSWORD_CHARS} characters"),
+            ));
+        }
+        Ok(Self(SecretString::from(raw.to_owned())))
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([REDACTED])")
+    }
+}
+
+/// A person's display name: 1 to 100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let name = raw.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(AppError::validation(
+                "INVALID_NAME",
+                format!("name must be 1 to {MAX_NAME_CHARS} characters"),
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(AppError::validation(
+                "INVALID_NAME",
+                "name must not contain control characters",
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A phone number in E.164 form (`+` and 8 to 15 digits). Spaces, dots,
+/// dashes and parentheses are accepted on input and removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let invalid = || {
+            AppError::validation(
+                "INVALID_PHONE",
+                "phone must be in international form, like +44 20 7946 0958",
+            )
+        };
+        let raw = raw.trim();
+        let digits = raw.strip_prefix('+').ok_or_else(invalid)?;
+        if raw.len() > 32
+            || !digits
+                .chars()
+                .all(|c| c.is_ascii_digit() || " .-()".contains(c))
+        {
+            return Err(invalid());
+        }
+        let digits: String = digits.chars().filter(char::is_ascii_digit).collect();
+        if !(8..=15).contains(&digits.len()) || digits.starts_with('0') {
+            return Err(invalid());
+        }
+        Ok(Self(format!("+{digits}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What an account may do. Every account is a USER; an ADMIN also holds
+/// every admin permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "USER",
+            Self::Admin => "ADMIN",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "USER" => Some(Self::User),
+            "ADMIN" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+
+    /// The one table of who may do what. A new permission must be placed
+    /// here before it compiles.
+    pub fn permits(self, permission: Permission) -> bool {
+        match permission {
+            Permission::CatalogWrite
+            | Permission::StatsRead
+            | Permission::DlqRedrive
+            | Permission::BookingsManage
+            | Permission::DiagnosticsRun => self == Self::Admin,
+        }
+    }
+}
+
+/// A named admin permission, checked with [`Caller::require`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Create, change and close venues, resources and slots.
+    CatalogWrite,
+    /// Read statistics and the admin activity log.
+    StatsRead,
+    /// List and redrive dead-letter queues.
+    DlqRedrive,
+    /// Read and manage any user's bookings.
+    BookingsManage,
+    /// Send diagnostic events through the platform.
+    DiagnosticsRun,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 5] = [
+        Self::CatalogWrite,
+        Self::StatsRead,
+        Self::DlqRedrive,
+        Self::BookingsManage,
+        Self::DiagnosticsRun,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CatalogWrite => "catalog:write",
+            Self::StatsRead => "stats:read",
+            Self::DlqRedrive => "dlq:redrive",
+            Self::BookingsManage => "bookings:manage",
+            Self::DiagnosticsRun => "diagnostics:run",
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The authenticated caller of a request, as the authorizer vouched for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+impl Caller {
+    /// `Ok` when the caller's role holds `permission`, else a 403.
+    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
+        if self.role.permits(permission) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden {
+                code: "FORBIDDEN",
+                message: format!("this action needs the {permission} permission"),
+            })
+        }
+    }
+
+    /// `Ok` when the caller is `owner` or may manage everyone's bookings.
+    pub fn require_owner_or(&self, owner: &UserId, permission: Permission) -> Result<(), AppError> {
+        if &self.user_id == owner {
+            Ok(())
+        } else {
+            self.require(permission)
+        }
+    }
+}
+
+/// A stored account, with its password hash. Never serialized to a client:
+/// [`Profile`] is what leaves the service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub name: DisplayName,
+    pub phone: Phone,
+    pub role: Role,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a client may see of an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub phone: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&User> for Profile {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id.to_string(),
+            email: user.email.to_string(),
+            name: user.name.as_str().to_owned(),
+            phone: user.phone.as_str().to_owned(),
+            role: user.role,
+            created_at: user.created_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email() -> Email {
+        Email::parse("Alice.Smith@Example.com").unwrap()
+    }
+
+    #[test]
+    fn an_email_is_trimmed_and_lower_cased() {
+        assert_eq!(
+            Email::parse("  Alice.Smith@Example.COM ").unwrap().as_str(),
+            "alice.smith@example.com"
+        );
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@example.com",
+            "alice@example",
+            "alice@@example.com",
+            "al ice@example.com",
+            ".alice@example.com",
+            "alice..b@example.com",
+            "alice@-example.com",
+            "alice@example.c",
+            "alice@127.0.0.1",
+            "alice@exa_mple.com",
+        ] {
+            assert_eq!(
+                Email::parse(bad).map_err(|e| e.code()).unwrap_err(),
+                "INVALID_EMAIL",
+                "{bad:?}"
+            );
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(Email::parse(&long).is_err());
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_one_code() {
+        for bad in [
+            "short1!",
+            "onlyletterslong",
+            "12345678901234",
+            "Password123",
+            "aaaa1111aaaa",
+            "x1alice.smithx",
+            &"a1".repeat(65),
+        ] {
+            assert_eq!(
+                Password::parse(bad, &email())
+                    .map_err(|e| e.code())
+                    .unwrap_err(),
+                "WEAK_PASSWORD",
+                "{bad:?}"
+            );
+        }
+        assert!(Password::parse("correct horse 7 battery", &email()).is_ok());
+    }
+
+    #[test]
+    fn a_password_never_shows_in_debug_output() {
+        let pw = Password::parse("correct horse 7 battery", &email()).unwrap();
+        assert!(!format!("{pw:?}").contains("horse"));
+    }
+
+    #[test]
+    fn phones_are_normalized_to_e164() {
+        assert_eq!(
+            Phone::parse("+44 (20) 7946-0958").unwrap().as_str(),
+            "+442079460958"
+        );
+        for bad in [
+            "0207946095",
+            "+12",
+            "+0123456789",
+            "+44 20 x946 0958",
+            "+1234567890123456",
+        ] {
+            assert!(Phone::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_bounded_and_printable() {
+        assert_eq!(DisplayName::parse("  Ada  ").unwrap().as_str(), "Ada");
+        assert!(DisplayName::parse(" ").is_err());
+        assert!(DisplayName::parse("a\u{7}b").is_err());
+        assert!(DisplayName::parse(&"x".repeat(MAX_NAME_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn only_admins_hold_admin_permissions() {
+        for p in Permission::ALL {
+            assert!(Role::Admin.permits(p), "{p}");
+            assert!(!Role::User.permits(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn a_user_is_refused_an_admin_action_with_a_403_naming_the_permission() {
+        let caller = Caller {
+            user_id: UserId::generate(),
+            role: Role::User,
+        };
+        let err = caller.require(Permission::CatalogWrite).unwrap_err();
+        assert_eq!((err.status(), err.code()), (403, "FORBIDDEN"));
+        assert!(err.to_string().contains("catalog:write"));
+        assert!(
+            caller
+                .require_owner_or(&caller.user_id.clone(), Permission::BookingsManage)
+                .is_ok()
+        );
+        assert!(
+            caller
+                .require_owner_or(&UserId::generate(), Permission::BookingsManage)
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,546 @@
+//! The identity use cases: sign up, log in, refresh, log out, who am I.
+//!
+//! Handlers parse the HTTP request into the `*Request` types below and call
+//! these functions; every rule (password policy, lockout, rotation, reuse
+//! detection) is decided here, against the [`crate::ports`] traits.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::password;
+use super::tokens::{AccessTokens, RefreshToken};
+use super::{DisplayName, Email, Password, Phone, Profile, Role, User, UserId};
+use crate::config::{ConfigError, parsed_or};
+use crate::ports::{LoginAttempts, Rotation, SessionStore, StoredRefreshToken, UserStore};
+use crate::{AppError, CorrelationId, EventEnvelope, EventType};
+
+/// How many failed logins lock an address, within which window, for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginPolicy {
+    pub max_failures: u32,
+    pub window: Duration,
+    pub lockout: Duration,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            window: Duration::minutes(15),
+            lockout: Duration::minutes(15),
+        }
+    }
+}
+
+impl LoginPolicy {
+    /// `LOGIN_MAX_FAILURES`, `LOGIN_FAILURE_WINDOW_SECONDS`,
+    /// `LOGIN_LOCKOUT_SECONDS`, each with its default.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let max_failures: u32 = parsed_or("LOGIN_MAX_FAILURES", d.max_failures)?;
+        let window: u32 = parsed_or("LOGIN_FAILURE_WINDOW_SECONDS", 900)?;
+        let lockout: u32 = parsed_or("LOGIN_LOCKOUT_SECONDS", 900)?;
+        if max_failures == 0 || window == 0 || lockout == 0 {
+            return Err(ConfigError::Invalid {
+                name: "LOGIN_*",
+                reason: "login limits must be positive".into(),
+            });
+        }
+        Ok(Self {
+            max_failures,
+            window: Duration::seconds(window.into()),
+            lockout: Duration::seconds(lockout.into()),
+        })
+    }
+}
+
+/// POST /auth/signup
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub phone: String,
+}
+
+/// POST /auth/login
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// POST /auth/refresh and POST /auth/logout
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// A token pair, as login and refresh answer it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: i64,
+}
+
+/// The answer to a successful login.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LoginResponse {
+    #[serde(flatten)]
+    pub tokens: TokenPair,
+    pub user: Profile,
+}
+
+/// The one answer to every failed login, whatever the reason.
+fn invalid_credentials() -> AppError {
+    AppError::unauthorized("INVALID_CREDENTIALS", "email or password is incorrect")
+}
+
+fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
+    let secs = (until - now).num_seconds().max(1);
+    AppError::RateLimited {
+        code: "TOO_MANY_ATTEMPTS",
+        message: format!("too many failed logins; try again in {secs} seconds"),
+        retry_after_secs: secs.unsigned_abs(),
+    }
+}
+
+/// Runs CPU-heavy password work off the async executor.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::internal("password hashing task", e))
+}
+
+/// Creates an account: validates every field, hashes the password, and
+/// writes the user, the email claim and `UserRegistered` in one transaction.
+pub async fn signup(
+    users: &impl UserStore,
+    request: SignupRequest,
+    correlation_id: &CorrelationId,
+    now: DateTime<Utc>,
+) -> Result<Profile, AppError> {
+    let email = Email::parse(&request.email)?;
+    let name = DisplayName::parse(&request.name)?;
+    let phone = Phone::parse(&request.phone)?;
+    let password = Password::parse(&request.password, &email)?;
+    let password_hash = blocking(move || password::hash(&password)).await??;
+    let user = User {
+        id: UserId::generate(),
+        email,
+        name,
+        phone,
+        role: Role::User,
+        password_hash,
+        created_at: now,
+    };
+    let event = EventEnvelope::new(
+        EventType::UserRegistered,
+        correlation_id.clone(),
+        serde_json::json!({
+            "user_id": user.id,
+            "email": user.email,
+            "name": user.name,
+            "role": user.role,
+        }),
+    )
+    .map_err(|e| AppError::internal("encoding UserRegistered", e))?;
+    users.create(&user, &event).await?;
+    Ok(Profile::from(&user))
+}
+
+/// Everything login needs.
+pub struct Identity<'a, U, S, A> {
+    pub users: &'a U,
+    pub sessions: &'a S,
+    pub attempts: &'a A,
+    pub tokens: &'a AccessTokens,
+    pub policy: &'a LoginPolicy,
+}
+
+/// Checks the credentials and opens a session. Unknown email and wrong
+/// password take the same time and give the same 401; after
+/// `policy.max_failures` failures the address is locked (429) for a while.
+pub async fn login<U: UserStore, S: SessionStore, A: LoginAttempts>(
+    id: &Identity<'_, U, S, A>,
+    request: LoginRequest,
+    now: DateTime<Utc>,
+) -> Result<LoginResponse, AppError> {
+    let email = Email::parse(&request.email).map_err(|_| invalid_credentials())?;
+    let password = Password::for_login(&request.password)?;
+    if let Some(until) = id.attempts.locked_until(&email, now).await? {
+        return Err(locked(until, now));
+    }
+    let user = id.users.find_by_email(&email).await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = blocking(move || password::verify(&password, stored.as_deref())).await?;
+    let user = match (matches, user) {
+        (true, Some(user)) => user,
+        _ => {
+            if let Some(until) = id.attempts.record_failure(&email, id.policy, now).await? {
+                tracing::warn!(email_hash = %short_hash(email.as_str()), "login locked after repeated failures");
+                return Err(locked(until, now));
+            }
+            return Err(invalid_credentials());
+        }
+    };
+    id.attempts.clear(&email).await?;
+    let tokens = start_session(id.tokens, id.sessions, &user, now).await?;
+    Ok(LoginResponse {
+        tokens,
+        user: Profile::from(&user),
+    })
+}
+
+/// Opens a session (a new refresh-token family) for `user` and answers its
+/// first token pair.
+async fn start_session(
+    tokens: &AccessTokens,
+    sessions: &impl SessionStore,
+    user: &User,
+    now: DateTime<Utc>,
+) -> Result<TokenPair, AppError> {
+    let family_id = uuid::Uuid::now_v7().to_string();
+    let refresh = RefreshToken::generate();
+    sessions
+        .start(
+            &StoredRefreshToken {
+                hash: refresh.hash(),
+                user_id: user.id.clone(),
+                family_id: family_id.clone(),
+                expires_at: now + tokens.settings().refresh_ttl,
+            },
+            now,
+        )
+        .await?;
+    pair(tokens, user, &family_id, &refresh, now)
+}
+
+fn pair(
+    tokens: &AccessTokens,
+    user: &User,
+    family_id: &str,
+    refresh: &RefreshToken,
+    now: DateTime<Utc>,
+) -> Result<TokenPair, AppError> {
+    let access = tokens.issue(&user.id, user.role, family_id, now)?;
+    Ok(TokenPair {
+        access_token: access.token,
+        token_type: "Bearer".to_owned(),
+        expires_in: access.expires_in,
+        refresh_token: refresh.reveal().to_owned(),
+        refresh_expires_in: tokens.settings().refresh_ttl.num_seconds(),
+    })
+}
+
+/// Spends a refresh token and answers a new pair. The role in the new access
+/// token is read from the account now, so a promotion takes effect here.
+pub async fn refresh(
+    users: &impl UserStore,
+    sessions: &impl SessionStore,
+    tokens: &AccessTokens,
+    request: RefreshRequest,
+    now: DateTime<Utc>,
+) -> Result<TokenPair, AppError> {
+    let presented = RefreshToken::parse(&request.refresh_token)?;
+    let next = RefreshToken::generate();
+    let refresh_ttl = tokens.settings().refresh_ttl;
+    let rotation = sessions
+        .rotate(&presented.hash(), &next.hash(), now + refresh_ttl, now)
+        .await?;
+    let (user_id, family_id) = match rotation {
+        Rotation::Rotated { user_id, family_id } => (user_id, family_id),
+        Rotation::Reused { family_id } => {
+            tracing::warn!(%family_id, "a rotated refresh token was reused; session revoked");
+            return Err(AppError::unauthorized(
+                "REFRESH_TOKEN_REUSED",
+                "this refresh token was already used; the session has been revoked, sign in again",
+            ));
+        }
+        Rotation::Unknown | Rotation::Expired | Rotation::Revoked => {
+            return Err(AppError::unauthorized(
+                "INVALID_REFRESH_TOKEN",
+                "the refresh token is invalid, expired or revoked; sign in again",
+            ));
+        }
+    };
+    let Some(user) = users.get(&user_id).await? else {
+        return Err(AppError::unauthorized(
+            "INVALID_REFRESH_TOKEN",
+            "the refresh token is invalid, expired or revoked; sign in again",
+        ));
+    };
+    pair(tokens, &user, &family_id, &next, now)
+}
+
+/// Revokes the session of a refresh token. Idempotent: an unknown or already
+/// revoked token is not an error, so logout never tells what it found.
+pub async fn logout(
+    sessions: &impl SessionStore,
+    request: RefreshRequest,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let token = RefreshToken::parse(&request.refresh_token)?;
+    sessions.revoke(&token.hash(), now).await?;
+    Ok(())
+}
+
+/// The caller's own profile.
+pub async fn me(users: &impl UserStore, user_id: &UserId) -> Result<Profile, AppError> {
+    users
+        .get(user_id)
+        .await?
+        .map(|u| Profile::from(&u))
+        .ok_or_else(|| AppError::NotFound {
+            code: "USER_NOT_FOUND",
+            what: "the account".to_owned(),
+        })
+}
+
+/// A short, non-reversible tag for an email in logs (never the address).
+fn short_hash(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(value.as_bytes())[..6])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::memory::MemoryIdentity;
+    use crate::identity::tokens::{SigningKey, TokenSettings};
+
+    const PASSWORD: &str = "correct horse 7 battery";
+
+    fn tokens() -> AccessTokens {
+        AccessTokens::new(
+            &SigningKey::new(vec![3; 32]).unwrap(),
+            TokenSettings::default(),
+        )
+    }
+
+    fn signup_request(email: &str) -> SignupRequest {
+        SignupRequest {
+            email: email.into(),
+            password: PASSWORD.into(),
+            name: "Ada Lovelace".into(),
+            phone: "+44 20 7946 0958".into(),
+        }
+    }
+
+    fn login_request(email: &str, password: &str) -> LoginRequest {
+        LoginRequest {
+            email: email.into(),
+            password: password.into(),
+        }
+    }
+
+    async fn with_account(store: &MemoryIdentity) -> Profile {
+        signup(
+            store,
+            signup_request("Ada@Example.com"),
+            &CorrelationId::generate(),
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn signing_up_stores_a_hash_and_emits_user_registered() {
+        let store = MemoryIdentity::default();
+        let profile = with_account(&store).await;
+        assert_eq!(profile.email, "ada@example.com");
+        assert_eq!(profile.role, Role::User);
+        let user = store
+            .find_by_email(&Email::parse("ada@example.com").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(user.password_hash.starts_with("$argon2id$"));
+        let events = store.events();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_type, EventType::UserRegistered);
+        assert!(!events[0].data.to_string().contains("argon2"));
+    }
+
+    #[tokio::test]
+    async fn the_same_email_in_another_case_is_taken() {
+        let store = MemoryIdentity::default();
+        with_account(&store).await;
+        let err = signup(
+            &store,
+            signup_request(" ADA@example.COM"),
+            &CorrelationId::generate(),
+            Utc::now(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!((err.status(), err.code()), (409, "EMAIL_TAKEN"));
+        assert_eq!(store.user_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn unknown_email_and_wrong_password_get_the_same_answer() {
+        let store = MemoryIdentity::default();
+        with_account(&store).await;
+        let policy = LoginPolicy::default();
+        let tokens = tokens();
+        let id = Identity {
+            users: &store,
+            sessions: &store,
+            attempts: &store,
+            tokens: &tokens,
+            policy: &policy,
+        };
+        let wrong = login(
+            &id,
+            login_request("ada@example.com", "wrong horse 7 battery"),
+            Utc::now(),
+        )
+        .await
+        .unwrap_err();
+        let unknown = login(&id, login_request("bob@example.com", PASSWORD), Utc::now())
+            .await
+            .unwrap_err();
+        assert_eq!(wrong.status(), 401);
+        assert_eq!(wrong.body(), unknown.body());
+    }
+
+    #[tokio::test]
+    async fn repeated_failures_lock_the_account_even_for_the_right_password() {
+        let store = MemoryIdentity::default();
+        with_account(&store).await;
+        let policy = LoginPolicy {
+            max_failures: 3,
+            ..LoginPolicy::default()
+        };
+        let tokens = tokens();
+        let id = Identity {
+            users: &store,
+            sessions: &store,
+            attempts: &store,
+            tokens: &tokens,
+            policy: &policy,
+        };
+        let now = Utc::now();
+        let mut codes = Vec::new();
+        for _ in 0..3 {
+            let wrong = login_request("ada@example.com", "wrong horse 7 battery");
+            codes.push(login(&id, wrong, now).await.unwrap_err().code());
+        }
+        assert_eq!(
+            codes,
+            [
+                "INVALID_CREDENTIALS",
+                "INVALID_CREDENTIALS",
+                "TOO_MANY_ATTEMPTS"
+            ]
+        );
+        let err = login(&id, login_request("ada@example.com", PASSWORD), now)
+            .await
+            .unwrap_err();
+        assert_eq!((err.status(), err.code()), (429, "TOO_MANY_ATTEMPTS"));
+        let later = now + policy.lockout + Duration::seconds(1);
+        assert!(
+            login(&id, login_request("ada@example.com", PASSWORD), later)
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refresh_token_rotates_and_its_reuse_revokes_the_family() {
+        let store = MemoryIdentity::default();
+        with_account(&store).await;
+        let policy = LoginPolicy::default();
+        let tokens = tokens();
+        let id = Identity {
+            users: &store,
+            sessions: &store,
+            attempts: &store,
+            tokens: &tokens,
+            policy: &policy,
+        };
+        let now = Utc::now();
+        let first = login(&id, login_request("ada@example.com", PASSWORD), now)
+            .await
+            .unwrap();
+        let refresh_with = |t: &str| RefreshRequest {
+            refresh_token: t.to_owned(),
+        };
+        let second = refresh(
+            &store,
+            &store,
+            &tokens,
+            refresh_with(&first.tokens.refresh_token),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_ne!(second.refresh_token, first.tokens.refresh_token);
+        let (_, claims) = tokens.verify(&second.access_token).unwrap();
+
+        let replay = refresh(
+            &store,
+            &store,
+            &tokens,
+            refresh_with(&first.tokens.refresh_token),
+            now,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            (replay.status(), replay.code()),
+            (401, "REFRESH_TOKEN_REUSED")
+        );
+        assert_eq!(store.session_revoked(&claims.sid), Some(true));
+        let child = refresh(
+            &store,
+            &store,
+            &tokens,
+            refresh_with(&second.refresh_token),
+            now,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(child.code(), "INVALID_REFRESH_TOKEN");
+    }
+
+    #[tokio::test]
+    async fn logout_revokes_the_refresh_token_and_is_idempotent() {
+        let store = MemoryIdentity::default();
+        with_account(&store).await;
+        let policy = LoginPolicy::default();
+        let tokens = tokens();
+        let id = Identity {
+            users: &store,
+            sessions: &store,
+            attempts: &store,
+            tokens: &tokens,
+            policy: &policy,
+        };
+        let now = Utc::now();
+        let session = login(&id, login_request("ada@example.com", PASSWORD), now)
+            .await
+            .unwrap();
+        let req = || RefreshRequest {
+            refresh_token: session.tokens.refresh_token.clone(),
+        };
+        logout(&store, req(), now).await.unwrap();
+        logout(&store, req(), now).await.unwrap();
+        let err = refresh(&store, &store, &tokens, req(), now)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "INVALID_REFRESH_TOKEN");
+    }
+}
