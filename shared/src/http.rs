@@ -76,6 +76,29 @@ pub fn error_response(err: &AppError, correlation_id: &CorrelationId) -> Respons
     response
 }
 
+/// The response for a handler's result: `status` with the JSON value, or
+/// the error's status and body.
+pub fn respond<T: Serialize>(
+    status: u16,
+    result: Result<T, AppError>,
+    correlation_id: &CorrelationId,
+) -> Response<Body> {
+    match result {
+        Ok(value) => json_response(status, &value, correlation_id),
+        Err(err) => error_response(&err, correlation_id),
+    }
+}
+
+/// A 204 with the correlation id and no body.
+pub fn no_content(correlation_id: &CorrelationId) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    if let Ok(value) = HeaderValue::from_str(correlation_id.as_str()) {
+        response.headers_mut().insert(correlation::HEADER, value);
+    }
+    response
+}
+
 /// Keys of the Lambda authorizer's context, as the authorizer writes them.
 pub mod authorizer_context {
     pub const USER_ID: &str = "user_id";

@@ -17,7 +17,23 @@ pub struct Cloud {
     pub http: reqwest::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub ssm: aws_sdk_ssm::Client,
 }
+
+/// An account made for one test: unique email, its password, its id.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub email: String,
+    pub password: String,
+    pub id: String,
+}
+
+/// How long tests wait for something asynchronous (an event to travel
+/// outbox -> stream -> bus -> queue -> consumer) before failing.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A password that passes the sign-up policy.
+pub const TEST_PASSWORD: &str = "correct horse 7 battery staple";
 
 fn state_path() -> PathBuf {
     std::env::var_os("LOCAL_CLOUD_STATE").map_or_else(
@@ -55,7 +71,13 @@ impl Cloud {
                 .endpoint_url(text_of("moto"))
                 .build(),
         );
+        let ssm = aws_sdk_ssm::Client::from_conf(
+            aws_sdk_ssm::config::Builder::from(&sdk)
+                .endpoint_url(text_of("moto"))
+                .build(),
+        );
         Self {
+            ssm,
             api: text_of("api"),
             admin: text_of("admin"),
             http: reqwest::Client::builder()
@@ -66,6 +88,106 @@ impl Cloud {
             dynamodb,
             sqs,
         }
+    }
+
+    /// A template parameter's value in the running cloud.
+    pub fn parameter(&self, name: &str) -> String {
+        self.state["parameters"][name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no parameter {name} in the state file"))
+            .to_owned()
+    }
+
+    /// The JWT signing key the local cloud generated, read from SSM the way
+    /// the functions read it. Tests use it to forge tokens.
+    pub async fn signing_key(&self) -> Vec<u8> {
+        let name = self.parameter("JwtSigningKeyParameter");
+        let out = self
+            .ssm
+            .get_parameter()
+            .name(&name)
+            .with_decryption(true)
+            .send()
+            .await
+            .expect("the signing key parameter");
+        out.parameter()
+            .and_then(|p| p.value())
+            .expect("a value")
+            .as_bytes()
+            .to_vec()
+    }
+
+    /// POSTs a JSON body, with a bearer token if given.
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("the API answers")
+    }
+
+    /// Signs up a fresh account with a unique email.
+    pub async fn new_account(&self) -> Account {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4());
+        let res = self
+            .post(
+                "/auth/signup",
+                &serde_json::json!({
+                    "email": email, "password": TEST_PASSWORD,
+                    "name": "Test User", "phone": "+15555550100"
+                }),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 201, "signup of {email}");
+        let profile: Value = res.json().await.expect("profile");
+        Account {
+            email,
+            password: TEST_PASSWORD.to_owned(),
+            id: profile["id"].as_str().expect("id").to_owned(),
+        }
+    }
+
+    /// Logs in and returns the whole answer (tokens and profile).
+    pub async fn login(&self, account: &Account) -> Value {
+        let res = self
+            .post(
+                "/auth/login",
+                &serde_json::json!({ "email": account.email, "password": account.password }),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 200, "login of {}", account.email);
+        res.json().await.expect("login answer")
+    }
+
+    /// An access token of a fresh USER account.
+    pub async fn user_token(&self) -> String {
+        let account = self.new_account().await;
+        access_token(&self.login(&account).await)
+    }
+
+    /// Promotes the account with `platform-admin promote`, the operator's
+    /// command, against this cloud.
+    pub fn promote(&self, account: &Account) {
+        let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/platform-admin");
+        let out = std::process::Command::new(&bin)
+            .args(["promote", &account.email, "--state-file"])
+            .arg(state_path())
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", bin.display()));
+        assert!(
+            out.status.success(),
+            "platform-admin promote failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// An access token of a fresh account promoted to ADMIN.
+    pub async fn admin_token(&self) -> String {
+        let account = self.new_account().await;
+        self.promote(&account);
+        access_token(&self.login(&account).await)
     }
 
     /// `!Ref` of a template resource in the running cloud.
@@ -169,6 +291,14 @@ impl Cloud {
         })
         .sum()
     }
+}
+
+/// The access token of a login or refresh answer.
+pub fn access_token(answer: &Value) -> String {
+    answer["access_token"]
+        .as_str()
+        .expect("an access_token")
+        .to_owned()
 }
 
 /// Polls `check` until it returns `Some`, or panics after `timeout` naming `what`.

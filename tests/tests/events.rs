@@ -7,9 +7,7 @@ use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntr
 use serde_json::Value;
 use shared::adapters::dynamo::OutboxItem;
 use shared::{CorrelationId, EventEnvelope, EventSource, EventType};
-use system_tests::{Cloud, bus_event, eventually};
-
-const PATIENCE: Duration = Duration::from_secs(60);
+use system_tests::{Cloud, PATIENCE, bus_event, eventually};
 
 fn envelope(note: &str) -> EventEnvelope {
     EventEnvelope::new(
@@ -105,9 +103,11 @@ async fn an_outbox_event_written_in_a_transaction_is_logged_exactly_once_even_wh
 async fn the_callers_correlation_id_travels_from_the_request_into_the_event_log() {
     let cloud = Cloud::connect().await;
     let correlation = format!("trace-{}", uuid::Uuid::new_v4());
+    let admin = cloud.admin_token().await;
     let res = cloud
         .http
         .post(cloud.url("/diagnostics/ping"))
+        .bearer_auth(&admin)
         .header("x-correlation-id", &correlation)
         .json(&serde_json::json!({ "note": "follow me" }))
         .send()

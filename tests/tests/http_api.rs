@@ -50,6 +50,7 @@ async fn an_unknown_route_is_a_json_404() {
 #[tokio::test]
 async fn malformed_request_bodies_are_4xx_json_errors_never_5xx() {
     let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
     let long_note = format!("{{\"note\":\"{}\"}}", "x".repeat(201));
     let bodies: Vec<(&str, &str)> = vec![
         ("", "MISSING_BODY"),
@@ -64,6 +65,7 @@ async fn malformed_request_bodies_are_4xx_json_errors_never_5xx() {
         let res = cloud
             .http
             .post(cloud.url("/diagnostics/ping"))
+            .bearer_auth(&admin)
             .header("content-type", "application/json")
             .body(body.to_owned())
             .send()
@@ -77,6 +79,7 @@ async fn malformed_request_bodies_are_4xx_json_errors_never_5xx() {
     let res = cloud
         .http
         .post(cloud.url("/diagnostics/ping"))
+        .bearer_auth(&admin)
         .header("content-type", "text/plain")
         .body("note=hi")
         .send()

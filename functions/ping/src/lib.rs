@@ -1,10 +1,12 @@
 //! POST /diagnostics/ping: writes a `Ping` event through the outbox, in the
 //! same transaction as the platform's heartbeat item, and answers its event
 //! id and correlation id so an operator can follow it to the event log.
+//! Admins only (`diagnostics:run`).
 
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
-use shared::http::{correlation_id, error_response, json_response, parse_json};
+use shared::http::{caller, correlation_id, error_response, json_response, parse_json};
+use shared::identity::Permission;
 use shared::ports::HeartbeatStore;
 use shared::{AppError, EventEnvelope, EventSource, EventType};
 
@@ -52,6 +54,7 @@ pub async fn handle(
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
     let result = async {
+        caller(&req)?.require(Permission::DiagnosticsRun)?;
         let body: PingRequest = parse_json(&req)?;
         let note = Note::parse(&body.note)?;
         let envelope = EventEnvelope::new(
@@ -143,6 +146,22 @@ mod tests {
             assert_eq!(res.status(), 400, "{body:?}");
             assert_eq!(code(&res), expected, "{body:?}");
         }
+        assert!(store.written().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_user_without_the_diagnostics_permission_is_refused_with_a_403() {
+        let mut event: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/ping/post-ping.json")).unwrap();
+        event["requestContext"]["authorizer"]["lambda"]["role"] = "USER".into();
+        let store = MemoryHeartbeats::default();
+        let res = handle(&store, from_str(&event.to_string()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            (res.status().as_u16(), code(&res)),
+            (403, "FORBIDDEN".to_owned())
+        );
         assert!(store.written().is_empty());
     }
 

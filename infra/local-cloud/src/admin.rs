@@ -38,6 +38,7 @@ impl State {
             "moto": self.moto,
             "region": "us-east-1",
             "resources": self.physical,
+            "parameters": self.template.parameters,
             "functions": self.pools.values().map(|p| json!({
                 "logical_id": p.spec.logical_id,
                 "name": p.spec.name,

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -242,6 +243,30 @@ async fn authorize(
     if missing {
         return Err(gateway_error(StatusCode::UNAUTHORIZED, "Unauthorized"));
     }
+    let cache_key = spec
+        .identity_headers
+        .iter()
+        .map(|h| {
+            headers
+                .and_then(|m| m.get(h))
+                .and_then(Json::as_str)
+                .unwrap_or("")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    if !spec.cache_ttl.is_zero() {
+        let cache = spec
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((expires, answer)) = cache.get(&cache_key)
+            && *expires > Instant::now()
+        {
+            return answer
+                .clone()
+                .ok_or_else(|| gateway_error(StatusCode::FORBIDDEN, "Forbidden"));
+        }
+    }
     let mut request = event.clone();
     request["type"] = json!("REQUEST");
     request["routeArn"] = json!(format!(
@@ -254,7 +279,7 @@ async fn authorize(
             .filter_map(|h| headers.and_then(|m| m.get(h)).cloned())
             .collect::<Vec<_>>()
     );
-    match pool.invoke(Bytes::from(request.to_string())).await {
+    let answer = match pool.invoke(Bytes::from(request.to_string())).await {
         Outcome::Success(bytes) => {
             let answer: Json = serde_json::from_slice(&bytes).unwrap_or_default();
             let allowed = if spec.simple_responses {
@@ -264,16 +289,32 @@ async fn authorize(
                     .as_array()
                     .is_some_and(|s| s.iter().all(|st| st["Effect"] == "Allow") && !s.is_empty())
             };
-            if allowed {
-                Ok(answer.get("context").cloned().unwrap_or_else(|| json!({})))
-            } else {
-                Err(gateway_error(StatusCode::FORBIDDEN, "Forbidden"))
-            }
+            allowed.then(|| answer.get("context").cloned().unwrap_or_else(|| json!({})))
         }
-        Outcome::FunctionError { .. } | Outcome::Crashed(_) | Outcome::Timeout => Err(
-            gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
-        ),
+        // As API Gateway does: an authorizer failing with exactly
+        // "Unauthorized" means 401; any other failure is a 500.
+        Outcome::FunctionError { message, .. } if message == "Unauthorized" => {
+            return Err(gateway_error(StatusCode::UNAUTHORIZED, "Unauthorized"));
+        }
+        Outcome::FunctionError { .. } | Outcome::Crashed(_) | Outcome::Timeout => {
+            return Err(gateway_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+            ));
+        }
+    };
+    if !spec.cache_ttl.is_zero() {
+        let now = Instant::now();
+        let mut cache = spec
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= 10_000 {
+            cache.retain(|_, (expires, _)| *expires > now);
+        }
+        cache.insert(cache_key, (now + spec.cache_ttl, answer.clone()));
     }
+    answer.ok_or_else(|| gateway_error(StatusCode::FORBIDDEN, "Forbidden"))
 }
 
 fn v2_event(

@@ -10,6 +10,7 @@ mod model;
 mod pattern;
 mod provision;
 mod runtime;
+mod secrets;
 mod template;
 
 use std::collections::{BTreeMap, HashMap};
@@ -156,6 +157,16 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         events: aws_sdk_eventbridge::Client::from_conf(events_conf),
     };
     let streams = aws_sdk_dynamodbstreams::Client::from_conf(streams_conf);
+    let ssm = aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::config::Builder::from(&sdk)
+            .endpoint_url(&moto.endpoint)
+            .build(),
+    );
+    let keep_secrets = args.persist.then(|| args.local_dir.join("state/secrets"));
+    let secrets = secrets::provision(&template, &ssm, keep_secrets.as_deref()).await?;
+    if !secrets.is_empty() {
+        tracing::info!(target: "local-cloud", "generated secrets in SSM: {}", secrets.join(", "));
+    }
 
     let mut ctx = Context {
         stack_name: args.stack_name.clone(),

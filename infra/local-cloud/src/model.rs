@@ -68,7 +68,17 @@ pub struct AuthorizerSpec {
     /// Headers that must be present (lower-case); missing ones answer 401.
     pub identity_headers: Vec<String>,
     pub simple_responses: bool,
+    /// `Identity.ReauthorizeEvery`: how long an answer is cached per identity
+    /// source (0: never cached).
+    pub cache_ttl: std::time::Duration,
+    /// Cached answers, shared by every route using this authorizer.
+    pub cache: AuthorizerCache,
 }
+
+/// Identity source values -> (when the answer expires, the context if allowed).
+pub type AuthorizerCache = std::sync::Arc<
+    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Option<Json>)>>,
+>;
 
 #[derive(Debug, Clone, Default)]
 pub struct ApiSpec {
@@ -142,6 +152,13 @@ pub fn api_spec(template: &Template, ctx: &Context) -> Result<ApiSpec, TemplateE
                         function_arn,
                         identity_headers,
                         simple_responses: bool_of(a, "EnableSimpleResponses").unwrap_or(false),
+                        cache_ttl: std::time::Duration::from_secs(
+                            a.get("Identity")
+                                .and_then(|i| i.get("ReauthorizeEvery"))
+                                .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+                                .unwrap_or(0),
+                        ),
+                        cache: AuthorizerCache::default(),
                     },
                 );
             }

@@ -42,6 +42,9 @@ pub struct Template {
     pub resources: BTreeMap<String, Resource>,
     pub parameters: HashMap<String, String>,
     pub function_globals: Yaml,
+    /// Template parameters naming SSM SecureStrings the local cloud fills
+    /// with fresh random values (`Metadata.LocalCloud.GeneratedSecrets`).
+    pub generated_secrets: Vec<String>,
 }
 
 /// What `!Ref` and `!GetAtt` of a provisioned resource give.
@@ -134,10 +137,24 @@ impl Template {
             .and_then(|g| g.get("Function"))
             .cloned()
             .unwrap_or(Yaml::Null);
+        let generated_secrets = doc
+            .get("Metadata")
+            .and_then(|m| m.get("LocalCloud"))
+            .and_then(|l| l.get("GeneratedSecrets"))
+            .and_then(Yaml::as_sequence)
+            .map(|names| {
+                names
+                    .iter()
+                    .filter_map(Yaml::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Self {
             resources,
             parameters,
             function_globals,
+            generated_secrets,
         })
     }
 

@@ -159,9 +159,11 @@ struct IdentityState {
     sessions: HashMap<String, bool>,
     /// token hash -> (token, status)
     tokens: HashMap<String, (StoredRefreshToken, TokenStatus)>,
-    /// email -> (failures, window start, locked until)
-    attempts: HashMap<Email, (u32, DateTime<Utc>, Option<DateTime<Utc>>)>,
+    attempts: HashMap<Email, Attempts>,
 }
+
+/// Failures, when their window opened, and the lock's end if locked.
+type Attempts = (u32, DateTime<Utc>, Option<DateTime<Utc>>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TokenStatus {

@@ -7,10 +7,10 @@ use crate::identity::tokens::SigningKey;
 /// simple deployments), else the SSM SecureString named by
 /// `JWT_SIGNING_KEY_PARAMETER`. The key is never logged.
 pub async fn signing_key(sdk: &aws_config::SdkConfig) -> Result<SigningKey, ConfigError> {
-    if let Ok(direct) = std::env::var("JWT_SIGNING_KEY") {
-        if !direct.is_empty() {
-            return SigningKey::new(direct.into_bytes());
-        }
+    if let Ok(direct) = std::env::var("JWT_SIGNING_KEY")
+        && !direct.is_empty()
+    {
+        return SigningKey::new(direct.into_bytes());
     }
     let name = crate::config::required("JWT_SIGNING_KEY_PARAMETER")?;
     let out = aws_sdk_ssm::Client::new(sdk)

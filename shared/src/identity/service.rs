@@ -307,6 +307,32 @@ pub async fn me(users: &impl UserStore, user_id: &UserId) -> Result<Profile, App
         })
 }
 
+/// Gives an existing account a role, recording who did it as an
+/// `AdminActivity` event in the same transaction. The new role is in the
+/// account's next access token (next login or refresh).
+pub async fn change_role(
+    users: &impl UserStore,
+    email: &str,
+    role: Role,
+    actor: &str,
+    correlation_id: &CorrelationId,
+) -> Result<Profile, AppError> {
+    let email = Email::parse(email)?;
+    let event = EventEnvelope::new(
+        EventType::AdminActivity,
+        correlation_id.clone(),
+        serde_json::json!({
+            "action": "role_changed",
+            "email_hash": short_hash(email.as_str()),
+            "role": role,
+            "actor": actor,
+        }),
+    )
+    .map_err(|e| AppError::internal("encoding AdminActivity", e))?;
+    let user = users.set_role(&email, role, &event).await?;
+    Ok(Profile::from(&user))
+}
+
 /// A short, non-reversible tag for an email in logs (never the address).
 fn short_hash(value: &str) -> String {
     use sha2::{Digest, Sha256};

@@ -1,0 +1,28 @@
+use lambda_http::{Error, Request, run, service_fn};
+use shared::adapters::dynamo::identity::DynamoIdentity;
+use shared::config::required;
+use shared::identity::service::{Identity, LoginPolicy};
+use shared::identity::tokens::{AccessTokens, TokenSettings};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let table = required("TABLE_NAME")?;
+    let policy = LoginPolicy::from_env()?;
+    let settings = TokenSettings::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let key = shared::adapters::ssm::signing_key(&aws).await?;
+    let tokens = AccessTokens::new(&key, settings);
+    let store = DynamoIdentity::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let identity = Identity {
+        users: &store,
+        sessions: &store,
+        attempts: &store,
+        tokens: &tokens,
+        policy: &policy,
+    };
+    run(service_fn(|req: Request| {
+        auth_login::handle(&identity, req)
+    }))
+    .await
+}

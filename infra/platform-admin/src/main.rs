@@ -1,0 +1,119 @@
+//! `platform-admin promote <email>`: makes an existing account an ADMIN.
+//!
+//! There is no seeded admin and no password in the code: an operator signs
+//! up like anyone else, then runs this with credentials that may write the
+//! table. Locally it finds the table and DynamoDB Local through the running
+//! local cloud's state file; on AWS pass `--table` and use the usual AWS
+//! credentials. The change and an AdminActivity event are written in one
+//! transaction; the role is in the account's next access token.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use shared::CorrelationId;
+use shared::adapters::dynamo::identity::DynamoIdentity;
+use shared::identity::Role;
+use shared::identity::service::change_role;
+
+#[derive(Debug, Parser)]
+#[command(about = "Operator commands for the booking platform")]
+struct Args {
+    /// The table to change (on AWS: the stack's TableName output). Without
+    /// it, the running local cloud's table is used.
+    #[arg(long, global = true)]
+    table: Option<String>,
+    /// The local cloud's state file, read when --table is not given.
+    #[arg(
+        long,
+        global = true,
+        env = "LOCAL_CLOUD_STATE",
+        default_value = ".local/run/local-cloud.json"
+    )]
+    state_file: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Give an existing account the ADMIN role.
+    Promote { email: String },
+    /// Give an account back the USER role.
+    Demote { email: String },
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(message) => {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{message}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("platform-admin: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<String, Box<dyn std::error::Error>> {
+    let (table, endpoint) = match &args.table {
+        Some(table) => (table.clone(), None),
+        None => local_target(&args.state_file)?,
+    };
+    let mut loader = aws_config::from_env();
+    if let Some(endpoint) = &endpoint {
+        loader = loader
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "local-cloud",
+            ));
+    }
+    let sdk = loader.load().await;
+    let store = DynamoIdentity::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+    let (email, role) = match &args.command {
+        Command::Promote { email } => (email, Role::Admin),
+        Command::Demote { email } => (email, Role::User),
+    };
+    let actor = format!(
+        "platform-admin cli ({})",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
+    let profile = change_role(&store, email, role, &actor, &CorrelationId::generate())
+        .await
+        .map_err(|e| e.body().message)?;
+    Ok(format!(
+        "{} ({}) is now {} in {table}; it applies from their next login or token refresh",
+        profile.email,
+        profile.id,
+        profile.role.as_str()
+    ))
+}
+
+/// The table and DynamoDB endpoint of the running local cloud.
+fn local_target(state_file: &PathBuf) -> Result<(String, Option<String>), String> {
+    let text = std::fs::read_to_string(state_file).map_err(|e| {
+        format!(
+            "cannot read {} ({e}); start the local cloud with infra/up.sh, or pass --table for AWS",
+            state_file.display()
+        )
+    })?;
+    let state: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", state_file.display()))?;
+    let table = state["resources"]["Table"]["ref"]
+        .as_str()
+        .ok_or("the state file names no Table")?;
+    let endpoint = state["dynamodb"]
+        .as_str()
+        .ok_or("the state file names no DynamoDB endpoint")?;
+    Ok((table.to_owned(), Some(endpoint.to_owned())))
+}
