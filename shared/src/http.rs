@@ -164,10 +164,9 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
         ));
     }
     serde_json::from_slice(bytes).map_err(|err| match err.classify() {
-        serde_json::error::Category::Data => AppError::validation(
-            "INVALID_BODY",
-            format!("the request body is invalid: {err}"),
-        ),
+        serde_json::error::Category::Data => {
+            AppError::validation("INVALID_BODY", describe_shape_error(&err))
+        }
         _ => AppError::validation(
             "MALFORMED_JSON",
             format!(
@@ -177,6 +176,25 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
             ),
         ),
     })
+}
+
+/// What was wrong with a body's shape, naming fields but never echoing a
+/// value the client sent (which may be a password).
+fn describe_shape_error(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    let names_only = ["missing field", "unknown field", "duplicate field"]
+        .iter()
+        .any(|p| text.starts_with(p));
+    if names_only {
+        let first = text.split(", expected").next().unwrap_or(&text);
+        format!("the request body is invalid: {first}")
+    } else {
+        format!(
+            "the request body does not have the expected fields and types (line {}, column {})",
+            err.line(),
+            err.column()
+        )
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +228,15 @@ mod tests {
     fn a_body_of_the_wrong_shape_is_invalid() {
         let err = parse_json::<Signup>(&request("{\"email\":3}", None)).unwrap_err();
         assert_eq!((err.status(), err.code()), (400, "INVALID_BODY"));
+    }
+
+    #[test]
+    fn a_shape_error_never_echoes_a_value() {
+        let err = parse_json::<Signup>(&request("{\"email\":12345678901}", None)).unwrap_err();
+        assert_eq!(err.code(), "INVALID_BODY");
+        assert!(!err.to_string().contains("12345678901"), "{err}");
+        let err = parse_json::<Signup>(&request("{}", None)).unwrap_err();
+        assert!(err.to_string().contains("missing field `email`"), "{err}");
     }
 
     #[test]

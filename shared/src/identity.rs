@@ -43,6 +43,11 @@ impl UserId {
             .map_err(|_| AppError::validation("INVALID_USER_ID", "a user id is a UUID"))
     }
 
+    /// The all-zero id, which no account has.
+    pub fn nil() -> Self {
+        Self(uuid::Uuid::nil().to_string())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -55,11 +60,20 @@ impl fmt::Display for UserId {
 }
 
 /// An email address, trimmed and lower-cased, so one mailbox is one account.
+/// ASCII only: internationalized addresses must arrive in their ASCII
+/// (punycode) form, so look-alike characters cannot make two accounts of
+/// one mailbox.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Email(String);
 
 impl Email {
+    /// A value read back from the table: trusted as stored, so tightening
+    /// a rule later never makes existing accounts unreadable.
+    pub(crate) fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let invalid = || {
             AppError::validation(
@@ -79,7 +93,7 @@ impl Email {
             && !local.contains("..")
             && local
                 .chars()
-                .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|l| {
@@ -87,7 +101,7 @@ impl Email {
                     && l.len() <= 63
                     && !l.starts_with('-')
                     && !l.ends_with('-')
-                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             })
             && labels
                 .last()
@@ -202,6 +216,12 @@ impl fmt::Debug for Password {
 pub struct DisplayName(String);
 
 impl DisplayName {
+    /// A value read back from the table: trusted as stored, so tightening
+    /// a rule later never makes existing accounts unreadable.
+    pub(crate) fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let name = raw.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
@@ -231,6 +251,12 @@ impl DisplayName {
 pub struct Phone(String);
 
 impl Phone {
+    /// A value read back from the table: trusted as stored, so tightening
+    /// a rule later never makes existing accounts unreadable.
+    pub(crate) fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let invalid = || {
             AppError::validation(
@@ -438,6 +464,8 @@ mod tests {
             "alice@example.c",
             "alice@127.0.0.1",
             "alice@exa_mple.com",
+            "alice@bücher.de",
+            "ａlice@example.com",
         ] {
             assert_eq!(
                 Email::parse(bad).map_err(|e| e.code()).unwrap_err(),

@@ -148,25 +148,50 @@ pub trait SessionStore: Send + Sync {
         hash: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, AppError>> + Send;
+
+    /// Whether the session `family_id` exists and is not revoked. The
+    /// authorizer asks this, so a logged-out session's access tokens stop
+    /// working too.
+    fn is_active(&self, family_id: &str) -> impl Future<Output = Result<bool, AppError>> + Send;
+
+    /// Revokes every session of `user`; returns how many were active.
+    fn revoke_all(
+        &self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<usize, AppError>> + Send;
 }
 
-/// Failed-login bookkeeping per email address, known or not.
-pub trait LoginAttempts: Send + Sync {
-    /// Until when the address is locked, if it is.
-    fn locked_until(
-        &self,
-        email: &Email,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, AppError>> + Send;
+/// The answer to asking for one more login attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Go ahead and check the password; this is attempt `number` of the window.
+    Granted { number: u32 },
+    /// Too many attempts: refused without checking the password.
+    Locked { until: DateTime<Utc> },
+}
 
-    /// Counts a failure; returns the lock's end if this failure reached the limit.
-    fn record_failure(
+/// Login attempts per email address, known or not.
+///
+/// An attempt is counted *before* the password is checked, atomically, so a
+/// burst of parallel guesses cannot all slip past the limit; a successful
+/// login forgets the count.
+pub trait LoginAttempts: Send + Sync {
+    /// Counts one attempt if the address is under its limit.
+    fn reserve(
         &self,
         email: &Email,
         policy: &LoginPolicy,
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, AppError>> + Send;
+    ) -> impl Future<Output = Result<Attempt, AppError>> + Send;
 
-    /// Forgets the failures after a successful login.
+    /// Locks the address until `until` (the attempt that reached the limit failed).
+    fn lock(
+        &self,
+        email: &Email,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
+
+    /// Forgets the attempts after a successful login.
     fn clear(&self, email: &Email) -> impl Future<Output = Result<(), AppError>> + Send;
 }

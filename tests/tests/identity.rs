@@ -399,10 +399,16 @@ fn sign(claims: &Value, key: &[u8]) -> String {
 async fn forged_expired_tampered_misaddressed_and_unsigned_tokens_are_401() {
     let cloud = Cloud::connect().await;
     let account: Account = cloud.new_account().await;
+    // A real session, so the forgeries below differ from a valid token
+    // only in what each case changes.
+    let issued = access_token(&cloud.login(&account).await);
+    let payload = issued.split('.').nth(1).unwrap();
+    let real: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let sid = real["sid"].as_str().unwrap().to_owned();
     let key = cloud.signing_key().await;
     let now = chrono::Utc::now().timestamp();
     let claims = json!({
-        "sub": account.id, "role": "ADMIN", "sid": "s",
+        "sub": account.id, "role": "ADMIN", "sid": sid,
         "iss": cloud.parameter("JwtIssuer"), "aud": cloud.parameter("JwtAudience"),
         "iat": now, "nbf": now, "exp": now + 600, "jti": "j",
     });
@@ -452,6 +458,13 @@ async fn forged_expired_tampered_misaddressed_and_unsigned_tokens_are_401() {
         ),
         ("tampered payload", format!("Bearer {tampered}")),
         ("alg none", format!("Bearer {unsigned}")),
+        (
+            "a session that never existed",
+            format!(
+                "Bearer {}",
+                sign(&with("sid", json!("no-such-session")), &key)
+            ),
+        ),
         ("garbage", "Bearer not-a-token".to_owned()),
         ("empty bearer", "Bearer ".to_owned()),
         ("basic scheme", format!("Basic {valid}")),
@@ -487,12 +500,12 @@ async fn a_user_on_an_admin_route_is_403_and_a_promoted_admin_gets_through() {
     );
 
     cloud.promote(&account);
-    // The role is in the token: the old one still says USER...
+    // The old token still carries USER (and its answer is cached as such).
     let res = cloud
         .post("/diagnostics/ping", &ping, Some(&user_token))
         .await;
     assert_eq!(res.status(), 403);
-    // ...a refreshed one says ADMIN.
+    // A role change ends the account's sessions: the old refresh token is dead...
     let res = cloud
         .post(
             "/auth/refresh",
@@ -500,11 +513,53 @@ async fn a_user_on_an_admin_route_is_403_and_a_promoted_admin_gets_through() {
             None,
         )
         .await;
-    let admin_token = access_token(&res.json().await.unwrap());
+    assert_eq!(res.status(), 401);
+    // ...and the next login carries ADMIN.
+    let admin_token = access_token(&cloud.login(&account).await);
     let res = cloud
         .post("/diagnostics/ping", &ping, Some(&admin_token))
         .await;
     assert_eq!(res.status(), 202);
     let res = me(&cloud, Some(&format!("Bearer {admin_token}"))).await;
     assert_eq!(res.json::<Value>().await.unwrap()["role"], "ADMIN");
+}
+
+#[tokio::test]
+async fn after_logout_the_sessions_access_tokens_are_refused_too() {
+    let cloud = Cloud::connect().await;
+    let account = cloud.new_account().await;
+    let kept = cloud.login(&account).await;
+    let ended = cloud.login(&account).await;
+    let body = json!({ "refresh_token": ended["refresh_token"] });
+    assert_eq!(cloud.post("/auth/logout", &body, None).await.status(), 204);
+    let res = me(&cloud, Some(&format!("Bearer {}", access_token(&ended)))).await;
+    assert_eq!(res.status(), 401);
+    // Only that session ended: the other login still works.
+    let res = me(&cloud, Some(&format!("Bearer {}", access_token(&kept)))).await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit() {
+    let cloud = Cloud::connect().await;
+    let account = cloud.new_account().await;
+    let wrong = json!({ "email": account.email, "password": "not the password 1" });
+    let statuses: Vec<u16> = futures::future::join_all((0..20).map(|_| {
+        let (cloud, wrong) = (&cloud, &wrong);
+        async move {
+            cloud
+                .post("/auth/login", wrong, None)
+                .await
+                .status()
+                .as_u16()
+        }
+    }))
+    .await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(checked <= 5, "{checked} guesses were checked: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&429), "{statuses:?}");
 }

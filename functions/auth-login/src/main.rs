@@ -9,6 +9,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let table = required("TABLE_NAME")?;
     let policy = LoginPolicy::from_env()?;
+    shared::identity::password::warm_up();
     let settings = TokenSettings::from_env()?;
     let aws = aws_config::load_from_env().await;
     let key = shared::adapters::ssm::signing_key(&aws).await?;

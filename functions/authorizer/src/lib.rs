@@ -2,8 +2,12 @@
 //!
 //! It verifies the bearer JWT (signature, expiry, issuer, audience; HS256
 //! only, so `alg: none` is refused) and passes the user id, role and session
-//! id to the route's function in the authorizer context. A missing or bad
-//! token is the error `Unauthorized`, which API Gateway answers with 401.
+//! id to the route's function in the authorizer context. The token's session
+//! must still be active, so logout, a detected refresh-token replay and a
+//! role change cut its access tokens off too (API Gateway caches each
+//! token's answer for `ReauthorizeEvery`, so this costs one read per token
+//! per cache period). A missing or bad token is the error `Unauthorized`,
+//! which API Gateway answers with 401.
 //! Permissions are not decided here: functions check them through
 //! `shared::identity::Caller::require`, which answers a JSON 403.
 
@@ -14,6 +18,7 @@ use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use shared::identity::tokens::AccessTokens;
+use shared::ports::SessionStore;
 
 /// What functions find in `requestContext.authorizer.lambda`; the keys are
 /// `shared::http::authorizer_context`.
@@ -24,23 +29,33 @@ pub struct Context {
     pub session_id: String,
 }
 
-/// The one refusal: API Gateway turns exactly this message into a 401.
+/// Why a request is not let through.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Unauthorized;
+pub enum Refusal {
+    /// API Gateway turns exactly the message "Unauthorized" into a 401.
+    Unauthorized,
+    /// The session could not be checked: fail closed (API Gateway answers 500).
+    Unavailable,
+}
 
-impl From<Unauthorized> for Diagnostic {
-    fn from(_: Unauthorized) -> Self {
+impl From<Refusal> for Diagnostic {
+    fn from(refusal: Refusal) -> Self {
+        let message = match refusal {
+            Refusal::Unauthorized => "Unauthorized",
+            Refusal::Unavailable => "session store unavailable",
+        };
         Diagnostic {
-            error_type: "Unauthorized".to_owned(),
-            error_message: "Unauthorized".to_owned(),
+            error_type: format!("{refusal:?}"),
+            error_message: message.to_owned(),
         }
     }
 }
 
 pub async fn handle(
     tokens: &AccessTokens,
+    sessions: &impl SessionStore,
     event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>,
-) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse<Context>, Unauthorized> {
+) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse<Context>, Refusal> {
     let request = event.payload;
     let header = request
         .headers
@@ -48,6 +63,17 @@ pub async fn handle(
         .and_then(|v| v.to_str().ok());
     match tokens.verify_header(header) {
         Ok((caller, claims)) => {
+            match sessions.is_active(&claims.sid).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!(user_id = %caller.user_id, "token of an ended session refused");
+                    return Err(Refusal::Unauthorized);
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "session check failed");
+                    return Err(Refusal::Unavailable);
+                }
+            }
             tracing::info!(user_id = %caller.user_id, role = caller.role.as_str(), route = ?request.route_key, "authorized");
             let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
             response.is_authorized = true;
@@ -60,7 +86,7 @@ pub async fn handle(
         }
         Err(why) => {
             tracing::info!(reason = %why, route = ?request.route_key, at = %Utc::now(), "token refused");
-            Err(Unauthorized)
+            Err(Refusal::Unauthorized)
         }
     }
 }
@@ -68,8 +94,23 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::adapters::memory::MemoryIdentity;
     use shared::identity::tokens::{SigningKey, TokenSettings};
     use shared::identity::{Role, UserId};
+    use shared::ports::StoredRefreshToken;
+
+    /// A store holding one active session, `sess-1`, of `user`.
+    async fn sessions(user: &UserId) -> MemoryIdentity {
+        let store = MemoryIdentity::default();
+        let token = StoredRefreshToken {
+            hash: "h".into(),
+            user_id: user.clone(),
+            family_id: "sess-1".into(),
+            expires_at: Utc::now() + chrono::Duration::days(1),
+        };
+        store.start(&token, Utc::now()).await.unwrap();
+        store
+    }
 
     const FIXTURE: &str = include_str!("../../../events/authorizer/request.json");
 
@@ -101,7 +142,8 @@ mod tests {
             .issue(&user, Role::Admin, "sess-1", Utc::now())
             .unwrap()
             .token;
-        let res = handle(&tokens(), event(Some(&format!("Bearer {token}"))))
+        let store = sessions(&user).await;
+        let res = handle(&tokens(), &store, event(Some(&format!("Bearer {token}"))))
             .await
             .unwrap();
         assert!(res.is_authorized);
@@ -119,7 +161,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_valid_token_of_an_ended_session_is_unauthorized() {
+        let user = UserId::generate();
+        let token = tokens()
+            .issue(&user, Role::User, "sess-1", Utc::now())
+            .unwrap()
+            .token;
+        let store = sessions(&user).await;
+        store.revoke_all(&user, Utc::now()).await.unwrap();
+        let res = handle(&tokens(), &store, event(Some(&format!("Bearer {token}")))).await;
+        assert_eq!(res.unwrap_err(), Refusal::Unauthorized);
+    }
+
+    #[tokio::test]
     async fn missing_forged_and_fixture_tokens_are_unauthorized() {
+        let store = MemoryIdentity::default();
         let forged = AccessTokens::new(
             &SigningKey::new(vec![5; 32]).unwrap(),
             TokenSettings::default(),
@@ -133,14 +189,17 @@ mod tests {
             Some(format!("Bearer {forged}").as_str()),
         ] {
             assert_eq!(
-                handle(&tokens(), event(header)).await.unwrap_err(),
-                Unauthorized,
+                handle(&tokens(), &store, event(header)).await.unwrap_err(),
+                Refusal::Unauthorized,
                 "{header:?}"
             );
         }
         let fixture = LambdaEvent::new(serde_json::from_str(FIXTURE).unwrap(), Default::default());
-        assert_eq!(handle(&tokens(), fixture).await.unwrap_err(), Unauthorized);
-        let diagnostic = Diagnostic::from(Unauthorized);
+        assert_eq!(
+            handle(&tokens(), &store, fixture).await.unwrap_err(),
+            Refusal::Unauthorized
+        );
+        let diagnostic = Diagnostic::from(Refusal::Unauthorized);
         assert_eq!(diagnostic.error_message, "Unauthorized");
     }
 }

@@ -5,7 +5,8 @@
 //! table. Locally it finds the table and DynamoDB Local through the running
 //! local cloud's state file; on AWS pass `--table` and use the usual AWS
 //! credentials. The change and an AdminActivity event are written in one
-//! transaction; the role is in the account's next access token.
+//! transaction, then the account's sessions are ended so the next login
+//! carries the new role.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,11 +89,18 @@ async fn run(args: Args) -> Result<String, Box<dyn std::error::Error>> {
         "platform-admin cli ({})",
         std::env::var("USER").unwrap_or_else(|_| "unknown".into())
     );
-    let profile = change_role(&store, email, role, &actor, &CorrelationId::generate())
-        .await
-        .map_err(|e| e.body().message)?;
+    let profile = change_role(
+        &store,
+        &store,
+        email,
+        role,
+        &actor,
+        &CorrelationId::generate(),
+    )
+    .await
+    .map_err(|e| e.body().message)?;
     Ok(format!(
-        "{} ({}) is now {} in {table}; it applies from their next login or token refresh",
+        "{} ({}) is now {} in {table}; their sessions were ended, the role applies from their next login",
         profile.email,
         profile.id,
         profile.role.as_str()

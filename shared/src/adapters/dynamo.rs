@@ -9,6 +9,7 @@ pub mod identity;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -224,13 +225,15 @@ impl HeartbeatStore for DynamoHeartbeats {
         let outbox = OutboxItem::new(source, envelope)
             .map_err(|e| AppError::internal("encoding the outbox item", e))?
             .to_put(&self.table)?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(beat).build())
-            .transact_items(TransactWriteItem::builder().put(outbox).build())
-            .send()
-            .await
-            .map_err(|e| AppError::internal("writing the heartbeat", e))?;
+        transact_write(
+            &self.client,
+            vec![
+                TransactWriteItem::builder().update(beat).build(),
+                TransactWriteItem::builder().put(outbox).build(),
+            ],
+        )
+        .await
+        .map_err(|e| AppError::internal("writing the heartbeat", e))?;
         Ok(())
     }
 }
@@ -288,13 +291,91 @@ where
     }
 }
 
+/// How many times a transaction cancelled by a `TransactionConflict` is sent.
+const TRANSACTION_ATTEMPTS: u32 = 4;
+
+/// Sends a `TransactWriteItems`, sending it again when DynamoDB cancels it
+/// because another transaction was writing one of its items at that moment
+/// (`TransactionConflict`) or the table throttled it. The retry then sees the
+/// other transaction's outcome, and the conditions decide: a lost race
+/// becomes an ordinary condition failure the caller already handles.
+/// DynamoDB Local serializes transactions and never answers this way; the
+/// tests below inject it.
+pub async fn transact_write(
+    client: &Client,
+    items: Vec<TransactWriteItem>,
+) -> Result<(), SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>> {
+    let mut attempt = 0;
+    loop {
+        let result = client
+            .transact_write_items()
+            .set_transact_items(Some(items.clone()))
+            .send()
+            .await;
+        match result {
+            Err(e) if attempt + 1 < TRANSACTION_ATTEMPTS && is_transient_cancellation(&e) => {
+                tracing::info!(attempt, "transaction conflict or throttling; retrying");
+                tokio::time::sleep(crate::retry::backoff_with_jitter(
+                    attempt,
+                    std::time::Duration::from_millis(20),
+                    std::time::Duration::from_millis(400),
+                ))
+                .await;
+                attempt += 1;
+            }
+            other => return other.map(|_| ()),
+        }
+    }
+}
+
+/// The error for a transaction that failed for a reason other than a
+/// condition: still contended after every retry is a 503 the client may
+/// retry; anything else is internal.
+pub fn transaction_error<R>(
+    context: &'static str,
+    err: SdkError<TransactWriteItemsError, R>,
+) -> AppError
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if is_transient_cancellation(&err) {
+        tracing::warn!(context, "transaction still contended after retries");
+        AppError::Unavailable {
+            code: "CONTENTION",
+            message: "this item is busy right now; try again".to_owned(),
+        }
+    } else {
+        AppError::internal(context, err)
+    }
+}
+
+/// A cancellation only by conflicts or throttling, with no condition failure.
+fn is_transient_cancellation<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
+    if let SdkError::ServiceError(e) = err
+        && matches!(
+            e.err(),
+            TransactWriteItemsError::ProvisionedThroughputExceededException(_)
+                | TransactWriteItemsError::ThrottlingException(_)
+                | TransactWriteItemsError::RequestLimitExceeded(_)
+        )
+    {
+        return true;
+    }
+    cancellation_codes(err).is_some_and(|codes| {
+        let transient = [
+            "TransactionConflict",
+            "ThrottlingError",
+            "ProvisionedThroughputExceeded",
+        ];
+        codes.iter().any(|c| transient.contains(&c.as_str()))
+            && !codes.iter().any(|c| c == "ConditionalCheckFailed")
+    })
+}
+
 /// The cancellation reason code of each item of a cancelled
 /// `TransactWriteItems` ("None" for items that were fine), or `None` when the
 /// failure was not a cancellation.
-pub fn cancellation_codes<R>(
-    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
-) -> Option<Vec<String>> {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+pub fn cancellation_codes<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
     match err {
         SdkError::ServiceError(e) => match e.err() {
             TransactWriteItemsError::TransactionCanceledException(c) => Some(

@@ -9,8 +9,8 @@ use crate::events::{EventEnvelope, EventId};
 use crate::identity::service::LoginPolicy;
 use crate::identity::{Email, Role, User, UserId};
 use crate::ports::{
-    EventLog, EventPublisher, HeartbeatStore, LoginAttempts, OutgoingEvent, Probe, PublishFailure,
-    Recorded, Rotation, SessionStore, StoredRefreshToken, UserStore,
+    Attempt, EventLog, EventPublisher, HeartbeatStore, LoginAttempts, OutgoingEvent, Probe,
+    PublishFailure, Recorded, Rotation, SessionStore, StoredRefreshToken, UserStore,
 };
 use crate::{AppError, EventSource};
 
@@ -299,48 +299,79 @@ impl SessionStore for MemoryIdentity {
             return Ok(false);
         };
         state.sessions.insert(token.family_id.clone(), true);
+        if let Some(entry) = state.tokens.get_mut(hash)
+            && entry.1 == TokenStatus::Active
+        {
+            entry.1 = TokenStatus::Revoked;
+        }
+        Ok(true)
+    }
+
+    async fn is_active(&self, family_id: &str) -> Result<bool, AppError> {
+        let state = self.state.lock().expect("lock");
+        Ok(state.sessions.get(family_id) == Some(&false))
+    }
+
+    async fn revoke_all(&self, user: &UserId, _now: DateTime<Utc>) -> Result<usize, AppError> {
+        let mut state = self.state.lock().expect("lock");
+        let families: Vec<String> = state
+            .sessions
+            .iter()
+            .filter(|(f, revoked)| {
+                !**revoked && Self::family_owner(&state, f).as_ref() == Some(user)
+            })
+            .map(|(f, _)| f.clone())
+            .collect();
+        for family in &families {
+            state.sessions.insert(family.clone(), true);
+        }
+        Ok(families.len())
+    }
+}
+
+impl MemoryIdentity {
+    fn family_owner(state: &IdentityState, family_id: &str) -> Option<UserId> {
         state
             .tokens
-            .insert(hash.to_owned(), (token, TokenStatus::Revoked));
-        Ok(true)
+            .values()
+            .find(|(t, _)| t.family_id == family_id)
+            .map(|(t, _)| t.user_id.clone())
     }
 }
 
 impl LoginAttempts for MemoryIdentity {
-    async fn locked_until(
-        &self,
-        email: &Email,
-        now: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, AppError> {
-        let state = self.state.lock().expect("lock");
-        Ok(state
-            .attempts
-            .get(email)
-            .and_then(|(_, _, until)| *until)
-            .filter(|until| *until > now))
-    }
-
-    async fn record_failure(
+    async fn reserve(
         &self,
         email: &Email,
         policy: &LoginPolicy,
         now: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, AppError> {
+    ) -> Result<Attempt, AppError> {
         let mut state = self.state.lock().expect("lock");
         let entry = state
             .attempts
             .entry(email.clone())
             .or_insert((0, now, None));
-        if entry.1 <= now - policy.window {
-            *entry = (0, now, entry.2);
+        match entry.2 {
+            Some(until) if until > now => return Ok(Attempt::Locked { until }),
+            Some(_) => *entry = (0, now, None),
+            None if entry.1 <= now - policy.window => *entry = (0, now, None),
+            None => {}
+        }
+        if entry.0 >= policy.max_failures {
+            return Ok(Attempt::Locked {
+                until: now + policy.lockout,
+            });
         }
         entry.0 += 1;
-        if entry.0 >= policy.max_failures {
-            let until = now + policy.lockout;
+        Ok(Attempt::Granted { number: entry.0 })
+    }
+
+    async fn lock(&self, email: &Email, until: DateTime<Utc>) -> Result<(), AppError> {
+        let mut state = self.state.lock().expect("lock");
+        if let Some(entry) = state.attempts.get_mut(email) {
             entry.2 = Some(until);
-            return Ok(Some(until));
         }
-        Ok(None)
+        Ok(())
     }
 
     async fn clear(&self, email: &Email) -> Result<(), AppError> {

@@ -22,6 +22,12 @@ static DECOY_HASH: LazyLock<Option<String>> = LazyLock::new(|| {
     argon2().hash_password(&decoy).ok().map(|h| h.to_string())
 });
 
+/// Computes the decoy hash now, at start-up, so the first unknown-email
+/// login of an instance is not slower than the rest.
+pub fn warm_up() {
+    LazyLock::force(&DECOY_HASH);
+}
+
 /// Hashes a password with a fresh random salt. CPU-bound (tens of ms):
 /// call it off the async executor.
 pub fn hash(password: &Password) -> Result<String, AppError> {

@@ -11,7 +11,7 @@ use super::password;
 use super::tokens::{AccessTokens, RefreshToken};
 use super::{DisplayName, Email, Password, Phone, Profile, Role, User, UserId};
 use crate::config::{ConfigError, parsed_or};
-use crate::ports::{LoginAttempts, Rotation, SessionStore, StoredRefreshToken, UserStore};
+use crate::ports::{Attempt, LoginAttempts, Rotation, SessionStore, StoredRefreshToken, UserStore};
 use crate::{AppError, CorrelationId, EventEnvelope, EventType};
 
 /// How many failed logins lock an address, within which window, for how long.
@@ -169,30 +169,33 @@ pub struct Identity<'a, U, S, A> {
 }
 
 /// Checks the credentials and opens a session. Unknown email and wrong
-/// password take the same time and give the same 401; after
-/// `policy.max_failures` failures the address is locked (429) for a while.
+/// password take the same time and give the same 401 (a malformed email or
+/// an empty password is a 400: it says nothing about accounts). Each attempt
+/// is counted before the password is checked; the attempt that reaches
+/// `policy.max_failures` and fails locks the address (429) for a while.
 pub async fn login<U: UserStore, S: SessionStore, A: LoginAttempts>(
     id: &Identity<'_, U, S, A>,
     request: LoginRequest,
     now: DateTime<Utc>,
 ) -> Result<LoginResponse, AppError> {
-    let email = Email::parse(&request.email).map_err(|_| invalid_credentials())?;
+    let email = Email::parse(&request.email)?;
     let password = Password::for_login(&request.password)?;
-    if let Some(until) = id.attempts.locked_until(&email, now).await? {
-        return Err(locked(until, now));
-    }
+    let number = match id.attempts.reserve(&email, id.policy, now).await? {
+        Attempt::Granted { number } => number,
+        Attempt::Locked { until } => return Err(locked(until, now)),
+    };
     let user = id.users.find_by_email(&email).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let matches = blocking(move || password::verify(&password, stored.as_deref())).await?;
     let user = match (matches, user) {
         (true, Some(user)) => user,
-        _ => {
-            if let Some(until) = id.attempts.record_failure(&email, id.policy, now).await? {
-                tracing::warn!(email_hash = %short_hash(email.as_str()), "login locked after repeated failures");
-                return Err(locked(until, now));
-            }
-            return Err(invalid_credentials());
+        _ if number >= id.policy.max_failures => {
+            let until = now + id.policy.lockout;
+            id.attempts.lock(&email, until).await?;
+            tracing::warn!(email_hash = %short_hash(email.as_str()), "login locked after repeated failures");
+            return Err(locked(until, now));
         }
+        _ => return Err(invalid_credentials()),
     };
     id.attempts.clear(&email).await?;
     let tokens = start_session(id.tokens, id.sessions, &user, now).await?;
@@ -308,10 +311,12 @@ pub async fn me(users: &impl UserStore, user_id: &UserId) -> Result<Profile, App
 }
 
 /// Gives an existing account a role, recording who did it as an
-/// `AdminActivity` event in the same transaction. The new role is in the
-/// account's next access token (next login or refresh).
+/// `AdminActivity` event in the same transaction, then ends the account's
+/// sessions: tokens carrying the old role stop working, and the next login
+/// carries the new one.
 pub async fn change_role(
     users: &impl UserStore,
+    sessions: &impl SessionStore,
     email: &str,
     role: Role,
     actor: &str,
@@ -330,6 +335,7 @@ pub async fn change_role(
     )
     .map_err(|e| AppError::internal("encoding AdminActivity", e))?;
     let user = users.set_role(&email, role, &event).await?;
+    sessions.revoke_all(&user.id, event.occurred_at).await?;
     Ok(Profile::from(&user))
 }
 

@@ -14,11 +14,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteIte
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{OutboxItem, cancellation_codes, is_conditional_failure, keys};
+use super::{
+    OutboxItem, cancellation_codes, is_conditional_failure, keys, transact_write, transaction_error,
+};
 use crate::events::EventEnvelope;
 use crate::identity::service::LoginPolicy;
 use crate::identity::{DisplayName, Email, Phone, Role, User, UserId};
-use crate::ports::{LoginAttempts, Rotation, SessionStore, StoredRefreshToken, UserStore};
+use crate::ports::{Attempt, LoginAttempts, Rotation, SessionStore, StoredRefreshToken, UserStore};
 use crate::{AppError, EventSource};
 
 const PROFILE: &str = "PROFILE";
@@ -76,9 +78,9 @@ impl UserItem {
         let corrupt = |e: AppError| AppError::internal("reading a stored account", e.to_string());
         Ok(User {
             id: UserId::parse(&self.id).map_err(corrupt)?,
-            email: Email::parse(&self.email).map_err(corrupt)?,
-            name: DisplayName::parse(&self.name).map_err(corrupt)?,
-            phone: Phone::parse(&self.phone).map_err(corrupt)?,
+            email: Email::from_stored(self.email),
+            name: DisplayName::from_stored(self.name),
+            phone: Phone::from_stored(self.phone),
             role: self.role,
             password_hash: self.password_hash,
             created_at: self.created_at,
@@ -191,21 +193,22 @@ impl UserStore for DynamoIdentity {
             "entity": "USER_EMAIL",
             "user_id": user.id,
         });
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(self.put(UserItem::new(user), "attribute_not_exists(PK)")?)
-            .transact_items(self.put(claim, "attribute_not_exists(PK)")?)
-            .transact_items(self.outbox(EventSource::Identity, event)?)
-            .send()
-            .await;
+        let result = transact_write(
+            &self.client,
+            vec![
+                self.put(UserItem::new(user), "attribute_not_exists(PK)")?,
+                self.put(claim, "attribute_not_exists(PK)")?,
+                self.outbox(EventSource::Identity, event)?,
+            ],
+        )
+        .await;
         match result {
             Ok(_) => Ok(()),
             Err(e) => match cancellation_codes(&e) {
                 Some(codes) if codes.get(1).is_some_and(|c| c == "ConditionalCheckFailed") => Err(
                     AppError::conflict("EMAIL_TAKEN", "an account with this email already exists"),
                 ),
-                _ => Err(AppError::internal("creating an account", e)),
+                _ => Err(transaction_error("creating an account", e)),
             },
         }
     }
@@ -213,6 +216,10 @@ impl UserStore for DynamoIdentity {
     #[tracing::instrument(skip_all)]
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, AppError> {
         let Some(claim) = self.get_item(email_key(email), "EMAIL").await? else {
+            // The same second read a known email costs, so response time
+            // does not tell whether an address has an account.
+            self.get_item(UserItem::key(&UserId::nil()), PROFILE)
+                .await?;
             return Ok(None);
         };
         let id = super::string_attr(&claim, "user_id")
@@ -250,13 +257,15 @@ impl UserStore for DynamoIdentity {
             .expression_attribute_values(":now", s(event.occurred_at.to_rfc3339()))
             .build()
             .map_err(|e| AppError::internal("building the role update", e))?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(self.outbox(EventSource::Identity, event)?)
-            .send()
-            .await
-            .map_err(|e| AppError::internal("changing a role", e))?;
+        transact_write(
+            &self.client,
+            vec![
+                TransactWriteItem::builder().update(update).build(),
+                self.outbox(EventSource::Identity, event)?,
+            ],
+        )
+        .await
+        .map_err(|e| transaction_error("changing a role", e))?;
         user.role = role;
         Ok(user)
     }
@@ -308,7 +317,10 @@ impl SessionStore for DynamoIdentity {
         let session = serde_json::json!({
             "PK": format!("SESSION#{}", token.family_id),
             "SK": "SESSION",
+            "GSI1PK": sessions_of(&token.user_id),
+            "GSI1SK": format!("{}#{}", now.to_rfc3339(), token.family_id),
             "entity": "SESSION",
+            "family_id": token.family_id,
             "user_id": token.user_id,
             "status": ACTIVE,
             "created_at": now,
@@ -321,13 +333,15 @@ impl SessionStore for DynamoIdentity {
             token.expires_at,
             now,
         );
-        self.client
-            .transact_write_items()
-            .transact_items(self.put(session, "attribute_not_exists(PK)")?)
-            .transact_items(self.put(refresh, "attribute_not_exists(PK)")?)
-            .send()
-            .await
-            .map_err(|e| AppError::internal("starting a session", e))?;
+        transact_write(
+            &self.client,
+            vec![
+                self.put(session, "attribute_not_exists(PK)")?,
+                self.put(refresh, "attribute_not_exists(PK)")?,
+            ],
+        )
+        .await
+        .map_err(|e| transaction_error("starting a session", e))?;
         Ok(())
     }
 
@@ -382,14 +396,15 @@ impl SessionStore for DynamoIdentity {
             .build()
             .map_err(|e| AppError::internal("building the session update", e))?;
         let next = RefreshItem::new(new_hash, &old.user_id, &old.family_id, new_expires_at, now);
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(spend).build())
-            .transact_items(TransactWriteItem::builder().update(extend).build())
-            .transact_items(self.put(next, "attribute_not_exists(PK)")?)
-            .send()
-            .await;
+        let result = transact_write(
+            &self.client,
+            vec![
+                TransactWriteItem::builder().update(spend).build(),
+                TransactWriteItem::builder().update(extend).build(),
+                self.put(next, "attribute_not_exists(PK)")?,
+            ],
+        )
+        .await;
         let family_id = old.family_id;
         match result {
             Ok(_) => Ok(Rotation::Rotated {
@@ -406,7 +421,7 @@ impl SessionStore for DynamoIdentity {
                 Some(codes) if codes.get(1).is_some_and(|c| c == "ConditionalCheckFailed") => {
                     Ok(Rotation::Revoked)
                 }
-                _ => Err(AppError::internal("rotating a refresh token", e)),
+                _ => Err(transaction_error("rotating a refresh token", e)),
             },
         }
     }
@@ -441,6 +456,60 @@ impl SessionStore for DynamoIdentity {
             })?;
         Ok(true)
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn is_active(&self, family_id: &str) -> Result<bool, AppError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(format!("SESSION#{family_id}")))
+            .key(keys::SK, s("SESSION"))
+            .projection_expression("#status")
+            .expression_attribute_names("#status", "status")
+            .send()
+            .await
+            .map_err(|e| AppError::internal("reading a session", e))?
+            .item;
+        Ok(item.as_ref().and_then(|i| super::string_attr(i, "status")) == Some(ACTIVE))
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user))]
+    async fn revoke_all(&self, user: &UserId, now: DateTime<Utc>) -> Result<usize, AppError> {
+        let mut revoked = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::GSI1)
+                .key_condition_expression("GSI1PK = :pk")
+                .filter_expression("#status = :active")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":pk", s(sessions_of(user)))
+                .expression_attribute_values(":active", s(ACTIVE))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| AppError::internal("listing sessions", e))?;
+            for item in page.items() {
+                if let Some(family) = super::string_attr(item, "family_id") {
+                    self.revoke_family(family, now).await?;
+                    revoked += 1;
+                }
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(revoked);
+            }
+        }
+    }
+}
+
+/// GSI1 partition of a user's sessions.
+fn sessions_of(user: &UserId) -> String {
+    format!("USER#{user}#SESSIONS")
 }
 
 fn attempts_key(email: &Email) -> String {
@@ -449,35 +518,18 @@ fn attempts_key(email: &Email) -> String {
 
 impl LoginAttempts for DynamoIdentity {
     #[tracing::instrument(skip_all)]
-    async fn locked_until(
-        &self,
-        email: &Email,
-        now: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, AppError> {
-        let item = self.get_item(attempts_key(email), "ATTEMPTS").await?;
-        let until = item
-            .as_ref()
-            .and_then(|i| i.get("locked_until"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse::<i64>().ok())
-            .and_then(|secs| DateTime::from_timestamp(secs, 0));
-        Ok(until.filter(|u| *u > now))
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn record_failure(
+    async fn reserve(
         &self,
         email: &Email,
         policy: &LoginPolicy,
         now: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, AppError> {
+    ) -> Result<Attempt, AppError> {
         let key = attempts_key(email);
         let cutoff = (now - policy.window).timestamp();
         let keep_until = (now + policy.window.max(policy.lockout)).timestamp() + 60;
-        // Count within the open window; if there is none, open one. Two
-        // tries, because a concurrent failure may open the window first.
-        let mut failures = None;
-        for _ in 0..2 {
+        // A concurrent attempt may open the window between our two writes;
+        // a few rounds settle it.
+        for _ in 0..3 {
             let counted = self
                 .client
                 .update_item()
@@ -485,25 +537,32 @@ impl LoginAttempts for DynamoIdentity {
                 .key(keys::PK, s(&key))
                 .key(keys::SK, s("ATTEMPTS"))
                 .update_expression("SET failures = failures + :one, expires_at = :keep")
-                .condition_expression("window_started_at > :cutoff")
+                .condition_expression(
+                    "window_started_at > :cutoff AND failures < :max \
+                     AND (attribute_not_exists(locked_until) OR locked_until <= :now)",
+                )
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":keep", n(keep_until))
                 .expression_attribute_values(":cutoff", n(cutoff))
+                .expression_attribute_values(":max", n(policy.max_failures.into()))
+                .expression_attribute_values(":now", n(now.timestamp()))
                 .return_values(ReturnValue::UpdatedNew)
                 .send()
                 .await;
             match counted {
                 Ok(out) => {
-                    failures = out
+                    let number = out
                         .attributes()
                         .and_then(|a| a.get("failures"))
                         .and_then(|v| v.as_n().ok())
-                        .and_then(|v| v.parse::<u32>().ok());
-                    break;
+                        .and_then(|v| v.parse::<u32>().ok())
+                        .unwrap_or(policy.max_failures);
+                    return Ok(Attempt::Granted { number });
                 }
                 Err(e) if is_conditional_failure(&e) => {}
-                Err(e) => return Err(AppError::internal("counting a failed login", e)),
+                Err(e) => return Err(AppError::internal("counting a login attempt", e)),
             }
+            // No open window, or a lock that has ended: start counting afresh.
             let opened = self
                 .client
                 .update_item()
@@ -511,9 +570,14 @@ impl LoginAttempts for DynamoIdentity {
                 .key(keys::PK, s(&key))
                 .key(keys::SK, s("ATTEMPTS"))
                 .update_expression(
-                    "SET entity = :entity, failures = :one, window_started_at = :now, expires_at = :keep",
+                    "SET entity = :entity, failures = :one, window_started_at = :now, \
+                     expires_at = :keep REMOVE locked_until",
                 )
-                .condition_expression("attribute_not_exists(window_started_at) OR window_started_at <= :cutoff")
+                .condition_expression(
+                    "(attribute_not_exists(locked_until) OR locked_until <= :now) \
+                     AND (attribute_not_exists(window_started_at) OR window_started_at <= :cutoff \
+                          OR attribute_exists(locked_until))",
+                )
                 .expression_attribute_values(":entity", s("LOGIN_ATTEMPTS"))
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":now", n(now.timestamp()))
@@ -522,29 +586,52 @@ impl LoginAttempts for DynamoIdentity {
                 .send()
                 .await;
             match opened {
-                Ok(_) => {
-                    failures = Some(1);
-                    break;
-                }
+                Ok(_) => return Ok(Attempt::Granted { number: 1 }),
                 Err(e) if is_conditional_failure(&e) => {}
-                Err(e) => return Err(AppError::internal("counting a failed login", e)),
+                Err(e) => return Err(AppError::internal("counting a login attempt", e)),
+            }
+            // Neither: locked, or the limit is used up by attempts in flight.
+            let item = self
+                .get_item(key.clone(), "ATTEMPTS")
+                .await?
+                .unwrap_or_default();
+            let number = |name: &str| {
+                item.get(name)
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse::<i64>().ok())
+            };
+            if let Some(until) = number("locked_until").filter(|u| *u > now.timestamp()) {
+                return Ok(Attempt::Locked {
+                    until: DateTime::from_timestamp(until, 0).unwrap_or(now + policy.lockout),
+                });
+            }
+            let window_open = number("window_started_at").is_some_and(|w| w > cutoff);
+            let used_up = number("failures").is_some_and(|f| f >= i64::from(policy.max_failures));
+            if window_open && used_up {
+                return Ok(Attempt::Locked {
+                    until: now + policy.lockout,
+                });
             }
         }
-        if failures.unwrap_or(0) < policy.max_failures {
-            return Ok(None);
-        }
-        let until = now + policy.lockout;
+        Err(AppError::Unavailable {
+            code: "TRY_AGAIN",
+            message: "too many simultaneous sign-ins for this account; try again".to_owned(),
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn lock(&self, email: &Email, until: DateTime<Utc>) -> Result<(), AppError> {
         self.client
             .update_item()
             .table_name(&self.table)
-            .key(keys::PK, s(&key))
+            .key(keys::PK, s(attempts_key(email)))
             .key(keys::SK, s("ATTEMPTS"))
             .update_expression("SET locked_until = :until")
             .expression_attribute_values(":until", n(until.timestamp()))
             .send()
             .await
             .map_err(|e| AppError::internal("locking a login", e))?;
-        Ok(Some(until))
+        Ok(())
     }
 
     #[tracing::instrument(skip_all)]
@@ -558,5 +645,139 @@ impl LoginAttempts for DynamoIdentity {
             .await
             .map_err(|e| AppError::internal("clearing failed logins", e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! DynamoDB Local serializes transactions, so it never answers with a
+    //! `TransactionConflict` or throttles; these tests inject both.
+
+    use super::*;
+    use crate::CorrelationId;
+    use crate::events::EventType;
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::transact_write_items::{
+        TransactWriteItemsError, TransactWriteItemsOutput,
+    };
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    use aws_sdk_dynamodb::types::CancellationReason;
+    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn cancelled(codes: &[&str]) -> TransactWriteItemsError {
+        let mut e = TransactionCanceledException::builder().message("Transaction cancelled");
+        for code in codes {
+            e = e.cancellation_reasons(CancellationReason::builder().code(*code).build());
+        }
+        TransactWriteItemsError::TransactionCanceledException(e.build())
+    }
+
+    fn user() -> User {
+        User {
+            id: UserId::generate(),
+            email: Email::parse("ada@example.com").unwrap(),
+            name: DisplayName::parse("Ada").unwrap(),
+            phone: Phone::parse("+442079460958").unwrap(),
+            role: Role::User,
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            created_at: Utc::now(),
+        }
+    }
+
+    fn registered() -> EventEnvelope {
+        EventEnvelope::new(
+            EventType::UserRegistered,
+            CorrelationId::generate(),
+            serde_json::json!({}),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_signup_that_loses_a_transaction_conflict_is_retried_and_then_sees_the_email_taken() {
+        let conflict = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&["None", "TransactionConflict", "None"]));
+        let taken = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&["None", "ConditionalCheckFailed", "None"]));
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&conflict, &taken]);
+        let err = DynamoIdentity::new(client, "t")
+            .create(&user(), &registered())
+            .await
+            .unwrap_err();
+        assert_eq!((err.status(), err.code()), (409, "EMAIL_TAKEN"));
+        assert_eq!((conflict.num_calls(), taken.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_signup_retried_past_a_conflict_succeeds() {
+        let conflict = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&["TransactionConflict", "None", "None"]));
+        let ok = mock!(Client::transact_write_items)
+            .then_output(|| TransactWriteItemsOutput::builder().build());
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&conflict, &ok]);
+        DynamoIdentity::new(client, "t")
+            .create(&user(), &registered())
+            .await
+            .unwrap();
+        assert_eq!(ok.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn throttling_that_never_ends_is_a_503_not_a_500() {
+        let throttled = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&["ThrottlingError", "None", "None"]));
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&throttled]);
+        let err = DynamoIdentity::new(client, "t")
+            .create(&user(), &registered())
+            .await
+            .unwrap_err();
+        assert_eq!((err.status(), err.code()), (503, "CONTENTION"));
+        assert_eq!(throttled.num_calls(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_refresh_token_spent_concurrently_counts_as_reuse_and_revokes_the_family() {
+        let now = Utc::now();
+        let token = RefreshItem::new(
+            "old",
+            &UserId::generate().to_string(),
+            "fam-1",
+            now + chrono::Duration::days(1),
+            now,
+        );
+        let read = mock!(Client::get_item).then_output(move || {
+            GetItemOutput::builder()
+                .set_item(Some(serde_dynamo::to_item(&token).unwrap()))
+                .build()
+        });
+        let conflict = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&["TransactionConflict", "None", "None"]));
+        let spent = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&["ConditionalCheckFailed", "None", "None"]));
+        let revoke = mock!(Client::update_item)
+            .match_requests(|r| {
+                r.key()
+                    .and_then(|k| k.get("PK"))
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|pk| pk == "SESSION#fam-1")
+            })
+            .then_output(|| UpdateItemOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::Sequential,
+            [&read, &conflict, &spent, &revoke]
+        );
+        let rotation = DynamoIdentity::new(client, "t")
+            .rotate("old", "new", now + chrono::Duration::days(7), now)
+            .await
+            .unwrap();
+        assert_eq!(
+            rotation,
+            Rotation::Reused {
+                family_id: "fam-1".into()
+            }
+        );
+        assert_eq!(revoke.num_calls(), 1);
     }
 }
