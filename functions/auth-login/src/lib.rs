@@ -67,13 +67,7 @@ mod tests {
             TokenSettings::default(),
         );
         let policy = LoginPolicy::default();
-        let identity = Identity {
-            users: &store,
-            sessions: &store,
-            attempts: &store,
-            tokens: &tokens,
-            policy: &policy,
-        };
+        let identity = Identity::single_store(&store, &tokens, &policy);
         let res = handle(&identity, from_str(FIXTURE).unwrap()).await.unwrap();
         assert_eq!(res.status(), 200);
         let login: LoginResponse = serde_json::from_slice(res.body().as_ref()).unwrap();
@@ -94,13 +88,7 @@ mod tests {
             max_failures: 2,
             ..LoginPolicy::default()
         };
-        let identity = Identity {
-            users: &store,
-            sessions: &store,
-            attempts: &store,
-            tokens: &tokens,
-            policy: &policy,
-        };
+        let identity = Identity::single_store(&store, &tokens, &policy);
         let unknown = handle(
             &identity,
             request(r#"{"email":"nobody@example.com","password":"x"}"#),
@@ -137,13 +125,7 @@ mod tests {
             TokenSettings::default(),
         );
         let policy = LoginPolicy::default();
-        let identity = Identity {
-            users: &store,
-            sessions: &store,
-            attempts: &store,
-            tokens: &tokens,
-            policy: &policy,
-        };
+        let identity = Identity::single_store(&store, &tokens, &policy);
         for bad in [
             "{",
             r#"{"email":"a@example.com"}"#,

@@ -15,13 +15,7 @@ async fn main() -> Result<(), Error> {
     let key = shared::adapters::ssm::signing_key(&aws).await?;
     let tokens = AccessTokens::new(&key, settings);
     let store = DynamoIdentity::new(aws_sdk_dynamodb::Client::new(&aws), table);
-    let identity = Identity {
-        users: &store,
-        sessions: &store,
-        attempts: &store,
-        tokens: &tokens,
-        policy: &policy,
-    };
+    let identity = Identity::single_store(&store, &tokens, &policy);
     run(service_fn(|req: Request| {
         auth_login::handle(&identity, req)
     }))

@@ -168,6 +168,20 @@ pub struct Identity<'a, U, S, A> {
     pub policy: &'a LoginPolicy,
 }
 
+impl<'a, T: UserStore + SessionStore + LoginAttempts> Identity<'a, T, T, T> {
+    /// One store for accounts, sessions and attempts, as the DynamoDB
+    /// adapter and its in-memory twin are.
+    pub fn single_store(store: &'a T, tokens: &'a AccessTokens, policy: &'a LoginPolicy) -> Self {
+        Self {
+            users: store,
+            sessions: store,
+            attempts: store,
+            tokens,
+            policy,
+        }
+    }
+}
+
 /// Checks the credentials and opens a session. Unknown email and wrong
 /// password take the same time and give the same 401 (a malformed email or
 /// an empty password is a 400: it says nothing about accounts). Each attempt
@@ -427,13 +441,7 @@ mod tests {
         with_account(&store).await;
         let policy = LoginPolicy::default();
         let tokens = tokens();
-        let id = Identity {
-            users: &store,
-            sessions: &store,
-            attempts: &store,
-            tokens: &tokens,
-            policy: &policy,
-        };
+        let id = Identity::single_store(&store, &tokens, &policy);
         let wrong = login(
             &id,
             login_request("ada@example.com", "wrong horse 7 battery"),
@@ -457,13 +465,7 @@ mod tests {
             ..LoginPolicy::default()
         };
         let tokens = tokens();
-        let id = Identity {
-            users: &store,
-            sessions: &store,
-            attempts: &store,
-            tokens: &tokens,
-            policy: &policy,
-        };
+        let id = Identity::single_store(&store, &tokens, &policy);
         let now = Utc::now();
         let mut codes = Vec::new();
         for _ in 0..3 {
@@ -496,13 +498,7 @@ mod tests {
         with_account(&store).await;
         let policy = LoginPolicy::default();
         let tokens = tokens();
-        let id = Identity {
-            users: &store,
-            sessions: &store,
-            attempts: &store,
-            tokens: &tokens,
-            policy: &policy,
-        };
+        let id = Identity::single_store(&store, &tokens, &policy);
         let now = Utc::now();
         let first = login(&id, login_request("ada@example.com", PASSWORD), now)
             .await
@@ -554,13 +550,7 @@ mod tests {
         with_account(&store).await;
         let policy = LoginPolicy::default();
         let tokens = tokens();
-        let id = Identity {
-            users: &store,
-            sessions: &store,
-            attempts: &store,
-            tokens: &tokens,
-            policy: &policy,
-        };
+        let id = Identity::single_store(&store, &tokens, &policy);
         let now = Utc::now();
         let session = login(&id, login_request("ada@example.com", PASSWORD), now)
             .await
