@@ -22,6 +22,10 @@ pub enum AppError {
     Unauthorized { code: &'static str, message: String },
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
+    /// Well-formed, but cannot be processed as sent (an idempotency key
+    /// reused for a different request).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     /// Too many attempts; the caller may try again after `retry_after_secs`.
     #[error("{message}")]
     RateLimited {
@@ -88,6 +92,7 @@ impl AppError {
             Self::Forbidden { .. } => 403,
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,
+            Self::Unprocessable { .. } => 422,
             Self::RateLimited { .. } => 429,
             Self::Unavailable { .. } => 503,
             Self::Internal { .. } => 500,
@@ -103,6 +108,7 @@ impl AppError {
             | Self::Unauthorized { code, .. }
             | Self::Forbidden { code, .. }
             | Self::RateLimited { code, .. }
+            | Self::Unprocessable { code, .. }
             | Self::Unavailable { code, .. } => code,
             Self::Internal { .. } => "INTERNAL_ERROR",
         }

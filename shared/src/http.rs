@@ -99,6 +99,21 @@ pub fn no_content(correlation_id: &CorrelationId) -> Response<Body> {
     response
 }
 
+/// A path parameter the route declares, e.g. `{booking_id}`.
+pub fn path_param(req: &Request, name: &'static str) -> Result<String, AppError> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .map(str::to_owned)
+        .ok_or_else(|| AppError::validation("MISSING_PATH_PARAMETER", format!("{name} is missing")))
+}
+
+/// A query string parameter, if given.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_owned)
+}
+
 /// Keys of the Lambda authorizer's context, as the authorizer writes them.
 pub mod authorizer_context {
     pub const USER_ID: &str = "user_id";

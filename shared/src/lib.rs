@@ -6,6 +6,8 @@
 //! EventBridge and in-memory twins for handler tests.
 
 pub mod adapters;
+pub mod booking;
+pub mod catalog;
 pub mod config;
 pub mod correlation;
 pub mod error;

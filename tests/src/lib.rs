@@ -190,6 +190,111 @@ impl Cloud {
         access_token(&self.login(&account).await)
     }
 
+    /// Creates a venue with one resource through the admin API; returns the
+    /// resource id.
+    pub async fn new_resource(&self, admin: &str, kind: &str) -> String {
+        let venue = self
+            .post(
+                "/admin/venues",
+                &serde_json::json!({ "name": "Test Venue", "kind": "GOLF_CLUB", "city": "Testville" }),
+                Some(admin),
+            )
+            .await;
+        assert_eq!(venue.status(), 201, "creating a venue");
+        let venue: Value = venue.json().await.expect("venue");
+        let path = format!(
+            "/admin/venues/{}/resources",
+            venue["id"].as_str().expect("venue id")
+        );
+        let resource = self
+            .post(
+                &path,
+                &serde_json::json!({ "name": "Test Resource", "kind": kind }),
+                Some(admin),
+            )
+            .await;
+        assert_eq!(resource.status(), 201, "creating a resource");
+        let resource: Value = resource.json().await.expect("resource");
+        resource["id"].as_str().expect("resource id").to_owned()
+    }
+
+    /// A fresh slot of `capacity` on 2026-12-04 (a Friday) at 08:00, priced
+    /// 5000 cents; returns its id.
+    pub async fn new_slot(&self, admin: &str, capacity: u32) -> String {
+        let resource = self.new_resource(admin, "COURSE").await;
+        let res = self
+            .post(
+                &format!("/admin/resources/{resource}/slots/generate"),
+                &serde_json::json!({
+                    "from": "2026-12-04", "to": "2026-12-04", "start_times": ["08:00"],
+                    "duration_minutes": 10, "capacity": capacity,
+                    "prices": { "weekday": 5000, "weekend": 7000, "holiday": 9000 }
+                }),
+                Some(admin),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "generating a slot");
+        format!("{resource}@2026-12-04T08:00")
+    }
+
+    /// POSTs a counted booking with an idempotency key.
+    pub async fn book(
+        &self,
+        token: &str,
+        slot: &str,
+        quantity: u32,
+        key: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url("/bookings"))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&serde_json::json!({ "kind": "counted", "slot_id": slot, "quantity": quantity }))
+            .send()
+            .await
+            .expect("the API answers")
+    }
+
+    /// A slot as the public availability route shows it.
+    pub async fn slot_view(&self, slot: &str) -> Value {
+        let (resource, when) = slot.split_once('@').expect("a slot id");
+        let date = &when[..10];
+        let res = self
+            .http
+            .get(self.url(&format!("/resources/{resource}/availability?date={date}")))
+            .send()
+            .await
+            .expect("the API answers");
+        assert_eq!(res.status(), 200);
+        let day: Value = res.json().await.expect("availability");
+        day["slots"]
+            .as_array()
+            .expect("slots")
+            .iter()
+            .find(|s| s["slot_id"] == slot)
+            .cloned()
+            .expect("the slot in its day")
+    }
+
+    /// Runs the hold sweeper now, as its schedule would at `at`.
+    pub async fn sweep_as_of(&self, at: chrono::DateTime<chrono::Utc>) -> Value {
+        let event = serde_json::json!({
+            "version": "0", "id": uuid::Uuid::new_v4().to_string(),
+            "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "region": "us-east-1", "resources": [], "detail": {}
+        });
+        let res = self
+            .http
+            .post(format!("{}/functions/booking-sweeper/invoke", self.admin))
+            .json(&event)
+            .send()
+            .await
+            .expect("the admin API answers");
+        assert_eq!(res.status(), 200);
+        res.json().await.expect("the sweep's answer")
+    }
+
     /// `!Ref` of a template resource in the running cloud.
     pub fn reference(&self, logical_id: &str) -> String {
         self.state["resources"][logical_id]["ref"]

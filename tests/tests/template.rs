@@ -21,8 +21,11 @@ fn the_template_passes_cfn_lint() {
 }
 
 /// The only routes anyone may call without a token.
-const PUBLIC_ROUTES: [&str; 5] = [
+const PUBLIC_ROUTES: [&str; 8] = [
     "GET /health",
+    "GET /venues",
+    "GET /venues/{venue_id}/resources",
+    "GET /resources/{resource_id}/availability",
     "POST /auth/signup",
     "POST /auth/login",
     "POST /auth/refresh",

@@ -1,0 +1,62 @@
+//! POST /bookings: takes places of a slot as a PENDING hold. Requires an
+//! `Idempotency-Key` header: the same key with the same body answers the
+//! first response again (201, `idempotent-replayed: true`); with another
+//! body, 422. Capacity, the booking, its idempotency record, number,
+//! history and BookingCreated are one transaction, so a slot is never
+//! oversold however many requests race for it.
+
+use chrono::{Duration, SubsecRound, Utc};
+use lambda_http::http::HeaderValue;
+use lambda_http::{Body, Request, Response};
+use shared::AppError;
+use shared::adapters::dynamo::booking::{Attempt, Created, DynamoBookings};
+use shared::booking::{BookingRequest, IdempotencyKey, fingerprint};
+use shared::http::{caller, correlation_id, error_response, json_response, parse_json};
+
+pub async fn handle(
+    store: &DynamoBookings,
+    hold: Duration,
+    req: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    let correlation_id = correlation_id(&req);
+    let result = async {
+        let caller = caller(&req)?;
+        let key = IdempotencyKey::parse(
+            req.headers()
+                .get(IdempotencyKey::HEADER)
+                .and_then(|v| v.to_str().ok()),
+        )?;
+        let body: BookingRequest = parse_json(&req)?;
+        let request = body.validate()?;
+        let canonical =
+            serde_json::to_vec(&body).map_err(|e| AppError::internal("encoding the request", e))?;
+        let now = Utc::now().trunc_subsecs(3);
+        store
+            .create(&Attempt {
+                user: &caller.user_id,
+                request: &request,
+                key: &key,
+                fingerprint: &fingerprint(&canonical),
+                hold,
+                correlation_id: &correlation_id,
+                now,
+            })
+            .await
+    }
+    .await;
+    Ok(match result {
+        Ok(Created::New(booking)) => {
+            tracing::info!(booking_id = %booking.id, slot_id = %booking.slot_id, quantity = booking.quantity, "booking held");
+            json_response(201, &booking, &correlation_id)
+        }
+        Ok(Created::Replayed(first)) => {
+            let value: serde_json::Value = serde_json::from_str(&first).unwrap_or_default();
+            let mut response = json_response(201, &value, &correlation_id);
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+        }
+        Err(err) => error_response(&err, &correlation_id),
+    })
+}

@@ -1,0 +1,18 @@
+use chrono::Duration;
+use lambda_http::{Error, Request, run, service_fn};
+use shared::adapters::dynamo::booking::DynamoBookings;
+use shared::booking::DEFAULT_HOLD_MINUTES;
+use shared::config::{parsed_or, required};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let table = required("TABLE_NAME")?;
+    let hold = Duration::minutes(parsed_or("HOLD_MINUTES", DEFAULT_HOLD_MINUTES)?);
+    let aws = aws_config::load_from_env().await;
+    let store = DynamoBookings::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    run(service_fn(|req: Request| {
+        booking_create::handle(&store, hold, req)
+    }))
+    .await
+}

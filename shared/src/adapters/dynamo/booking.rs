@@ -1,0 +1,601 @@
+//! Booking items, and the transactions that take and give back capacity.
+//!
+//! | item               | PK                               | SK                    | GSI1PK / GSI1SK                          | GSI2PK / GSI2SK (holds only)       |
+//! |--------------------|----------------------------------|-----------------------|------------------------------------------|------------------------------------|
+//! | booking            | `BOOKING#<id>`                   | BOOKING               | `USER#<uid>#BOOKINGS` / `<created>#<id>` | `HOLD#<0..3>` / `<expires>#<id>`   |
+//! | history entry      | `BOOKING#<id>`                   | `HISTORY#<at>#<n>`    |                                          |                                    |
+//! | idempotency record | `IDEMPOTENCY#<uid>#<key>`        | IDEMPOTENCY           |                                          |                                    |
+//! | booking number     | `BOOKINGNO#<number>`             | BOOKINGNO             |                                          |                                    |
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::catalog::{SlotItem, resource_pk};
+use super::{OutboxItem, cancellation_codes, keys, transact_write, transaction_error};
+use crate::booking::{
+    Booking, BookingId, BookingNumber, BookingStatus, CountedRequest, HistoryEntry, IdempotencyKey,
+};
+use crate::catalog::{Availability, SlotId};
+use crate::identity::UserId;
+use crate::{AppError, CorrelationId, EventEnvelope, EventSource, EventType};
+
+/// Partitions of the hold index, so one hot day of holds spreads out.
+pub const HOLD_SHARDS: u32 = 4;
+/// How long an idempotency record answers replays.
+const IDEMPOTENCY_HOURS: i64 = 24;
+const GSI2: &str = "GSI2";
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Sortable UTC timestamps: fixed width, so strings order as times do.
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn booking_pk(id: &BookingId) -> String {
+    format!("BOOKING#{id}")
+}
+
+fn hold_shard(id: &BookingId) -> String {
+    let sum: u32 = id.as_str().bytes().map(u32::from).sum();
+    format!("HOLD#{}", sum % HOLD_SHARDS)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct BookingItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    #[serde(rename = "GSI2PK", skip_serializing_if = "Option::is_none", default)]
+    gsi2pk: Option<String>,
+    #[serde(rename = "GSI2SK", skip_serializing_if = "Option::is_none", default)]
+    gsi2sk: Option<String>,
+    entity: String,
+    #[serde(flatten)]
+    booking: Booking,
+}
+
+impl BookingItem {
+    fn new(booking: &Booking) -> Self {
+        Self {
+            pk: booking_pk(&booking.id),
+            sk: "BOOKING".into(),
+            gsi1pk: format!("USER#{}#BOOKINGS", booking.user_id),
+            gsi1sk: format!("{}#{}", stamp(booking.created_at), booking.id),
+            gsi2pk: Some(hold_shard(&booking.id)),
+            gsi2sk: Some(format!("{}#{}", stamp(booking.hold_expires_at), booking.id)),
+            entity: "BOOKING".into(),
+            booking: booking.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct IdempotencyItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity: String,
+    fingerprint: String,
+    booking_id: BookingId,
+    /// The first answer, replayed verbatim.
+    response: String,
+    expires_at: i64,
+}
+
+fn history_item(id: &BookingId, entry: &HistoryEntry, seq: u32) -> serde_json::Value {
+    serde_json::json!({
+        "PK": booking_pk(id),
+        "SK": format!("HISTORY#{}#{seq:03}", stamp(entry.at)),
+        "entity": "BOOKING_HISTORY",
+        "at": entry.at,
+        "from": entry.from,
+        "to": entry.to,
+        "by": entry.by,
+        "reason": entry.reason,
+    })
+}
+
+/// What creating a booking led to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    New(Booking),
+    /// The same key and body were sent before: the first answer, verbatim.
+    Replayed(String),
+}
+
+/// One attempt at a counted booking, as `POST /bookings` received it.
+#[derive(Debug, Clone)]
+pub struct Attempt<'a> {
+    pub user: &'a UserId,
+    pub request: &'a CountedRequest,
+    pub key: &'a IdempotencyKey,
+    /// [`crate::booking::fingerprint`] of the request body.
+    pub fingerprint: &'a str,
+    /// How long the hold lasts.
+    pub hold: Duration,
+    pub correlation_id: &'a CorrelationId,
+    pub now: DateTime<Utc>,
+}
+
+/// A release of a booking's places: from which statuses, to which, by whom,
+/// why, and the event it emits.
+#[derive(Debug, Clone)]
+pub struct Release<'a> {
+    pub from: &'a [BookingStatus],
+    pub to: BookingStatus,
+    pub by: &'a str,
+    pub reason: &'a str,
+    pub event_type: EventType,
+    pub correlation_id: &'a CorrelationId,
+    pub now: DateTime<Utc>,
+}
+
+/// Bookings in the platform table.
+#[derive(Debug, Clone)]
+pub struct DynamoBookings {
+    client: Client,
+    table: String,
+}
+
+impl DynamoBookings {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn put(
+        &self,
+        item: impl Serialize,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, AppError> {
+        let item =
+            serde_dynamo::to_item(item).map_err(|e| AppError::internal("encoding an item", e))?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(|e| AppError::internal("building a put", e))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn outbox(&self, event: &EventEnvelope) -> Result<TransactWriteItem, AppError> {
+        let put = OutboxItem::new(EventSource::Booking, event)
+            .map_err(|e| AppError::internal("encoding the outbox item", e))?
+            .to_put(&self.table)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    async fn get_item(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, AppError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AppError::internal("reading an item", e))?
+            .item)
+    }
+
+    async fn slot(&self, id: &SlotId) -> Result<Option<SlotItem>, AppError> {
+        self.get_item(resource_pk(&id.resource_id), &id.sort_key())
+            .await?
+            .map(|i| {
+                serde_dynamo::from_item(i).map_err(|e| AppError::internal("decoding a slot", e))
+            })
+            .transpose()
+    }
+
+    pub async fn get(&self, id: &BookingId) -> Result<Option<Booking>, AppError> {
+        self.get_item(booking_pk(id), "BOOKING")
+            .await?
+            .map(|i| {
+                serde_dynamo::from_item::<_, BookingItem>(i)
+                    .map(|b| b.booking)
+                    .map_err(|e| AppError::internal("decoding a booking", e))
+            })
+            .transpose()
+    }
+
+    /// Takes `request.quantity` places of the slot and writes the booking
+    /// (PENDING until `hold`), its idempotency record, its number, its first
+    /// history entry and `BookingCreated`, all in one transaction.
+    pub async fn create(&self, attempt: &Attempt<'_>) -> Result<Created, AppError> {
+        let Attempt {
+            user,
+            request,
+            key,
+            fingerprint,
+            hold,
+            correlation_id,
+            now,
+        } = attempt.clone();
+        let idempotency_pk = format!("IDEMPOTENCY#{user}#{}", key.as_str());
+        // The read gives the price and a clear early refusal; the
+        // transaction's condition, not this read, decides the capacity.
+        let Some(slot) = self.slot(&request.slot_id).await? else {
+            if let Some(replay) = self.replay(&idempotency_pk, fingerprint).await? {
+                return Ok(replay);
+            }
+            return Err(slot_not_found(&request.slot_id));
+        };
+        let quantity = request.quantity.get();
+        for _ in 0..3 {
+            let booking = Booking {
+                id: BookingId::generate(),
+                number: BookingNumber::generate(),
+                user_id: user.clone(),
+                kind: "counted".into(),
+                slot_id: request.slot_id.clone(),
+                quantity,
+                unit_price_cents: slot.slot.unit_price(),
+                price_cents: slot.slot.unit_price() * u64::from(quantity),
+                currency: crate::booking::CURRENCY.into(),
+                status: BookingStatus::Pending,
+                hold_expires_at: now + hold,
+                created_at: now,
+                updated_at: now,
+            };
+            let response = serde_json::to_string(&booking)
+                .map_err(|e| AppError::internal("encoding a booking", e))?;
+            let take = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(resource_pk(&request.slot_id.resource_id)))
+                .key(keys::SK, s(request.slot_id.sort_key()))
+                .update_expression("SET remaining = remaining - :q, booked = booked + :q")
+                .condition_expression(
+                    "attribute_exists(PK) AND #status = :available AND remaining >= :q",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":available", s("AVAILABLE"))
+                .expression_attribute_values(":q", n(quantity))
+                .build()
+                .map_err(|e| AppError::internal("building the capacity update", e))?;
+            let idempotency = IdempotencyItem {
+                pk: idempotency_pk.clone(),
+                sk: "IDEMPOTENCY".into(),
+                entity: "IDEMPOTENCY".into(),
+                fingerprint: fingerprint.to_owned(),
+                booking_id: booking.id.clone(),
+                response,
+                expires_at: (now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp(),
+            };
+            let number = serde_json::json!({
+                "PK": format!("BOOKINGNO#{}", booking.number.as_str()),
+                "SK": "BOOKINGNO",
+                "entity": "BOOKING_NUMBER",
+                "booking_id": booking.id,
+            });
+            let entry = HistoryEntry {
+                at: now,
+                from: None,
+                to: BookingStatus::Pending,
+                by: user.to_string(),
+                reason: format!("held {quantity} of {}", request.slot_id),
+            };
+            let event = EventEnvelope::new(
+                EventType::BookingCreated,
+                correlation_id.clone(),
+                serde_json::json!({
+                    "booking_id": booking.id, "number": booking.number, "user_id": user,
+                    "slot_id": booking.slot_id, "quantity": quantity,
+                    "price_cents": booking.price_cents, "currency": booking.currency,
+                    "hold_expires_at": booking.hold_expires_at,
+                }),
+            )
+            .map_err(|e| AppError::internal("encoding BookingCreated", e))?;
+            let items = vec![
+                TransactWriteItem::builder().update(take).build(),
+                self.put(BookingItem::new(&booking), Some("attribute_not_exists(PK)"))?,
+                self.put(idempotency, Some("attribute_not_exists(PK)"))?,
+                self.put(number, Some("attribute_not_exists(PK)"))?,
+                self.put(history_item(&booking.id, &entry, 0), None)?,
+                self.outbox(&event)?,
+            ];
+            let err = match transact_write(&self.client, items).await {
+                Ok(()) => return Ok(Created::New(booking)),
+                Err(e) => e,
+            };
+            let Some(codes) = cancellation_codes(&err) else {
+                return Err(transaction_error("creating a booking", err));
+            };
+            let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
+            if failed(2) {
+                return self
+                    .replay(&idempotency_pk, fingerprint)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::internal("replaying a booking", "idempotency record vanished")
+                    });
+            }
+            if failed(0) {
+                return Err(self.refusal(&request.slot_id, quantity).await);
+            }
+            if failed(3) {
+                continue; // a booking number collision: draw another
+            }
+            return Err(transaction_error("creating a booking", err));
+        }
+        Err(AppError::internal(
+            "creating a booking",
+            "no free booking number after 3 draws",
+        ))
+    }
+
+    async fn replay(&self, pk: &str, fingerprint: &str) -> Result<Option<Created>, AppError> {
+        let Some(item) = self.get_item(pk.to_owned(), "IDEMPOTENCY").await? else {
+            return Ok(None);
+        };
+        let record: IdempotencyItem = serde_dynamo::from_item(item)
+            .map_err(|e| AppError::internal("decoding an idempotency record", e))?;
+        if record.fingerprint != fingerprint {
+            return Err(AppError::Unprocessable {
+                code: "IDEMPOTENCY_KEY_REUSED",
+                message: "this Idempotency-Key was used for a different request".into(),
+            });
+        }
+        Ok(Some(Created::Replayed(record.response)))
+    }
+
+    /// Why the slot refused: read after the failed write, to explain it.
+    async fn refusal(&self, id: &SlotId, quantity: u32) -> AppError {
+        match self.slot(id).await {
+            Ok(None) => slot_not_found(id),
+            Ok(Some(item)) => match item.slot.availability() {
+                Availability::Closed => {
+                    AppError::conflict("SLOT_CLOSED", "this slot is closed to bookings")
+                }
+                _ => AppError::conflict(
+                    "SOLD_OUT",
+                    format!("only {} of {quantity} places are left", item.remaining),
+                ),
+            },
+            Err(e) => e,
+        }
+    }
+
+    /// Moves a booking from one of `from` to `to`, giving its places back to
+    /// the slot, with a history entry and `event_type`, in one transaction.
+    /// The condition on the current status makes it happen at most once.
+    pub async fn release(
+        &self,
+        booking: &Booking,
+        release: &Release<'_>,
+    ) -> Result<Booking, AppError> {
+        let Release {
+            from,
+            to,
+            by,
+            reason,
+            event_type,
+            correlation_id,
+            now,
+        } = release.clone();
+        let mut names = Vec::new();
+        let mut builder = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(booking_pk(&booking.id)))
+            .key(keys::SK, s("BOOKING"))
+            .update_expression("SET #status = :to, updated_at = :now REMOVE GSI2PK, GSI2SK")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":now", s(stamp(now)))
+            .expression_attribute_values(":q", n(booking.quantity));
+        for (i, status) in from.iter().enumerate() {
+            let name = format!(":from{i}");
+            builder = builder.expression_attribute_values(&name, s(status.as_str()));
+            names.push(name);
+        }
+        let mut condition = format!("#status IN ({}) AND quantity = :q", names.join(", "));
+        if to == BookingStatus::Expired {
+            // GSI2SK is the hold's expiry as a fixed-width stamp, present only
+            // while the hold is: a string comparison that orders like time.
+            condition.push_str(" AND GSI2SK <= :due");
+            builder = builder.expression_attribute_values(":due", s(format!("{}#~", stamp(now))));
+        }
+        let update = builder
+            .condition_expression(condition)
+            .build()
+            .map_err(|e| AppError::internal("building the booking update", e))?;
+        let give_back = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(resource_pk(&booking.slot_id.resource_id)))
+            .key(keys::SK, s(booking.slot_id.sort_key()))
+            .update_expression("SET remaining = remaining + :q, booked = booked - :q")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":q", n(booking.quantity))
+            .build()
+            .map_err(|e| AppError::internal("building the capacity update", e))?;
+        let entry = HistoryEntry {
+            at: now,
+            from: Some(booking.status),
+            to,
+            by: by.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let event = EventEnvelope::new(
+            event_type,
+            correlation_id.clone(),
+            serde_json::json!({
+                "booking_id": booking.id, "user_id": booking.user_id, "slot_id": booking.slot_id,
+                "quantity": booking.quantity, "from": booking.status, "to": to, "reason": reason,
+            }),
+        )
+        .map_err(|e| AppError::internal("encoding a booking event", e))?;
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().update(give_back).build(),
+            self.put(history_item(&booking.id, &entry, 1), None)?,
+            self.outbox(&event)?,
+        ];
+        match transact_write(&self.client, items).await {
+            Ok(()) => Ok(Booking {
+                status: to,
+                updated_at: now,
+                ..booking.clone()
+            }),
+            Err(e) => match cancellation_codes(&e) {
+                Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
+                    Err(AppError::conflict(
+                        "INVALID_TRANSITION",
+                        format!("the booking can no longer become {}", to.as_str()),
+                    ))
+                }
+                _ => Err(transaction_error("releasing a booking", e)),
+            },
+        }
+    }
+
+    /// Holds whose time ran out, oldest first, at most `limit`.
+    pub async fn expired_holds(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Booking>, AppError> {
+        let mut out = Vec::new();
+        for shard in 0..HOLD_SHARDS {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI2)
+                .key_condition_expression("GSI2PK = :pk AND GSI2SK <= :now")
+                .expression_attribute_values(":pk", s(format!("HOLD#{shard}")))
+                .expression_attribute_values(":now", s(format!("{}#~", stamp(now))))
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(|e| AppError::internal("listing expired holds", e))?;
+            for item in page.items() {
+                let b: BookingItem = serde_dynamo::from_item(item.clone())
+                    .map_err(|e| AppError::internal("decoding a booking", e))?;
+                out.push(b.booking);
+            }
+        }
+        out.sort_by_key(|b| b.hold_expires_at);
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// A user's bookings, newest first, one page of at most `limit`, from
+    /// the opaque `cursor` a previous page returned; optionally one status.
+    pub async fn list_for_user(
+        &self,
+        user: &UserId,
+        status: Option<BookingStatus>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Booking>, Option<String>), AppError> {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let bad_cursor =
+            || AppError::validation("INVALID_CURSOR", "cursor is not one this API returned");
+        let start = cursor
+            .map(|c| {
+                let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad_cursor())?;
+                let key: HashMap<String, String> =
+                    serde_json::from_slice(&raw).map_err(|_| bad_cursor())?;
+                let expected = format!("USER#{user}#BOOKINGS");
+                if key.get("GSI1PK") != Some(&expected) {
+                    return Err(bad_cursor());
+                }
+                Ok(key
+                    .into_iter()
+                    .map(|(k, v)| (k, s(v)))
+                    .collect::<HashMap<_, _>>())
+            })
+            .transpose()?;
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(format!("USER#{user}#BOOKINGS")))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(100))
+            .set_exclusive_start_key(start);
+        if let Some(status) = status {
+            query = query
+                .filter_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        let page = query
+            .send()
+            .await
+            .map_err(|e| AppError::internal("listing bookings", e))?;
+        let bookings = page
+            .items()
+            .iter()
+            .map(|i| {
+                serde_dynamo::from_item::<_, BookingItem>(i.clone())
+                    .map(|b| b.booking)
+                    .map_err(|e| AppError::internal("decoding a booking", e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = page.last_evaluated_key().map(|key| {
+            let plain: HashMap<&str, &str> = key
+                .iter()
+                .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str())))
+                .collect();
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
+        });
+        Ok((bookings, next))
+    }
+
+    /// A booking's history, oldest first.
+    pub async fn history(&self, id: &BookingId) -> Result<Vec<HistoryEntry>, AppError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :h)")
+            .expression_attribute_values(":pk", s(booking_pk(id)))
+            .expression_attribute_values(":h", s("HISTORY#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AppError::internal("reading a booking's history", e))?;
+        page.items()
+            .iter()
+            .map(|i| {
+                serde_dynamo::from_item(i.clone())
+                    .map_err(|e| AppError::internal("decoding history", e))
+            })
+            .collect()
+    }
+}
+
+fn slot_not_found(id: &SlotId) -> AppError {
+    AppError::NotFound {
+        code: "SLOT_NOT_FOUND",
+        what: format!("the slot {id}"),
+    }
+}

@@ -1,0 +1,330 @@
+//! Catalog items.
+//!
+//! | item     | PK                   | SK                      | GSI1PK                          | GSI1SK          |
+//! |----------|----------------------|-------------------------|---------------------------------|-----------------|
+//! | venue    | `VENUE#<id>`         | VENUE                   | VENUES                          | `<name>#<id>`   |
+//! | resource | `RESOURCE#<id>`      | RESOURCE                | `VENUE#<venue id>#RESOURCES`    | `<name>#<id>`   |
+//! | slot     | `RESOURCE#<id>`      | `SLOT#<date>T<hh:mm>`   |                                 |                 |
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::NaiveDate;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::{OutboxItem, is_conditional_failure, keys};
+use crate::catalog::{
+    CatalogStatus, GenerationSummary, Resource, ResourceId, ResourceKind, Slot, SlotId, Venue,
+    VenueId, VenueKind,
+};
+use crate::{AppError, EventEnvelope, EventSource};
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(crate) fn resource_pk(id: &ResourceId) -> String {
+    format!("RESOURCE#{id}")
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct VenueItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    entity: String,
+    id: VenueId,
+    name: String,
+    kind: VenueKind,
+    city: String,
+    status: CatalogStatus,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ResourceItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    entity: String,
+    id: ResourceId,
+    venue_id: VenueId,
+    name: String,
+    kind: ResourceKind,
+    status: CatalogStatus,
+}
+
+/// A slot as stored: the slot's fields next to its keys.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SlotItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    /// `capacity - booked`, kept beside `booked` by every write: condition
+    /// expressions cannot add, so a booking is taken on `remaining >= :q`.
+    pub remaining: u32,
+    #[serde(flatten)]
+    pub slot: Slot,
+}
+
+impl SlotItem {
+    pub fn new(slot: &Slot) -> Self {
+        Self {
+            pk: resource_pk(&slot.id.resource_id),
+            sk: slot.id.sort_key(),
+            entity: "SLOT".to_owned(),
+            remaining: slot.remaining(),
+            slot: slot.clone(),
+        }
+    }
+}
+
+/// Venues, resources and slots in the platform table.
+#[derive(Debug, Clone)]
+pub struct DynamoCatalog {
+    client: Client,
+    table: String,
+}
+
+impl DynamoCatalog {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn put_new(&self, item: impl Serialize, what: &'static str) -> Result<bool, AppError> {
+        let item = serde_dynamo::to_item(item).map_err(|e| AppError::internal(what, e))?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(AppError::internal(what, e)),
+        }
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: String,
+        what: &'static str,
+    ) -> Result<Option<T>, AppError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .send()
+            .await
+            .map_err(|e| AppError::internal(what, e))?;
+        out.item
+            .map(|i| serde_dynamo::from_item(i).map_err(|e| AppError::internal(what, e)))
+            .transpose()
+    }
+
+    async fn query_gsi1<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        what: &'static str,
+    ) -> Result<Vec<T>, AppError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::GSI1)
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s(&pk))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| AppError::internal(what, e))?;
+            for item in page.items() {
+                out.push(
+                    serde_dynamo::from_item(item.clone())
+                        .map_err(|e| AppError::internal(what, e))?,
+                );
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    pub async fn create_venue(&self, venue: &Venue) -> Result<(), AppError> {
+        let item = VenueItem {
+            pk: format!("VENUE#{}", venue.id),
+            sk: "VENUE".into(),
+            gsi1pk: "VENUES".into(),
+            gsi1sk: format!("{}#{}", venue.name.to_lowercase(), venue.id),
+            entity: "VENUE".into(),
+            id: venue.id.clone(),
+            name: venue.name.clone(),
+            kind: venue.kind,
+            city: venue.city.clone(),
+            status: venue.status,
+        };
+        self.put_new(item, "creating a venue").await?;
+        Ok(())
+    }
+
+    pub async fn get_venue(&self, id: &VenueId) -> Result<Option<Venue>, AppError> {
+        let item: Option<VenueItem> = self
+            .get(format!("VENUE#{id}"), "VENUE".into(), "reading a venue")
+            .await?;
+        Ok(item.map(|v| Venue {
+            id: v.id,
+            name: v.name,
+            kind: v.kind,
+            city: v.city,
+            status: v.status,
+        }))
+    }
+
+    /// Every venue, ordered by name.
+    pub async fn list_venues(&self) -> Result<Vec<Venue>, AppError> {
+        let items: Vec<VenueItem> = self.query_gsi1("VENUES".into(), "listing venues").await?;
+        Ok(items
+            .into_iter()
+            .map(|v| Venue {
+                id: v.id,
+                name: v.name,
+                kind: v.kind,
+                city: v.city,
+                status: v.status,
+            })
+            .collect())
+    }
+
+    pub async fn create_resource(&self, resource: &Resource) -> Result<(), AppError> {
+        let item = ResourceItem {
+            pk: resource_pk(&resource.id),
+            sk: "RESOURCE".into(),
+            gsi1pk: format!("VENUE#{}#RESOURCES", resource.venue_id),
+            gsi1sk: format!("{}#{}", resource.name.to_lowercase(), resource.id),
+            entity: "RESOURCE".into(),
+            id: resource.id.clone(),
+            venue_id: resource.venue_id.clone(),
+            name: resource.name.clone(),
+            kind: resource.kind,
+            status: resource.status,
+        };
+        self.put_new(item, "creating a resource").await?;
+        Ok(())
+    }
+
+    pub async fn get_resource(&self, id: &ResourceId) -> Result<Option<Resource>, AppError> {
+        let item: Option<ResourceItem> = self
+            .get(resource_pk(id), "RESOURCE".into(), "reading a resource")
+            .await?;
+        Ok(item.map(resource_of))
+    }
+
+    /// The resources of a venue, ordered by name.
+    pub async fn list_resources(&self, venue: &VenueId) -> Result<Vec<Resource>, AppError> {
+        let items: Vec<ResourceItem> = self
+            .query_gsi1(format!("VENUE#{venue}#RESOURCES"), "listing resources")
+            .await?;
+        Ok(items.into_iter().map(resource_of).collect())
+    }
+
+    /// Writes the slots that do not exist yet (16 at a time), leaving every
+    /// existing one untouched, then records `event` (SlotsGenerated).
+    pub async fn generate(
+        &self,
+        slots: &[Slot],
+        event: &EventEnvelope,
+    ) -> Result<GenerationSummary, AppError> {
+        let items: Vec<SlotItem> = slots.iter().map(SlotItem::new).collect();
+        let results: Vec<Result<bool, AppError>> = futures::stream::iter(items)
+            .map(|item| self.put_new(item, "writing a slot"))
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        let mut summary = GenerationSummary::default();
+        for result in results {
+            if result? {
+                summary.created += 1;
+            } else {
+                summary.skipped += 1;
+            }
+        }
+        let mut event = event.clone();
+        event.data["created"] = summary.created.into();
+        event.data["skipped"] = summary.skipped.into();
+        let outbox = OutboxItem::new(EventSource::Catalog, &event)
+            .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
+        self.put_new(outbox, "recording SlotsGenerated").await?;
+        Ok(summary)
+    }
+
+    /// The slots of a resource on a date, in start order.
+    pub async fn slots_on(
+        &self,
+        resource: &ResourceId,
+        date: NaiveDate,
+    ) -> Result<Vec<Slot>, AppError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :day)")
+            .expression_attribute_values(":pk", s(resource_pk(resource)))
+            .expression_attribute_values(":day", s(format!("SLOT#{date}")))
+            .send()
+            .await
+            .map_err(|e| AppError::internal("reading slots", e))?;
+        page.items()
+            .iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, SlotItem>(item.clone())
+                    .map(|i| i.slot)
+                    .map_err(|e| AppError::internal("decoding a slot", e))
+            })
+            .collect()
+    }
+
+    pub async fn get_slot(&self, id: &SlotId) -> Result<Option<Slot>, AppError> {
+        let item: Option<SlotItem> = self
+            .get(
+                resource_pk(&id.resource_id),
+                id.sort_key(),
+                "reading a slot",
+            )
+            .await?;
+        Ok(item.map(|i| i.slot))
+    }
+}
+
+fn resource_of(r: ResourceItem) -> Resource {
+    Resource {
+        id: r.id,
+        venue_id: r.venue_id,
+        name: r.name,
+        kind: r.kind,
+        status: r.status,
+    }
+}

@@ -1,0 +1,298 @@
+//! Bookings: what a caller holds of a slot, and how that changes.
+//!
+//! Capacity is never decided here by reading and then writing: the store
+//! takes it in the same `TransactWriteItems` that writes the booking, its
+//! idempotency record, its history and its outbox event, on the condition
+//! `booked + quantity <= capacity`. This module holds the values, the state
+//! machine and the request validation.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::AppError;
+use crate::catalog::SlotId;
+use crate::identity::UserId;
+
+/// The most places one booking may take.
+pub const MAX_QUANTITY: u32 = 10;
+/// How long an unpaid hold lasts unless `HOLD_MINUTES` says otherwise.
+pub const DEFAULT_HOLD_MINUTES: i64 = 15;
+pub const CURRENCY: &str = "EUR";
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BookingId(String);
+
+impl BookingId {
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        uuid::Uuid::parse_str(raw)
+            .map(|id| Self(id.to_string()))
+            .map_err(|_| AppError::validation("INVALID_BOOKING_ID", "the booking id is not valid"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BookingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A booking number people can read out: `BK-` and 8 characters of
+/// Crockford base32 (no I, L, O, U). Unique by a conditional write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BookingNumber(String);
+
+impl BookingNumber {
+    const ALPHABET: &'static [u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+    pub fn generate() -> Self {
+        let chars: String = (0..8)
+            .map(|_| Self::ALPHABET[rand::random_range(0..Self::ALPHABET.len())] as char)
+            .collect();
+        Self(format!("BK-{}-{}", &chars[..4], &chars[4..]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How many places: 1 to [`MAX_QUANTITY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Quantity(u32);
+
+impl Quantity {
+    pub fn parse(raw: i64) -> Result<Self, AppError> {
+        match u32::try_from(raw) {
+            Ok(q) if (1..=MAX_QUANTITY).contains(&q) => Ok(Self(q)),
+            _ => Err(AppError::validation(
+                "INVALID_QUANTITY",
+                format!("quantity must be 1 to {MAX_QUANTITY}"),
+            )),
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// The client's `Idempotency-Key` header: 8 to 64 letters, digits, `-`, `_`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub const HEADER: &'static str = "idempotency-key";
+
+    pub fn parse(raw: Option<&str>) -> Result<Self, AppError> {
+        let raw = raw.ok_or_else(|| {
+            AppError::validation(
+                "MISSING_IDEMPOTENCY_KEY",
+                "an Idempotency-Key header is required, e.g. a UUID made once per booking attempt",
+            )
+        })?;
+        let ok = (8..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(AppError::validation(
+                "INVALID_IDEMPOTENCY_KEY",
+                "Idempotency-Key must be 8 to 64 letters, digits, '-' or '_'",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A fingerprint of a request body, to tell a replay from a different
+/// request under the same key.
+pub fn fingerprint(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+/// Where a booking is in its life. Every change is a conditional write on
+/// the current status, so duplicates and late events cannot move it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BookingStatus {
+    /// A hold: capacity taken, waiting for payment until `hold_expires_at`.
+    Pending,
+    Confirmed,
+    Cancelled,
+    Expired,
+    Failed,
+}
+
+impl BookingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Confirmed => "CONFIRMED",
+            Self::Cancelled => "CANCELLED",
+            Self::Expired => "EXPIRED",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    /// Whether the booking still holds capacity.
+    pub fn holds_capacity(self) -> bool {
+        matches!(self, Self::Pending | Self::Confirmed)
+    }
+
+    /// The statuses a booking may move to from this one.
+    pub fn can_become(self, next: Self) -> bool {
+        use BookingStatus::*;
+        matches!(
+            (self, next),
+            (Pending, Confirmed | Cancelled | Expired | Failed) | (Confirmed, Cancelled)
+        )
+    }
+}
+
+/// What a booking is of. Seated and range bookings come with their kinds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BookingRequest {
+    /// `quantity` places of a slot.
+    Counted { slot_id: String, quantity: i64 },
+}
+
+/// A validated counted booking request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedRequest {
+    pub slot_id: SlotId,
+    pub quantity: Quantity,
+}
+
+impl BookingRequest {
+    pub fn validate(&self) -> Result<CountedRequest, AppError> {
+        match self {
+            Self::Counted { slot_id, quantity } => Ok(CountedRequest {
+                slot_id: SlotId::parse(slot_id)?,
+                quantity: Quantity::parse(*quantity)?,
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Booking {
+    pub id: BookingId,
+    pub number: BookingNumber,
+    pub user_id: UserId,
+    pub kind: String,
+    pub slot_id: SlotId,
+    pub quantity: u32,
+    pub unit_price_cents: u64,
+    pub price_cents: u64,
+    pub currency: String,
+    pub status: BookingStatus,
+    pub hold_expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One transition in a booking's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub from: Option<BookingStatus>,
+    pub to: BookingStatus,
+    /// Who: a user id, or the system component (`sweeper`, `payment`).
+    pub by: String,
+    pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_are_bounded() {
+        assert!(Quantity::parse(1).is_ok());
+        assert!(Quantity::parse(MAX_QUANTITY.into()).is_ok());
+        for bad in [0, -1, i64::from(MAX_QUANTITY) + 1, i64::MAX] {
+            assert_eq!(Quantity::parse(bad).unwrap_err().code(), "INVALID_QUANTITY");
+        }
+    }
+
+    #[test]
+    fn idempotency_keys_are_required_and_bounded() {
+        assert_eq!(
+            IdempotencyKey::parse(None).unwrap_err().code(),
+            "MISSING_IDEMPOTENCY_KEY"
+        );
+        for bad in ["short", "has space in it", &"k".repeat(65)] {
+            assert_eq!(
+                IdempotencyKey::parse(Some(bad)).unwrap_err().code(),
+                "INVALID_IDEMPOTENCY_KEY"
+            );
+        }
+        assert!(IdempotencyKey::parse(Some("0195f0a4-6c1e-7cc3")).is_ok());
+    }
+
+    #[test]
+    fn the_status_machine_only_moves_forward() {
+        use BookingStatus::*;
+        assert!(Pending.can_become(Confirmed));
+        assert!(Pending.can_become(Expired));
+        assert!(Confirmed.can_become(Cancelled));
+        for terminal in [Cancelled, Expired, Failed] {
+            for next in [Pending, Confirmed, Cancelled, Expired, Failed] {
+                assert!(!terminal.can_become(next), "{terminal:?} -> {next:?}");
+            }
+        }
+        assert!(!Confirmed.can_become(Expired));
+        assert!(!Confirmed.can_become(Pending));
+    }
+
+    #[test]
+    fn booking_numbers_are_readable_and_vary() {
+        let a = BookingNumber::generate();
+        assert_eq!(a.as_str().len(), 12);
+        assert!(a.as_str().starts_with("BK-"));
+        assert!(!a.as_str()[3..].contains(['I', 'L', 'O', 'U']));
+        assert_ne!(a, BookingNumber::generate());
+    }
+
+    #[test]
+    fn unknown_booking_kinds_and_fields_are_refused() {
+        assert!(
+            serde_json::from_str::<BookingRequest>(
+                r#"{"kind":"counted","slot_id":"x","quantity":1}"#
+            )
+            .is_ok()
+        );
+        assert!(
+            serde_json::from_str::<BookingRequest>(
+                r#"{"kind":"teleport","slot_id":"x","quantity":1}"#
+            )
+            .is_err()
+        );
+        assert!(
+            serde_json::from_str::<BookingRequest>(
+                r#"{"kind":"counted","slot_id":"x","quantity":1,"price":0}"#
+            )
+            .is_err()
+        );
+    }
+}
