@@ -599,3 +599,202 @@ fn slot_not_found(id: &SlotId) -> AppError {
         what: format!("the slot {id}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! DynamoDB Local serializes transactions: it never cancels one for a
+    //! `TransactionConflict` and never throttles. These tests inject both,
+    //! and the condition failures, with `aws-smithy-mocks`.
+
+    use super::*;
+    use crate::booking::Quantity;
+    use crate::catalog::{DayType, Prices, ResourceId, Slot, SlotStatus};
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::transact_write_items::{
+        TransactWriteItemsError, TransactWriteItemsOutput,
+    };
+    use aws_sdk_dynamodb::types::CancellationReason;
+    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn cancelled(codes: &[&str]) -> TransactWriteItemsError {
+        let mut e = TransactionCanceledException::builder().message("Transaction cancelled");
+        for code in codes {
+            e = e.cancellation_reasons(CancellationReason::builder().code(*code).build());
+        }
+        TransactWriteItemsError::TransactionCanceledException(e.build())
+    }
+
+    fn slot(booked: u32) -> Slot {
+        Slot {
+            id: SlotId::parse(&format!("{}@2026-12-04T08:00", ResourceId::generate())).unwrap(),
+            end: chrono::NaiveTime::from_hms_opt(8, 10, 0).unwrap(),
+            capacity: 4,
+            booked,
+            status: SlotStatus::Available,
+            day_type: DayType::Weekday,
+            prices: Prices {
+                weekday: 5000,
+                weekend: 7000,
+                holiday: 9000,
+            },
+            premium: false,
+            premium_surcharge_percent: 25,
+        }
+    }
+
+    fn slot_read(slot: &Slot) -> aws_smithy_mocks::Rule {
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(SlotItem::new(slot)).unwrap();
+        mock!(Client::get_item)
+            .match_requests(|r| {
+                r.key()
+                    .and_then(|k| k.get("PK"))
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|pk| pk.starts_with("RESOURCE#"))
+            })
+            .then_output(move || {
+                GetItemOutput::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+            })
+    }
+
+    async fn attempt(
+        store: &DynamoBookings,
+        slot: &Slot,
+        quantity: i64,
+    ) -> Result<Created, AppError> {
+        let user = UserId::generate();
+        let request = CountedRequest {
+            slot_id: slot.id.clone(),
+            quantity: Quantity::parse(quantity).unwrap(),
+        };
+        let key = IdempotencyKey::parse(Some("test-key-0001")).unwrap();
+        store
+            .create(&Attempt {
+                user: &user,
+                request: &request,
+                key: &key,
+                fingerprint: "fp",
+                hold: Duration::minutes(15),
+                correlation_id: &CorrelationId::generate(),
+                now: Utc::now(),
+            })
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_booking_that_meets_a_transaction_conflict_is_retried_and_made() {
+        let slot = slot(0);
+        let read = slot_read(&slot);
+        let conflict = mock!(Client::transact_write_items).then_error(|| {
+            cancelled(&[
+                "TransactionConflict",
+                "None",
+                "None",
+                "None",
+                "None",
+                "None",
+            ])
+        });
+        let ok = mock!(Client::transact_write_items)
+            .then_output(|| TransactWriteItemsOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::Sequential,
+            [&read, &conflict, &ok]
+        );
+        let created = attempt(&DynamoBookings::new(client, "t"), &slot, 2)
+            .await
+            .unwrap();
+        let Created::New(booking) = created else {
+            panic!("expected a new booking")
+        };
+        assert_eq!((booking.quantity, booking.price_cents), (2, 10_000));
+        assert_eq!((conflict.num_calls(), ok.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn throttling_that_does_not_stop_is_a_503_and_takes_nothing() {
+        let slot = slot(0);
+        let read = slot_read(&slot);
+        let throttled = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&["ThrottlingError", "None", "None", "None", "None", "None"]));
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&read, &throttled]);
+        let err = attempt(&DynamoBookings::new(client, "t"), &slot, 1)
+            .await
+            .unwrap_err();
+        assert_eq!((err.status(), err.code()), (503, "CONTENTION"));
+        assert_eq!(throttled.num_calls(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_failed_capacity_condition_is_explained_as_sold_out() {
+        let slot = slot(3);
+        let read = slot_read(&slot);
+        let full = mock!(Client::transact_write_items).then_error(|| {
+            cancelled(&[
+                "ConditionalCheckFailed",
+                "None",
+                "None",
+                "None",
+                "None",
+                "None",
+            ])
+        });
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&read, &full]);
+        let err = attempt(&DynamoBookings::new(client, "t"), &slot, 2)
+            .await
+            .unwrap_err();
+        assert_eq!((err.status(), err.code()), (409, "SOLD_OUT"));
+        assert!(err.to_string().contains("only 1 of 2"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_taken_idempotency_key_answers_the_first_response() {
+        let slot = slot(0);
+        let read = slot_read(&slot);
+        let replay = mock!(Client::transact_write_items).then_error(|| {
+            cancelled(&[
+                "None",
+                "None",
+                "ConditionalCheckFailed",
+                "None",
+                "None",
+                "None",
+            ])
+        });
+        let record = IdempotencyItem {
+            pk: "IDEMPOTENCY#u#k".into(),
+            sk: "IDEMPOTENCY".into(),
+            entity: "IDEMPOTENCY".into(),
+            fingerprint: "fp".into(),
+            booking_id: BookingId::generate(),
+            response: r#"{"first":true}"#.into(),
+            expires_at: 0,
+        };
+        let record: HashMap<String, AttributeValue> = serde_dynamo::to_item(record).unwrap();
+        let stored = mock!(Client::get_item)
+            .match_requests(|r| {
+                r.key()
+                    .and_then(|k| k.get("PK"))
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|pk| pk.starts_with("IDEMPOTENCY#"))
+            })
+            .then_output(move || {
+                GetItemOutput::builder()
+                    .set_item(Some(record.clone()))
+                    .build()
+            });
+        let client = mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&read, &replay, &stored]
+        );
+        let created = attempt(&DynamoBookings::new(client, "t"), &slot, 1)
+            .await
+            .unwrap();
+        assert_eq!(created, Created::Replayed(r#"{"first":true}"#.into()));
+    }
+}
