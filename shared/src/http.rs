@@ -60,7 +60,15 @@ pub fn json_response(
 /// The response for an error; internal errors are logged with their source.
 pub fn error_response(err: &AppError, correlation_id: &CorrelationId) -> Response<Body> {
     if let AppError::Internal { context, source } = err {
-        tracing::error!(%correlation_id, context, error = %source, "request failed");
+        // The whole chain: an SDK error's own Display says only "service error".
+        let mut error = source.to_string();
+        let mut cause = source.source();
+        while let Some(inner) = cause {
+            error.push_str(": ");
+            error.push_str(&inner.to_string());
+            cause = inner.source();
+        }
+        tracing::error!(%correlation_id, context, %error, "request failed");
     } else {
         tracing::info!(%correlation_id, code = err.code(), "request refused");
     }
@@ -142,7 +150,7 @@ pub fn caller(req: &Request) -> Result<Caller, AppError> {
 }
 
 /// Parses a JSON request body into `T`, refusing what is not JSON, too
-/// large, or not the expected shape, with a 400/413/415 and a stable code.
+/// large, or not the expected shape, with a 400 and a stable code.
 pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
         let is_json = content_type

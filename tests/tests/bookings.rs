@@ -383,3 +383,50 @@ async fn the_bookings_list_filters_by_status_and_pages() {
         assert_eq!(res.status(), 400, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn a_closed_slot_refuses_bookings_and_capacity_never_drops_below_what_is_booked() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let slot = cloud.new_slot(&admin, 4).await;
+    let token = cloud.user_token().await;
+    assert_eq!(cloud.book(&token, &slot, 3, &key()).await.status(), 201);
+    let patch = |body: Value, who: String| {
+        let url = cloud.url(&format!("/admin/slots/{slot}"));
+        let req = cloud.http.patch(url).bearer_auth(who).json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    let res = patch(json!({ "capacity": 2 }), admin.clone()).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "CAPACITY_BELOW_BOOKED"
+    );
+    let res = patch(json!({ "status": "CLOSED" }), token.clone()).await;
+    assert_eq!(res.status(), 403, "customers cannot close slots");
+    let res = patch(json!({ "status": "CLOSED" }), admin.clone()).await;
+    assert_eq!(res.status(), 200);
+    let res = cloud.book(&token, &slot, 1, &key()).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "SLOT_CLOSED");
+    assert_eq!(cloud.slot_view(&slot).await["availability"], "CLOSED");
+    let res = patch(
+        json!({ "status": "AVAILABLE", "capacity": 6 }),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(cloud.slot_view(&slot).await["remaining"], 3);
+    for bad in [
+        json!({}),
+        json!({ "capacity": 0 }),
+        json!({ "status": "MAYBE" }),
+        json!({ "colour": "red" }),
+    ] {
+        assert_eq!(
+            patch(bad.clone(), admin.clone()).await.status(),
+            400,
+            "{bad}"
+        );
+    }
+}

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{OutboxItem, is_conditional_failure, keys};
 use crate::catalog::{
-    CatalogStatus, GenerationSummary, Resource, ResourceId, ResourceKind, Slot, SlotId, Venue,
-    VenueId, VenueKind,
+    CatalogStatus, GenerationSummary, Resource, ResourceId, ResourceKind, Slot, SlotId, SlotStatus,
+    Venue, VenueId, VenueKind,
 };
 use crate::{AppError, EventEnvelope, EventSource};
 
@@ -305,6 +305,72 @@ impl DynamoCatalog {
                     .map_err(|e| AppError::internal("decoding a slot", e))
             })
             .collect()
+    }
+
+    /// Changes a slot's status and/or capacity. A capacity below what is
+    /// already booked is refused by the write's condition, not by a read.
+    pub async fn update_slot(
+        &self,
+        id: &SlotId,
+        status: Option<SlotStatus>,
+        capacity: Option<u32>,
+    ) -> Result<Slot, AppError> {
+        let mut sets = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(resource_pk(&id.resource_id)))
+            .key(keys::SK, s(id.sort_key()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let mut condition = "attribute_exists(PK)".to_owned();
+        if let Some(status) = status {
+            sets.push("#status = :status");
+            let value = match status {
+                SlotStatus::Available => "AVAILABLE",
+                SlotStatus::Closed => "CLOSED",
+            };
+            update = update
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(value));
+        }
+        if let Some(capacity) = capacity {
+            // `capacity` is a DynamoDB reserved word.
+            sets.push("#capacity = :cap, remaining = :cap - booked");
+            condition.push_str(" AND booked <= :cap");
+            update = update
+                .expression_attribute_names("#capacity", "capacity")
+                .expression_attribute_values(":cap", AttributeValue::N(capacity.to_string()));
+        }
+        if sets.is_empty() {
+            return Err(AppError::validation(
+                "NOTHING_TO_CHANGE",
+                "give status and/or capacity",
+            ));
+        }
+        let result = update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression(condition)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let item: SlotItem = serde_dynamo::from_item(out.attributes.unwrap_or_default())
+                    .map_err(|e| AppError::internal("decoding a slot", e))?;
+                Ok(item.slot)
+            }
+            Err(e) if is_conditional_failure(&e) => match self.get_slot(id).await? {
+                None => Err(AppError::NotFound {
+                    code: "SLOT_NOT_FOUND",
+                    what: format!("the slot {id}"),
+                }),
+                Some(slot) => Err(AppError::conflict(
+                    "CAPACITY_BELOW_BOOKED",
+                    format!("{} places are already booked", slot.booked),
+                )),
+            },
+            Err(e) => Err(AppError::internal("updating a slot", e)),
+        }
     }
 
     pub async fn get_slot(&self, id: &SlotId) -> Result<Option<Slot>, AppError> {
