@@ -168,30 +168,72 @@ impl BookingStatus {
     }
 }
 
-/// What a booking is of. Seated and range bookings come with their kinds.
+/// What a booking is of: `counted` places of a slot, or chosen `seated`
+/// seats of a seated slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum BookingRequest {
-    /// `quantity` places of a slot.
-    Counted { slot_id: String, quantity: i64 },
+    Counted {
+        slot_id: String,
+        quantity: i64,
+    },
+    Seated {
+        slot_id: String,
+        seat_ids: Vec<String>,
+    },
 }
 
-/// A validated counted booking request.
+/// A validated booking request. `seat_ids` is empty for a counted booking;
+/// for a seated one, `quantity` is the number of seats.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CountedRequest {
+pub struct Order {
     pub slot_id: SlotId,
     pub quantity: Quantity,
+    pub seat_ids: Vec<String>,
 }
 
 impl BookingRequest {
-    pub fn validate(&self) -> Result<CountedRequest, AppError> {
+    pub fn validate(&self) -> Result<Order, AppError> {
         match self {
-            Self::Counted { slot_id, quantity } => Ok(CountedRequest {
+            Self::Counted { slot_id, quantity } => Ok(Order {
                 slot_id: SlotId::parse(slot_id)?,
                 quantity: Quantity::parse(*quantity)?,
+                seat_ids: Vec::new(),
             }),
+            Self::Seated { slot_id, seat_ids } => {
+                let quantity = Quantity::parse(i64::try_from(seat_ids.len()).unwrap_or(i64::MAX))
+                    .map_err(|_| {
+                    AppError::validation(
+                        "INVALID_SEATS",
+                        format!("choose 1 to {MAX_QUANTITY} seats"),
+                    )
+                })?;
+                let mut unique = std::collections::BTreeSet::new();
+                for id in seat_ids {
+                    let id = crate::catalog::parse_seat_id(id)?;
+                    if !unique.insert(id.clone()) {
+                        return Err(AppError::validation(
+                            "INVALID_SEATS",
+                            format!("seat {id} is chosen twice"),
+                        ));
+                    }
+                }
+                Ok(Order {
+                    slot_id: SlotId::parse(slot_id)?,
+                    quantity,
+                    seat_ids: unique.into_iter().collect(),
+                })
+            }
         }
     }
+}
+
+/// A seat taken by a booking, at its price when booked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookedSeat {
+    pub seat_id: String,
+    pub tier: String,
+    pub price_cents: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,7 +244,11 @@ pub struct Booking {
     pub kind: String,
     pub slot_id: SlotId,
     pub quantity: u32,
-    pub unit_price_cents: u64,
+    /// The price of one place (counted bookings; seats carry their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_price_cents: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seats: Vec<BookedSeat>,
     pub price_cents: u64,
     pub currency: String,
     pub status: BookingStatus,

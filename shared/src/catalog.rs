@@ -252,6 +252,9 @@ pub struct Slot {
     pub premium: bool,
     /// Extra percent charged on a premium slot.
     pub premium_surcharge_percent: u32,
+    /// Booked by choosing seats (its seat map sets the capacity).
+    #[serde(default)]
+    pub seated: bool,
 }
 
 impl Slot {
@@ -422,6 +425,7 @@ impl GenerationRequest {
                         prices,
                         premium: premium.contains(start),
                         premium_surcharge_percent: self.premium_surcharge_percent,
+                        seated: false,
                     });
                     if slots.len() > MAX_GENERATED_SLOTS {
                         return Err(invalid(
@@ -543,5 +547,105 @@ mod tests {
         assert_eq!(slot.availability(), Availability::FullyBooked);
         slot.status = SlotStatus::Closed;
         assert_eq!(slot.availability(), Availability::Closed);
+    }
+}
+
+/// The most seats one slot's map may hold.
+pub const MAX_SEATS: usize = 2_000;
+
+/// One seat of a seated slot, as an admin defines it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeatSpec {
+    pub id: String,
+    pub section: String,
+    pub tier: String,
+}
+
+/// PUT /admin/slots/{slot_id}/seats: the seats of a slot and the price of
+/// each tier, in cents.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeatMapRequest {
+    pub tiers: std::collections::BTreeMap<String, u64>,
+    pub seats: Vec<SeatSpec>,
+}
+
+/// A seat as stored and shown: its tier's price and whether it is free.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seat {
+    pub seat_id: String,
+    pub section: String,
+    pub tier: String,
+    pub price_cents: u64,
+    pub status: SeatStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SeatStatus {
+    Available,
+    /// Taken by a booking (held or confirmed).
+    Taken,
+}
+
+/// A seat id: 1 to 16 letters, digits or `-` (e.g. `A-12`).
+pub fn parse_seat_id(raw: &str) -> Result<String, AppError> {
+    let ok = (1..=16).contains(&raw.len())
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(invalid(
+            "INVALID_SEAT_ID",
+            format!("{raw:?} is not a seat id (1 to 16 letters, digits or '-')"),
+        ))
+    }
+}
+
+impl SeatMapRequest {
+    /// The seats, validated: unique ids, known tiers, bounded prices.
+    pub fn seats(&self) -> Result<Vec<Seat>, AppError> {
+        if self.seats.is_empty() || self.seats.len() > MAX_SEATS {
+            return Err(invalid(
+                "INVALID_SEAT_MAP",
+                format!("a seat map holds 1 to {MAX_SEATS} seats"),
+            ));
+        }
+        if self.tiers.values().any(|p| *p > MAX_PRICE_CENTS) {
+            return Err(invalid(
+                "INVALID_PRICE",
+                format!("prices are cents from 0 to {MAX_PRICE_CENTS}"),
+            ));
+        }
+        let mut ids = BTreeSet::new();
+        self.seats
+            .iter()
+            .map(|spec| {
+                let seat_id = parse_seat_id(&spec.id)?;
+                if !ids.insert(seat_id.clone()) {
+                    return Err(invalid(
+                        "DUPLICATE_SEAT",
+                        format!("seat {seat_id} appears twice"),
+                    ));
+                }
+                let price_cents = *self.tiers.get(&spec.tier).ok_or_else(|| {
+                    invalid(
+                        "UNKNOWN_TIER",
+                        format!(
+                            "seat {seat_id} has the tier {:?}, which has no price",
+                            spec.tier
+                        ),
+                    )
+                })?;
+                Ok(Seat {
+                    seat_id,
+                    section: parse_name(&spec.section)?,
+                    tier: spec.tier.clone(),
+                    price_cents,
+                    status: SeatStatus::Available,
+                })
+            })
+            .collect()
     }
 }

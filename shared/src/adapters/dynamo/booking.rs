@@ -14,12 +14,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::catalog::{SlotItem, resource_pk};
+use super::catalog::{SlotItem, resource_pk, seats_pk};
 use super::{OutboxItem, cancellation_codes, keys, transact_write, transaction_error};
 use crate::booking::{
-    Booking, BookingId, BookingNumber, BookingStatus, CountedRequest, HistoryEntry, IdempotencyKey,
+    BookedSeat, Booking, BookingId, BookingNumber, BookingStatus, HistoryEntry, IdempotencyKey,
+    Order,
 };
-use crate::catalog::{Availability, SlotId};
+use crate::catalog::{Availability, Seat, SlotId};
 use crate::identity::UserId;
 use crate::{AppError, CorrelationId, EventEnvelope, EventSource, EventType};
 
@@ -115,7 +116,7 @@ fn history_item(id: &BookingId, entry: &HistoryEntry, seq: u32) -> serde_json::V
 /// What creating a booking led to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
-    New(Booking),
+    New(Box<Booking>),
     /// The same key and body were sent before: the first answer, verbatim.
     Replayed(String),
 }
@@ -124,7 +125,7 @@ pub enum Created {
 #[derive(Debug, Clone)]
 pub struct Attempt<'a> {
     pub user: &'a UserId,
-    pub request: &'a CountedRequest,
+    pub request: &'a Order,
     pub key: &'a IdempotencyKey,
     /// [`crate::booking::fingerprint`] of the request body.
     pub fingerprint: &'a str,
@@ -246,16 +247,32 @@ impl DynamoBookings {
             return Err(slot_not_found(&request.slot_id));
         };
         let quantity = request.quantity.get();
+        let seated = !request.seat_ids.is_empty();
+        if slot.slot.seated != seated {
+            return Err(if seated {
+                AppError::conflict("NOT_SEATED", "this slot has no seat map; book a quantity")
+            } else {
+                AppError::conflict("SEATS_REQUIRED", "this slot is seated; choose seats")
+            });
+        }
+        let seats = self.seats_for(&request.slot_id, &request.seat_ids).await?;
+        let (unit_price, price) = if seated {
+            (None, seats.iter().map(|s| s.price_cents).sum())
+        } else {
+            let unit = slot.slot.unit_price();
+            (Some(unit), unit * u64::from(quantity))
+        };
         for _ in 0..3 {
             let booking = Booking {
                 id: BookingId::generate(),
                 number: BookingNumber::generate(),
                 user_id: user.clone(),
-                kind: "counted".into(),
+                kind: if seated { "seated" } else { "counted" }.into(),
                 slot_id: request.slot_id.clone(),
                 quantity,
-                unit_price_cents: slot.slot.unit_price(),
-                price_cents: slot.slot.unit_price() * u64::from(quantity),
+                unit_price_cents: unit_price,
+                seats: seats.clone(),
+                price_cents: price,
                 currency: crate::booking::CURRENCY.into(),
                 status: BookingStatus::Pending,
                 hold_expires_at: now + hold,
@@ -269,14 +286,36 @@ impl DynamoBookings {
                 .key(keys::PK, s(resource_pk(&request.slot_id.resource_id)))
                 .key(keys::SK, s(request.slot_id.sort_key()))
                 .update_expression("SET remaining = remaining - :q, booked = booked + :q")
-                .condition_expression(
-                    "attribute_exists(PK) AND #status = :available AND remaining >= :q",
-                )
+                .condition_expression(if seated {
+                    "attribute_exists(PK) AND #status = :available AND remaining >= :q AND seated = :true"
+                } else {
+                    "attribute_exists(PK) AND #status = :available AND remaining >= :q \
+                     AND (attribute_not_exists(seated) OR seated = :false)"
+                })
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":available", s("AVAILABLE"))
                 .expression_attribute_values(":q", n(quantity))
+                .expression_attribute_values(if seated { ":true" } else { ":false" }, AttributeValue::Bool(seated))
                 .build()
                 .map_err(|e| AppError::internal("building the capacity update", e))?;
+            let seat_locks = seats
+                .iter()
+                .map(|seat| {
+                    Update::builder()
+                        .table_name(&self.table)
+                        .key(keys::PK, s(seats_pk(&request.slot_id)))
+                        .key(keys::SK, s(format!("SEAT#{}", seat.seat_id)))
+                        .update_expression("SET #status = :taken, booking_id = :booking")
+                        .condition_expression("attribute_exists(PK) AND #status = :available")
+                        .expression_attribute_names("#status", "status")
+                        .expression_attribute_values(":taken", s("TAKEN"))
+                        .expression_attribute_values(":available", s("AVAILABLE"))
+                        .expression_attribute_values(":booking", s(booking.id.as_str()))
+                        .build()
+                        .map(|u| TransactWriteItem::builder().update(u).build())
+                        .map_err(|e| AppError::internal("building a seat lock", e))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let idempotency = IdempotencyItem {
                 pk: idempotency_pk.clone(),
                 sk: "IDEMPOTENCY".into(),
@@ -310,23 +349,27 @@ impl DynamoBookings {
                 }),
             )
             .map_err(|e| AppError::internal("encoding BookingCreated", e))?;
-            let items = vec![
-                TransactWriteItem::builder().update(take).build(),
+            // Item order decides what a cancellation reason points at:
+            // 0 the slot, 1..=n the seats, then booking, key, number.
+            let n = seat_locks.len();
+            let mut items = vec![TransactWriteItem::builder().update(take).build()];
+            items.extend(seat_locks);
+            items.extend([
                 self.put(BookingItem::new(&booking), Some("attribute_not_exists(PK)"))?,
                 self.put(idempotency, Some("attribute_not_exists(PK)"))?,
                 self.put(number, Some("attribute_not_exists(PK)"))?,
                 self.put(history_item(&booking.id, &entry, 0), None)?,
                 self.outbox(&event)?,
-            ];
+            ]);
             let err = match transact_write(&self.client, items).await {
-                Ok(()) => return Ok(Created::New(booking)),
+                Ok(()) => return Ok(Created::New(Box::new(booking))),
                 Err(e) => e,
             };
             let Some(codes) = cancellation_codes(&err) else {
                 return Err(transaction_error("creating a booking", err));
             };
             let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
-            if failed(2) {
+            if failed(n + 2) {
                 return self
                     .replay(&idempotency_pk, fingerprint)
                     .await?
@@ -334,10 +377,20 @@ impl DynamoBookings {
                         AppError::internal("replaying a booking", "idempotency record vanished")
                     });
             }
+            let taken: Vec<&str> = (1..=n)
+                .filter(|i| failed(*i))
+                .map(|i| seats[i - 1].seat_id.as_str())
+                .collect();
+            if !taken.is_empty() {
+                return Err(AppError::conflict(
+                    "SEAT_TAKEN",
+                    format!("already taken: {}", taken.join(", ")),
+                ));
+            }
             if failed(0) {
                 return Err(self.refusal(&request.slot_id, quantity).await);
             }
-            if failed(3) {
+            if failed(n + 3) {
                 continue; // a booking number collision: draw another
             }
             return Err(transaction_error("creating a booking", err));
@@ -346,6 +399,29 @@ impl DynamoBookings {
             "creating a booking",
             "no free booking number after 3 draws",
         ))
+    }
+
+    /// The chosen seats with their prices; an unknown seat is a 404. (Their
+    /// availability is decided by the transaction, not by this read.)
+    async fn seats_for(&self, slot: &SlotId, ids: &[String]) -> Result<Vec<BookedSeat>, AppError> {
+        let mut seats = Vec::new();
+        for id in ids {
+            let item = self
+                .get_item(seats_pk(slot), &format!("SEAT#{id}"))
+                .await?
+                .ok_or_else(|| AppError::NotFound {
+                    code: "SEAT_NOT_FOUND",
+                    what: format!("the seat {id}"),
+                })?;
+            let seat: Seat = serde_dynamo::from_item(item)
+                .map_err(|e| AppError::internal("decoding a seat", e))?;
+            seats.push(BookedSeat {
+                seat_id: seat.seat_id,
+                tier: seat.tier,
+                price_cents: seat.price_cents,
+            });
+        }
+        Ok(seats)
     }
 
     async fn replay(&self, pk: &str, fingerprint: &str) -> Result<Option<Created>, AppError> {
@@ -448,12 +524,26 @@ impl DynamoBookings {
             }),
         )
         .map_err(|e| AppError::internal("encoding a booking event", e))?;
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder().update(update).build(),
             TransactWriteItem::builder().update(give_back).build(),
             self.put(history_item(&booking.id, &entry, 1), None)?,
             self.outbox(&event)?,
         ];
+        for seat in &booking.seats {
+            let free = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(seats_pk(&booking.slot_id)))
+                .key(keys::SK, s(format!("SEAT#{}", seat.seat_id)))
+                .update_expression("SET #status = :available REMOVE booking_id")
+                .condition_expression("booking_id = :booking")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":available", s("AVAILABLE"))
+                .expression_attribute_values(":booking", s(booking.id.as_str()))
+                .build()
+                .map_err(|e| AppError::internal("building a seat release", e))?;
+            items.push(TransactWriteItem::builder().update(free).build());
+        }
         match transact_write(&self.client, items).await {
             Ok(()) => Ok(Booking {
                 status: to,
@@ -640,6 +730,7 @@ mod tests {
             },
             premium: false,
             premium_surcharge_percent: 25,
+            seated: false,
         }
     }
 
@@ -666,9 +757,10 @@ mod tests {
         quantity: i64,
     ) -> Result<Created, AppError> {
         let user = UserId::generate();
-        let request = CountedRequest {
+        let request = Order {
             slot_id: slot.id.clone(),
             quantity: Quantity::parse(quantity).unwrap(),
+            seat_ids: Vec::new(),
         };
         let key = IdempotencyKey::parse(Some("test-key-0001")).unwrap();
         store

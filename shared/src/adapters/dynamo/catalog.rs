@@ -5,6 +5,7 @@
 //! | venue    | `VENUE#<id>`         | VENUE                   | VENUES                          | `<name>#<id>`   |
 //! | resource | `RESOURCE#<id>`      | RESOURCE                | `VENUE#<venue id>#RESOURCES`    | `<name>#<id>`   |
 //! | slot     | `RESOURCE#<id>`      | `SLOT#<date>T<hh:mm>`   |                                 |                 |
+//! | seat     | `SEATS#<slot id>`    | `SEAT#<seat id>`        |                                 |                 |
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -14,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{OutboxItem, is_conditional_failure, keys};
 use crate::catalog::{
-    CatalogStatus, GenerationSummary, Resource, ResourceId, ResourceKind, Slot, SlotId, SlotStatus,
-    Venue, VenueId, VenueKind,
+    CatalogStatus, GenerationSummary, Resource, ResourceId, ResourceKind, Seat, Slot, SlotId,
+    SlotStatus, Venue, VenueId, VenueKind,
 };
 use crate::{AppError, EventEnvelope, EventSource};
 
@@ -25,6 +26,20 @@ fn s(value: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn resource_pk(id: &ResourceId) -> String {
     format!("RESOURCE#{id}")
+}
+
+/// The partition of a slot's seats.
+pub(crate) fn seats_pk(slot: &SlotId) -> String {
+    format!("SEATS#{slot}")
+}
+
+/// What setting a seat map did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SeatMapSummary {
+    pub created: usize,
+    pub skipped: usize,
+    /// The slot's capacity now: its number of seats.
+    pub capacity: u32,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -370,6 +385,96 @@ impl DynamoCatalog {
                 )),
             },
             Err(e) => Err(AppError::internal("updating a slot", e)),
+        }
+    }
+
+    /// Adds the seats a slot does not have yet (existing ones are left as
+    /// they are, taken or not), marks the slot seated and sets its capacity
+    /// to its number of seats.
+    pub async fn set_seat_map(
+        &self,
+        id: &SlotId,
+        seats: &[Seat],
+    ) -> Result<SeatMapSummary, AppError> {
+        if self.get_slot(id).await?.is_none() {
+            return Err(AppError::NotFound {
+                code: "SLOT_NOT_FOUND",
+                what: format!("the slot {id}"),
+            });
+        }
+        let items: Vec<serde_json::Value> = seats
+            .iter()
+            .map(|seat| {
+                let mut item = serde_json::to_value(seat).unwrap_or_default();
+                item["PK"] = seats_pk(id).into();
+                item["SK"] = format!("SEAT#{}", seat.seat_id).into();
+                item["entity"] = "SEAT".into();
+                item
+            })
+            .collect();
+        let results: Vec<Result<bool, AppError>> = futures::stream::iter(items)
+            .map(|item| self.put_new(item, "writing a seat"))
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        let mut summary = SeatMapSummary::default();
+        for result in results {
+            if result? {
+                summary.created += 1;
+            } else {
+                summary.skipped += 1;
+            }
+        }
+        summary.capacity = u32::try_from(self.seats_of(id).await?.len()).unwrap_or(u32::MAX);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(resource_pk(&id.resource_id)))
+            .key(keys::SK, s(id.sort_key()))
+            .update_expression("SET seated = :true, #capacity = :cap, remaining = :cap - booked")
+            .condition_expression("attribute_exists(PK) AND booked <= :cap")
+            .expression_attribute_names("#capacity", "capacity")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":cap", AttributeValue::N(summary.capacity.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(summary),
+            Err(e) if is_conditional_failure(&e) => Err(AppError::conflict(
+                "CAPACITY_BELOW_BOOKED",
+                "the slot has more places booked than the seat map has seats",
+            )),
+            Err(e) => Err(AppError::internal("marking a slot seated", e)),
+        }
+    }
+
+    /// Every seat of a slot, by seat id.
+    pub async fn seats_of(&self, id: &SlotId) -> Result<Vec<Seat>, AppError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(seats_pk(id)))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| AppError::internal("reading seats", e))?;
+            for item in page.items() {
+                out.push(
+                    serde_dynamo::from_item(item.clone())
+                        .map_err(|e| AppError::internal("decoding a seat", e))?,
+                );
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(out);
+            }
         }
     }
 

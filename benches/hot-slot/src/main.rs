@@ -1,0 +1,497 @@
+//! Hot-slot benchmark: how fast one slot takes counted bookings through the
+//! local HTTP API, next to the raw rate of the same DynamoDB transaction
+//! against the same DynamoDB Local, measured in the same run.
+//!
+//! It is a benchmark, not a test: it asserts nothing and prints figures.
+//!
+//! 1. Signs up a fresh account, promotes it with `platform-admin promote`,
+//!    logs in, and generates two fresh slots (one per phase) through the
+//!    admin API, each with room for every request.
+//! 2. HTTP phase: `--requests` `POST /bookings` of one place each (unique
+//!    `Idempotency-Key`), `--concurrency` in flight, after `--warmup`
+//!    uncounted requests.
+//! 3. Raw phase: the same count and concurrency of
+//!    `DynamoBookings::create` called in-process against the table in
+//!    DynamoDB Local: the same GetItem of the slot and the same
+//!    TransactWriteItems of six items the `booking-create` function runs.
+//! 4. Prints requests, successes, wall time, bookings/s, p50/p99/max latency
+//!    of each phase and the HTTP/raw ratios.
+//!
+//! # Running it
+//!
+//! Build everything once (`infra/up.sh` does it, or
+//! `cargo build --workspace --bins`), start a local cloud of its own, then
+//! run the benchmark against its state file, from the workspace root:
+//!
+//! ```sh
+//! cargo build --workspace --bins
+//! target/debug/local-cloud --api-port 3200 --admin-port 3201 \
+//!     --dynamodb-port 8200 --moto-port 5200 \
+//!     --state-file .local/run/bench-cloud.json &
+//! cargo run --release -p hot-slot-bench -- --state-file .local/run/bench-cloud.json
+//! ```
+//!
+//! A cloud started by `infra/up.sh` works too (the default state file).
+//! The functions run as the debug builds the local cloud starts, with 4
+//! instances each by default (`--instances`), so with more requests in
+//! flight than instances the HTTP phase also measures queueing for an
+//! instance. On a small, shared machine (2 cores) all of the cloud, the
+//! emulators and this client compete for the same CPUs: read the figures as
+//! rough.
+
+// Printing the figures is the whole point of this binary.
+#![allow(clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use clap::Parser;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use shared::CorrelationId;
+use shared::adapters::dynamo::booking::{Attempt, DynamoBookings};
+use shared::booking::{BookingRequest, DEFAULT_HOLD_MINUTES, IdempotencyKey, Order, fingerprint};
+use shared::catalog::MAX_CAPACITY;
+use shared::identity::UserId;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const PASSWORD: &str = "bench horse 7 battery";
+
+#[derive(Debug, Parser)]
+#[command(about = "Hot-slot bookings/s and latency: local HTTP API vs raw DynamoDB transaction")]
+struct Args {
+    /// The running local cloud's state file.
+    #[arg(long, default_value = ".local/run/local-cloud.json")]
+    state_file: PathBuf,
+    /// Measured bookings per phase.
+    #[arg(long, default_value_t = 2000)]
+    requests: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Uncounted requests sent before each phase.
+    #[arg(long, default_value_t = 50)]
+    warmup: usize,
+    /// Places of each slot; must hold warmup + requests, at most 10000.
+    #[arg(long, default_value_t = MAX_CAPACITY)]
+    capacity: u32,
+    /// The operator command that promotes the benchmark's account.
+    #[arg(long, default_value = "target/debug/platform-admin")]
+    platform_admin: PathBuf,
+}
+
+/// What one phase measured.
+struct Phase {
+    name: &'static str,
+    requests: usize,
+    wall: Duration,
+    /// Latencies of successful requests, sorted.
+    latencies: Vec<Duration>,
+    /// Failures by reason.
+    failures: BTreeMap<String, usize>,
+}
+
+impl Phase {
+    fn new(
+        name: &'static str,
+        wall: Duration,
+        outcomes: Vec<(Duration, Result<(), String>)>,
+    ) -> Self {
+        let requests = outcomes.len();
+        let mut latencies = Vec::with_capacity(requests);
+        let mut failures = BTreeMap::new();
+        for (latency, outcome) in outcomes {
+            match outcome {
+                Ok(()) => latencies.push(latency),
+                Err(reason) => *failures.entry(reason).or_insert(0) += 1,
+            }
+        }
+        latencies.sort();
+        Self {
+            name,
+            requests,
+            wall,
+            latencies,
+            failures,
+        }
+    }
+
+    fn successes(&self) -> usize {
+        self.latencies.len()
+    }
+
+    fn rate(&self) -> f64 {
+        self.successes() as f64 / self.wall.as_secs_f64()
+    }
+
+    /// Nearest-rank percentile of successful requests, in milliseconds.
+    fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let rank = ((p / 100.0) * self.latencies.len() as f64).ceil() as usize;
+        let index = rank.clamp(1, self.latencies.len()) - 1;
+        ms(self.latencies[index])
+    }
+
+    fn max_ms(&self) -> f64 {
+        self.latencies.last().map_or(f64::NAN, |d| ms(*d))
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The parts of the local cloud's state file the benchmark needs.
+struct Cloud {
+    api: String,
+    dynamodb: String,
+    table: String,
+    http: reqwest::Client,
+}
+
+impl Cloud {
+    fn load(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "no local cloud state at {} ({e}): start a local cloud first (see `cargo doc -p hot-slot-bench` or the top of benches/hot-slot/src/main.rs)",
+                path.display()
+            )
+        })?;
+        let state: Value = serde_json::from_str(&text)?;
+        let field = |v: &Value, what: &str| -> Result<String, Error> {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("the state file has no {what}").into())
+        };
+        Ok(Self {
+            api: field(&state["api"], "api")?,
+            dynamodb: field(&state["dynamodb"], "dynamodb")?,
+            table: field(&state["resources"]["Table"]["ref"], "resources.Table.ref")?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .pool_max_idle_per_host(1024)
+                .build()?,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api)
+    }
+
+    /// POSTs JSON and returns the body, or fails unless the status is `expect`.
+    async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+        expect: u16,
+    ) -> Result<Value, Error> {
+        let mut req = self.http.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await?;
+        let status = res.status().as_u16();
+        let text = res.text().await?;
+        if status != expect {
+            return Err(format!("POST {path} answered {status}, not {expect}: {text}").into());
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn dynamo_client(&self) -> aws_sdk_dynamodb::Client {
+        let creds =
+            aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "bench");
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(creds)
+            .load()
+            .await;
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .endpoint_url(&self.dynamodb)
+                .build(),
+        )
+    }
+}
+
+/// Signs up a fresh account, promotes it and logs in: (user id, access token).
+async fn admin(cloud: &Cloud, args: &Args, state_file: &Path) -> Result<(String, String), Error> {
+    let email = format!("bench-{}@example.com", uuid::Uuid::new_v4());
+    let profile = cloud
+        .post(
+            "/auth/signup",
+            &json!({ "email": email, "password": PASSWORD, "name": "Bench", "phone": "+15555550100" }),
+            None,
+            201,
+        )
+        .await?;
+    let user_id = profile["id"]
+        .as_str()
+        .ok_or("the signup answer has no id")?
+        .to_owned();
+    if !args.platform_admin.is_file() {
+        return Err(format!(
+            "{} is missing: build it first with `cargo build -p platform-admin` (or `cargo build --workspace --bins`)",
+            args.platform_admin.display()
+        )
+        .into());
+    }
+    let out = std::process::Command::new(&args.platform_admin)
+        .args(["promote", &email, "--state-file"])
+        .arg(state_file)
+        .output()
+        .map_err(|e| format!("running {}: {e}", args.platform_admin.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "platform-admin promote failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into());
+    }
+    let login = cloud
+        .post(
+            "/auth/login",
+            &json!({ "email": email, "password": PASSWORD }),
+            None,
+            200,
+        )
+        .await?;
+    let token = login["access_token"]
+        .as_str()
+        .ok_or("the login answer has no access_token")?
+        .to_owned();
+    Ok((user_id, token))
+}
+
+/// A fresh venue, COURSE resource and one slot of `capacity` at 08:00 on
+/// `date`; returns the slot id.
+async fn new_slot(cloud: &Cloud, token: &str, date: &str, capacity: u32) -> Result<String, Error> {
+    let venue = cloud
+        .post(
+            "/admin/venues",
+            &json!({ "name": "Bench Venue", "kind": "GOLF_CLUB", "city": "Benchville" }),
+            Some(token),
+            201,
+        )
+        .await?;
+    let venue = venue["id"].as_str().ok_or("the venue has no id")?;
+    let resource = cloud
+        .post(
+            &format!("/admin/venues/{venue}/resources"),
+            &json!({ "name": "Hot Course", "kind": "COURSE" }),
+            Some(token),
+            201,
+        )
+        .await?;
+    let resource = resource["id"].as_str().ok_or("the resource has no id")?;
+    cloud
+        .post(
+            &format!("/admin/resources/{resource}/slots/generate"),
+            &json!({
+                "from": date, "to": date, "start_times": ["08:00"],
+                "duration_minutes": 10, "capacity": capacity,
+                "prices": { "weekday": 5000, "weekend": 7000, "holiday": 9000 }
+            }),
+            Some(token),
+            200,
+        )
+        .await?;
+    Ok(format!("{resource}@{date}T08:00"))
+}
+
+/// One `POST /bookings` of one place: its latency and whether it made a booking.
+async fn http_booking(cloud: &Cloud, token: &str, body: &Value) -> (Duration, Result<(), String>) {
+    let started = Instant::now();
+    let res = cloud
+        .http
+        .post(cloud.url("/bookings"))
+        .bearer_auth(token)
+        .header(IdempotencyKey::HEADER, uuid::Uuid::new_v4().to_string())
+        .json(body)
+        .send()
+        .await;
+    let outcome = match res {
+        Ok(res) => {
+            let status = res.status().as_u16();
+            // Read the body: the request is done when its answer is in.
+            let text = res.text().await.unwrap_or_default();
+            if status == 201 {
+                Ok(())
+            } else {
+                let code: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                Err(format!(
+                    "HTTP {status} {}",
+                    code["code"].as_str().unwrap_or("")
+                ))
+            }
+        }
+        Err(e) => Err(format!("transport: {e}")),
+    };
+    (started.elapsed(), outcome)
+}
+
+/// One in-process `DynamoBookings::create` of one place.
+async fn raw_booking(
+    store: &DynamoBookings,
+    user: &UserId,
+    request: &Order,
+    fingerprint: &str,
+) -> (Duration, Result<(), String>) {
+    let started = Instant::now();
+    let outcome = async {
+        let key = IdempotencyKey::parse(Some(&uuid::Uuid::new_v4().to_string()))
+            .map_err(|e| e.to_string())?;
+        let now = Utc::now();
+        store
+            .create(&Attempt {
+                user,
+                request,
+                key: &key,
+                fingerprint,
+                hold: chrono::Duration::minutes(DEFAULT_HOLD_MINUTES),
+                correlation_id: &CorrelationId::generate(),
+                now,
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{} {}", e.status(), e.code()))
+    }
+    .await;
+    (started.elapsed(), outcome)
+}
+
+/// Runs `count` calls of `op` with `concurrency` in flight; returns the wall
+/// time and each call's outcome.
+async fn drive<F, Fut>(
+    count: usize,
+    concurrency: usize,
+    op: F,
+) -> (Duration, Vec<(Duration, Result<(), String>)>)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = (Duration, Result<(), String>)>,
+{
+    let started = Instant::now();
+    let outcomes = futures::stream::iter(0..count)
+        .map(|_| op())
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    (started.elapsed(), outcomes)
+}
+
+fn print_table(http: &Phase, raw: &Phase, args: &Args) {
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    println!();
+    println!(
+        "hot slot: {} bookings of 1 place per phase, {} in flight, {} warm-up requests, {cores} cores",
+        args.requests, args.concurrency, args.warmup
+    );
+    if cores <= 2 {
+        println!(
+            "warning: {cores} cores shared by the client, the local cloud and DynamoDB Local: figures are rough"
+        );
+    }
+    println!();
+    println!(
+        "{:<6} {:>8} {:>9} {:>9} {:>11} {:>9} {:>9} {:>9}",
+        "phase", "requests", "successes", "wall s", "bookings/s", "p50 ms", "p99 ms", "max ms"
+    );
+    for p in [http, raw] {
+        println!(
+            "{:<6} {:>8} {:>9} {:>9.2} {:>11.1} {:>9.1} {:>9.1} {:>9.1}",
+            p.name,
+            p.requests,
+            p.successes(),
+            p.wall.as_secs_f64(),
+            p.rate(),
+            p.percentile_ms(50.0),
+            p.percentile_ms(99.0),
+            p.max_ms()
+        );
+    }
+    println!();
+    println!(
+        "ratio http/raw: bookings/s {:.2}, p50 {:.2}",
+        http.rate() / raw.rate(),
+        http.percentile_ms(50.0) / raw.percentile_ms(50.0)
+    );
+    for p in [http, raw] {
+        for (reason, count) in &p.failures {
+            println!("{} failures: {count} x {reason}", p.name);
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Error> {
+    let needed = args.requests + args.warmup;
+    if args.capacity > MAX_CAPACITY || needed > args.capacity as usize {
+        return Err(format!(
+            "--capacity {} must be at most {MAX_CAPACITY} and hold --warmup + --requests ({needed})",
+            args.capacity
+        )
+        .into());
+    }
+    if args.concurrency == 0 || args.requests == 0 {
+        return Err("--requests and --concurrency must be at least 1".into());
+    }
+    let cloud = Cloud::load(&args.state_file)?;
+    // A date well ahead, so the slots are open whatever day it is.
+    let date = (Utc::now().date_naive() + chrono::Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
+
+    println!(
+        "local cloud: api {}, dynamodb {}, table {}",
+        cloud.api, cloud.dynamodb, cloud.table
+    );
+    let (user_id, token) = admin(&cloud, &args, &args.state_file).await?;
+    let http_slot = new_slot(&cloud, &token, &date, args.capacity).await?;
+    let raw_slot = new_slot(&cloud, &token, &date, args.capacity).await?;
+    println!("slots: http {http_slot}, raw {raw_slot}");
+
+    // HTTP phase.
+    let body = json!({ "kind": "counted", "slot_id": http_slot, "quantity": 1 });
+    let http_op = || http_booking(&cloud, &token, &body);
+    println!("http: warming up ({} requests)", args.warmup);
+    drive(args.warmup, args.concurrency, http_op).await;
+    println!("http: {} requests", args.requests);
+    let (wall, outcomes) = drive(args.requests, args.concurrency, http_op).await;
+    let http = Phase::new("http", wall, outcomes);
+
+    // Raw phase: the same transaction, in-process, on a second slot.
+    let store = DynamoBookings::new(cloud.dynamo_client().await, cloud.table.clone());
+    let user = UserId::parse(&user_id)?;
+    let body = BookingRequest::Counted {
+        slot_id: raw_slot,
+        quantity: 1,
+    };
+    let request = body.validate()?;
+    let fingerprint = fingerprint(&serde_json::to_vec(&body)?);
+    let raw_op = || raw_booking(&store, &user, &request, &fingerprint);
+    println!("raw: warming up ({} requests)", args.warmup);
+    drive(args.warmup, args.concurrency, raw_op).await;
+    println!("raw: {} requests", args.requests);
+    let (wall, outcomes) = drive(args.requests, args.concurrency, raw_op).await;
+    let raw = Phase::new("raw", wall, outcomes);
+
+    print_table(&http, &raw, &args);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("hot-slot-bench: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
