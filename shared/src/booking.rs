@@ -8,12 +8,12 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::AppError;
-use crate::catalog::SlotId;
+use crate::catalog::{ResourceId, SlotId};
 use crate::identity::UserId;
 
 /// The most places one booking may take.
@@ -181,6 +181,30 @@ pub enum BookingRequest {
         slot_id: String,
         seat_ids: Vec<String>,
     },
+    /// A room from `start` to `end` ("HH:MM") on `date`.
+    Range {
+        resource_id: String,
+        date: String,
+        start: String,
+        end: String,
+    },
+}
+
+/// A validated booking request of any kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidRequest {
+    Slot(Order),
+    Range(RangeOrder),
+}
+
+/// A validated range request. Its fit to the room's grid and hours is
+/// checked against the room's rules ([`crate::catalog::RangeRules::units`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeOrder {
+    pub resource_id: ResourceId,
+    pub date: NaiveDate,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
 }
 
 /// A validated booking request. `seat_ids` is empty for a counted booking;
@@ -193,8 +217,38 @@ pub struct Order {
 }
 
 impl BookingRequest {
-    pub fn validate(&self) -> Result<Order, AppError> {
+    pub fn validate(&self) -> Result<ValidRequest, AppError> {
         match self {
+            Self::Range {
+                resource_id,
+                date,
+                start,
+                end,
+            } => {
+                let time = |raw: &str| {
+                    NaiveTime::parse_from_str(raw, "%H:%M").map_err(|_| {
+                        AppError::validation(
+                            "INVALID_RANGE",
+                            format!("{raw:?} is not a time like 09:30"),
+                        )
+                    })
+                };
+                Ok(ValidRequest::Range(RangeOrder {
+                    resource_id: ResourceId::parse(resource_id)?,
+                    date: NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
+                        AppError::validation("INVALID_DATE", "date must be YYYY-MM-DD")
+                    })?,
+                    start: time(start)?,
+                    end: time(end)?,
+                }))
+            }
+            slot => slot.validate_slot().map(ValidRequest::Slot),
+        }
+    }
+
+    fn validate_slot(&self) -> Result<Order, AppError> {
+        match self {
+            Self::Range { .. } => Err(AppError::validation("INVALID_BODY", "not a slot booking")),
             Self::Counted { slot_id, quantity } => Ok(Order {
                 slot_id: SlotId::parse(slot_id)?,
                 quantity: Quantity::parse(*quantity)?,
@@ -249,6 +303,12 @@ pub struct Booking {
     pub unit_price_cents: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seats: Vec<BookedSeat>,
+    /// Range bookings: when the room is free again (`slot_id` holds the start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<NaiveTime>,
+    /// Range bookings: the start of every unit the booking locks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<NaiveTime>,
     pub price_cents: u64,
     pub currency: String,
     pub status: BookingStatus,

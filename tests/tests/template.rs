@@ -21,8 +21,9 @@ fn the_template_passes_cfn_lint() {
 }
 
 /// The only routes anyone may call without a token.
-const PUBLIC_ROUTES: [&str; 9] = [
+const PUBLIC_ROUTES: [&str; 10] = [
     "GET /health",
+    "GET /resources/{resource_id}/free-ranges",
     "GET /slots/{slot_id}/seats",
     "GET /venues",
     "GET /venues/{venue_id}/resources",

@@ -52,7 +52,9 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use shared::CorrelationId;
 use shared::adapters::dynamo::booking::{Attempt, DynamoBookings};
-use shared::booking::{BookingRequest, DEFAULT_HOLD_MINUTES, IdempotencyKey, Order, fingerprint};
+use shared::booking::{
+    BookingRequest, DEFAULT_HOLD_MINUTES, IdempotencyKey, Order, ValidRequest, fingerprint,
+};
 use shared::catalog::MAX_CAPACITY;
 use shared::identity::UserId;
 
@@ -349,15 +351,17 @@ async fn raw_booking(
             .map_err(|e| e.to_string())?;
         let now = Utc::now();
         store
-            .create(&Attempt {
-                user,
+            .create(
+                &Attempt {
+                    user,
+                    key: &key,
+                    fingerprint,
+                    hold: chrono::Duration::minutes(DEFAULT_HOLD_MINUTES),
+                    correlation_id: &CorrelationId::generate(),
+                    now,
+                },
                 request,
-                key: &key,
-                fingerprint,
-                hold: chrono::Duration::minutes(DEFAULT_HOLD_MINUTES),
-                correlation_id: &CorrelationId::generate(),
-                now,
-            })
+            )
             .await
             .map(|_| ())
             .map_err(|e| format!("{} {}", e.status(), e.code()))
@@ -472,7 +476,9 @@ async fn run(args: Args) -> Result<(), Error> {
         slot_id: raw_slot,
         quantity: 1,
     };
-    let request = body.validate()?;
+    let ValidRequest::Slot(request) = body.validate()? else {
+        return Err("a counted request validates to a slot order".into());
+    };
     let fingerprint = fingerprint(&serde_json::to_vec(&body)?);
     let raw_op = || raw_booking(&store, &user, &request, &fingerprint);
     println!("raw: warming up ({} requests)", args.warmup);

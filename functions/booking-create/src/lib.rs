@@ -10,7 +10,7 @@ use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, Response};
 use shared::AppError;
 use shared::adapters::dynamo::booking::{Attempt, Created, DynamoBookings};
-use shared::booking::{BookingRequest, IdempotencyKey, fingerprint};
+use shared::booking::{BookingRequest, IdempotencyKey, ValidRequest, fingerprint};
 use shared::http::{caller, correlation_id, error_response, json_response, parse_json};
 
 pub async fn handle(
@@ -30,18 +30,19 @@ pub async fn handle(
         let request = body.validate()?;
         let canonical =
             serde_json::to_vec(&body).map_err(|e| AppError::internal("encoding the request", e))?;
-        let now = Utc::now().trunc_subsecs(3);
-        store
-            .create(&Attempt {
-                user: &caller.user_id,
-                request: &request,
-                key: &key,
-                fingerprint: &fingerprint(&canonical),
-                hold,
-                correlation_id: &correlation_id,
-                now,
-            })
-            .await
+        let fingerprint = fingerprint(&canonical);
+        let attempt = Attempt {
+            user: &caller.user_id,
+            key: &key,
+            fingerprint: &fingerprint,
+            hold,
+            correlation_id: &correlation_id,
+            now: Utc::now().trunc_subsecs(3),
+        };
+        match request {
+            ValidRequest::Slot(order) => store.create(&attempt, &order).await,
+            ValidRequest::Range(order) => store.create_range(&attempt, &order).await,
+        }
     }
     .await;
     Ok(match result {

@@ -5,7 +5,9 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::AppError;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
-use shared::catalog::{CatalogStatus, Resource, ResourceId, ResourceKind, VenueId, parse_name};
+use shared::catalog::{
+    CatalogStatus, RangeRules, Resource, ResourceId, ResourceKind, VenueId, parse_name,
+};
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
 use shared::identity::Permission;
 
@@ -14,6 +16,8 @@ use shared::identity::Permission;
 struct CreateResource {
     name: String,
     kind: ResourceKind,
+    /// Rooms only: how the room is booked by time range.
+    range: Option<RangeRules>,
 }
 
 pub async fn handle(
@@ -25,6 +29,23 @@ pub async fn handle(
         caller(&req)?.require(Permission::CatalogWrite)?;
         let venue_id = VenueId::parse(&path_param(&req, "venue_id")?)?;
         let body: CreateResource = parse_json(&req)?;
+        let range = match (body.kind, body.range) {
+            (ResourceKind::Room, Some(rules)) => Some(rules.validate()?),
+            (ResourceKind::Room, None) => {
+                return Err(AppError::validation(
+                    "MISSING_RANGE_RULES",
+                    "a room needs range rules: unit_minutes, opens, closes, unit_price_cents",
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(AppError::validation(
+                    "UNEXPECTED_RANGE_RULES",
+                    "only rooms are booked by time range",
+                ));
+            }
+            (_, None) => None,
+        };
+        let name = parse_name(&body.name)?;
         if store.get_venue(&venue_id).await?.is_none() {
             return Err(AppError::NotFound {
                 code: "VENUE_NOT_FOUND",
@@ -32,9 +53,10 @@ pub async fn handle(
             });
         }
         let resource = Resource {
+            range,
             id: ResourceId::generate(),
             venue_id,
-            name: parse_name(&body.name)?,
+            name,
             kind: body.kind,
             status: CatalogStatus::Open,
         };

@@ -10,17 +10,17 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::catalog::{SlotItem, resource_pk, seats_pk};
+use super::catalog::{SlotItem, range_pk, resource_pk, seats_pk};
 use super::{OutboxItem, cancellation_codes, keys, transact_write, transaction_error};
 use crate::booking::{
     BookedSeat, Booking, BookingId, BookingNumber, BookingStatus, HistoryEntry, IdempotencyKey,
-    Order,
+    Order, RangeOrder,
 };
-use crate::catalog::{Availability, Seat, SlotId};
+use crate::catalog::{Availability, CatalogStatus, Resource, Seat, SlotId};
 use crate::identity::UserId;
 use crate::{AppError, CorrelationId, EventEnvelope, EventSource, EventType};
 
@@ -125,7 +125,6 @@ pub enum Created {
 #[derive(Debug, Clone)]
 pub struct Attempt<'a> {
     pub user: &'a UserId,
-    pub request: &'a Order,
     pub key: &'a IdempotencyKey,
     /// [`crate::booking::fingerprint`] of the request body.
     pub fingerprint: &'a str,
@@ -227,15 +226,18 @@ impl DynamoBookings {
     /// Takes `request.quantity` places of the slot and writes the booking
     /// (PENDING until `hold`), its idempotency record, its number, its first
     /// history entry and `BookingCreated`, all in one transaction.
-    pub async fn create(&self, attempt: &Attempt<'_>) -> Result<Created, AppError> {
+    pub async fn create(
+        &self,
+        attempt: &Attempt<'_>,
+        request: &Order,
+    ) -> Result<Created, AppError> {
         let Attempt {
             user,
-            request,
             key,
             fingerprint,
             hold,
-            correlation_id,
             now,
+            ..
         } = attempt.clone();
         let idempotency_pk = format!("IDEMPOTENCY#{user}#{}", key.as_str());
         // The read gives the price and a clear early refusal; the
@@ -272,6 +274,8 @@ impl DynamoBookings {
                 quantity,
                 unit_price_cents: unit_price,
                 seats: seats.clone(),
+                ends_at: None,
+                units: Vec::new(),
                 price_cents: price,
                 currency: crate::booking::CURRENCY.into(),
                 status: BookingStatus::Pending,
@@ -279,8 +283,6 @@ impl DynamoBookings {
                 created_at: now,
                 updated_at: now,
             };
-            let response = serde_json::to_string(&booking)
-                .map_err(|e| AppError::internal("encoding a booking", e))?;
             let take = Update::builder()
                 .table_name(&self.table)
                 .key(keys::PK, s(resource_pk(&request.slot_id.resource_id)))
@@ -316,51 +318,17 @@ impl DynamoBookings {
                         .map_err(|e| AppError::internal("building a seat lock", e))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let idempotency = IdempotencyItem {
-                pk: idempotency_pk.clone(),
-                sk: "IDEMPOTENCY".into(),
-                entity: "IDEMPOTENCY".into(),
-                fingerprint: fingerprint.to_owned(),
-                booking_id: booking.id.clone(),
-                response,
-                expires_at: (now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp(),
-            };
-            let number = serde_json::json!({
-                "PK": format!("BOOKINGNO#{}", booking.number.as_str()),
-                "SK": "BOOKINGNO",
-                "entity": "BOOKING_NUMBER",
-                "booking_id": booking.id,
-            });
-            let entry = HistoryEntry {
-                at: now,
-                from: None,
-                to: BookingStatus::Pending,
-                by: user.to_string(),
-                reason: format!("held {quantity} of {}", request.slot_id),
-            };
-            let event = EventEnvelope::new(
-                EventType::BookingCreated,
-                correlation_id.clone(),
-                serde_json::json!({
-                    "booking_id": booking.id, "number": booking.number, "user_id": user,
-                    "slot_id": booking.slot_id, "quantity": quantity,
-                    "price_cents": booking.price_cents, "currency": booking.currency,
-                    "hold_expires_at": booking.hold_expires_at,
-                }),
-            )
-            .map_err(|e| AppError::internal("encoding BookingCreated", e))?;
             // Item order decides what a cancellation reason points at:
             // 0 the slot, 1..=n the seats, then booking, key, number.
             let n = seat_locks.len();
             let mut items = vec![TransactWriteItem::builder().update(take).build()];
             items.extend(seat_locks);
-            items.extend([
-                self.put(BookingItem::new(&booking), Some("attribute_not_exists(PK)"))?,
-                self.put(idempotency, Some("attribute_not_exists(PK)"))?,
-                self.put(number, Some("attribute_not_exists(PK)"))?,
-                self.put(history_item(&booking.id, &entry, 0), None)?,
-                self.outbox(&event)?,
-            ]);
+            items.extend(self.record_items(
+                &booking,
+                &idempotency_pk,
+                attempt,
+                format!("held {quantity} of {}", request.slot_id),
+            )?);
             let err = match transact_write(&self.client, items).await {
                 Ok(()) => return Ok(Created::New(Box::new(booking))),
                 Err(e) => e,
@@ -399,6 +367,181 @@ impl DynamoBookings {
             "creating a booking",
             "no free booking number after 3 draws",
         ))
+    }
+
+    /// Books a room from `order.start` to `order.end`: one lock item per
+    /// unit of the room's grid, each `attribute_not_exists`, in the same
+    /// transaction as the booking, so two overlapping ranges can never both
+    /// succeed.
+    pub async fn create_range(
+        &self,
+        attempt: &Attempt<'_>,
+        order: &RangeOrder,
+    ) -> Result<Created, AppError> {
+        let idempotency_pk = format!("IDEMPOTENCY#{}#{}", attempt.user, attempt.key.as_str());
+        let resource = self
+            .get_item(resource_pk(&order.resource_id), "RESOURCE")
+            .await?
+            .map(|i| {
+                serde_dynamo::from_item::<_, Resource>(i)
+                    .map_err(|e| AppError::internal("decoding a resource", e))
+            })
+            .transpose()?;
+        let Some(resource) = resource else {
+            if let Some(replay) = self.replay(&idempotency_pk, attempt.fingerprint).await? {
+                return Ok(replay);
+            }
+            return Err(AppError::NotFound {
+                code: "RESOURCE_NOT_FOUND",
+                what: format!("the resource {}", order.resource_id),
+            });
+        };
+        let Some(rules) = resource.range else {
+            return Err(AppError::conflict(
+                "NOT_A_ROOM",
+                "this resource is not booked by time range",
+            ));
+        };
+        if resource.status == CatalogStatus::Closed {
+            return Err(AppError::conflict(
+                "RESOURCE_CLOSED",
+                "this room is closed to bookings",
+            ));
+        }
+        let units = rules.units(order.start, order.end)?;
+        let day = range_pk(&order.resource_id, order.date);
+        for _ in 0..3 {
+            let booking = Booking {
+                id: BookingId::generate(),
+                number: BookingNumber::generate(),
+                user_id: attempt.user.clone(),
+                kind: "range".into(),
+                slot_id: SlotId {
+                    resource_id: order.resource_id.clone(),
+                    date: order.date,
+                    start: order.start,
+                },
+                quantity: 1,
+                unit_price_cents: Some(rules.unit_price_cents),
+                seats: Vec::new(),
+                ends_at: Some(order.end),
+                units: units.clone(),
+                price_cents: rules.unit_price_cents * units.len() as u64,
+                currency: crate::booking::CURRENCY.into(),
+                status: BookingStatus::Pending,
+                hold_expires_at: attempt.now + attempt.hold,
+                created_at: attempt.now,
+                updated_at: attempt.now,
+            };
+            let mut items = units
+                .iter()
+                .map(|unit| {
+                    let lock = serde_json::json!({
+                        "PK": day, "SK": format!("UNIT#{}", unit.format("%H:%M")),
+                        "entity": "RANGE_LOCK", "booking_id": booking.id,
+                    });
+                    self.put(lock, Some("attribute_not_exists(PK)"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let u = items.len();
+            let reason = format!(
+                "held {} from {} to {} on {}",
+                order.resource_id,
+                order.start.format("%H:%M"),
+                order.end.format("%H:%M"),
+                order.date
+            );
+            items.extend(self.record_items(&booking, &idempotency_pk, attempt, reason)?);
+            let err = match transact_write(&self.client, items).await {
+                Ok(()) => return Ok(Created::New(Box::new(booking))),
+                Err(e) => e,
+            };
+            let Some(codes) = cancellation_codes(&err) else {
+                return Err(transaction_error("creating a booking", err));
+            };
+            let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
+            // Items: 0..u the units, then booking, key, number.
+            if failed(u + 1) {
+                return self
+                    .replay(&idempotency_pk, attempt.fingerprint)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::internal("replaying a booking", "idempotency record vanished")
+                    });
+            }
+            let taken: Vec<String> = (0..u)
+                .filter(|i| failed(*i))
+                .map(|i| units[i].format("%H:%M").to_string())
+                .collect();
+            if !taken.is_empty() {
+                return Err(AppError::conflict(
+                    "RANGE_TAKEN",
+                    format!("the room is already booked at {}", taken.join(", ")),
+                ));
+            }
+            if failed(u + 2) {
+                continue;
+            }
+            return Err(transaction_error("creating a booking", err));
+        }
+        Err(AppError::internal(
+            "creating a booking",
+            "no free booking number after 3 draws",
+        ))
+    }
+
+    /// The items every new booking writes after its capacity items: the
+    /// booking, its idempotency record (holding the first answer), its
+    /// number, its first history entry and `BookingCreated`.
+    fn record_items(
+        &self,
+        booking: &Booking,
+        idempotency_pk: &str,
+        attempt: &Attempt<'_>,
+        reason: String,
+    ) -> Result<Vec<TransactWriteItem>, AppError> {
+        let response = serde_json::to_string(booking)
+            .map_err(|e| AppError::internal("encoding a booking", e))?;
+        let idempotency = IdempotencyItem {
+            pk: idempotency_pk.to_owned(),
+            sk: "IDEMPOTENCY".into(),
+            entity: "IDEMPOTENCY".into(),
+            fingerprint: attempt.fingerprint.to_owned(),
+            booking_id: booking.id.clone(),
+            response,
+            expires_at: (attempt.now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp(),
+        };
+        let number = serde_json::json!({
+            "PK": format!("BOOKINGNO#{}", booking.number.as_str()),
+            "SK": "BOOKINGNO",
+            "entity": "BOOKING_NUMBER",
+            "booking_id": booking.id,
+        });
+        let entry = HistoryEntry {
+            at: attempt.now,
+            from: None,
+            to: BookingStatus::Pending,
+            by: attempt.user.to_string(),
+            reason,
+        };
+        let event = EventEnvelope::new(
+            EventType::BookingCreated,
+            attempt.correlation_id.clone(),
+            serde_json::json!({
+                "booking_id": booking.id, "number": booking.number, "user_id": booking.user_id,
+                "kind": booking.kind, "slot_id": booking.slot_id, "quantity": booking.quantity,
+                "price_cents": booking.price_cents, "currency": booking.currency,
+                "hold_expires_at": booking.hold_expires_at,
+            }),
+        )
+        .map_err(|e| AppError::internal("encoding BookingCreated", e))?;
+        Ok(vec![
+            self.put(BookingItem::new(booking), Some("attribute_not_exists(PK)"))?,
+            self.put(idempotency, Some("attribute_not_exists(PK)"))?,
+            self.put(number, Some("attribute_not_exists(PK)"))?,
+            self.put(history_item(&booking.id, &entry, 0), None)?,
+            self.outbox(&event)?,
+        ])
     }
 
     /// The chosen seats with their prices; an unknown seat is a 404. (Their
@@ -526,10 +669,26 @@ impl DynamoBookings {
         .map_err(|e| AppError::internal("encoding a booking event", e))?;
         let mut items = vec![
             TransactWriteItem::builder().update(update).build(),
-            TransactWriteItem::builder().update(give_back).build(),
             self.put(history_item(&booking.id, &entry, 1), None)?,
             self.outbox(&event)?,
         ];
+        if booking.units.is_empty() {
+            items.push(TransactWriteItem::builder().update(give_back).build());
+        }
+        for unit in &booking.units {
+            let free = Delete::builder()
+                .table_name(&self.table)
+                .key(
+                    keys::PK,
+                    s(range_pk(&booking.slot_id.resource_id, booking.slot_id.date)),
+                )
+                .key(keys::SK, s(format!("UNIT#{}", unit.format("%H:%M"))))
+                .condition_expression("booking_id = :booking")
+                .expression_attribute_values(":booking", s(booking.id.as_str()))
+                .build()
+                .map_err(|e| AppError::internal("building a unit release", e))?;
+            items.push(TransactWriteItem::builder().delete(free).build());
+        }
         for seat in &booking.seats {
             let free = Update::builder()
                 .table_name(&self.table)
@@ -764,15 +923,17 @@ mod tests {
         };
         let key = IdempotencyKey::parse(Some("test-key-0001")).unwrap();
         store
-            .create(&Attempt {
-                user: &user,
-                request: &request,
-                key: &key,
-                fingerprint: "fp",
-                hold: Duration::minutes(15),
-                correlation_id: &CorrelationId::generate(),
-                now: Utc::now(),
-            })
+            .create(
+                &Attempt {
+                    user: &user,
+                    key: &key,
+                    fingerprint: "fp",
+                    hold: Duration::minutes(15),
+                    correlation_id: &CorrelationId::generate(),
+                    now: Utc::now(),
+                },
+                &request,
+            )
             .await
     }
 

@@ -6,6 +6,7 @@
 //! | resource | `RESOURCE#<id>`      | RESOURCE                | `VENUE#<venue id>#RESOURCES`    | `<name>#<id>`   |
 //! | slot     | `RESOURCE#<id>`      | `SLOT#<date>T<hh:mm>`   |                                 |                 |
 //! | seat     | `SEATS#<slot id>`    | `SEAT#<seat id>`        |                                 |                 |
+//! | unit lock| `RANGE#<room>#<date>`| `UNIT#<hh:mm>`          |                                 |                 |
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -15,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{OutboxItem, is_conditional_failure, keys};
 use crate::catalog::{
-    CatalogStatus, GenerationSummary, Resource, ResourceId, ResourceKind, Seat, Slot, SlotId,
-    SlotStatus, Venue, VenueId, VenueKind,
+    CatalogStatus, GenerationSummary, RangeRules, Resource, ResourceId, ResourceKind, Seat, Slot,
+    SlotId, SlotStatus, Venue, VenueId, VenueKind,
 };
 use crate::{AppError, EventEnvelope, EventSource};
 
@@ -26,6 +27,11 @@ fn s(value: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn resource_pk(id: &ResourceId) -> String {
     format!("RESOURCE#{id}")
+}
+
+/// The partition of a room's unit locks on a date.
+pub(crate) fn range_pk(resource: &ResourceId, date: NaiveDate) -> String {
+    format!("RANGE#{resource}#{date}")
 }
 
 /// The partition of a slot's seats.
@@ -76,6 +82,8 @@ struct ResourceItem {
     name: String,
     kind: ResourceKind,
     status: CatalogStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    range: Option<RangeRules>,
 }
 
 /// A slot as stored: the slot's fields next to its keys.
@@ -246,6 +254,7 @@ impl DynamoCatalog {
             name: resource.name.clone(),
             kind: resource.kind,
             status: resource.status,
+            range: resource.range,
         };
         self.put_new(item, "creating a resource").await?;
         Ok(())
@@ -478,6 +487,31 @@ impl DynamoCatalog {
         }
     }
 
+    /// The unit start times of a room already locked on a date.
+    pub async fn taken_units(
+        &self,
+        resource: &ResourceId,
+        date: NaiveDate,
+    ) -> Result<std::collections::BTreeSet<chrono::NaiveTime>, AppError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(range_pk(resource, date)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AppError::internal("reading a room's day", e))?;
+        Ok(page
+            .items()
+            .iter()
+            .filter_map(|i| super::string_attr(i, "SK"))
+            .filter_map(|sk| sk.strip_prefix("UNIT#"))
+            .filter_map(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M").ok())
+            .collect())
+    }
+
     pub async fn get_slot(&self, id: &SlotId) -> Result<Option<Slot>, AppError> {
         let item: Option<SlotItem> = self
             .get(
@@ -497,5 +531,6 @@ fn resource_of(r: ResourceItem) -> Resource {
         name: r.name,
         kind: r.kind,
         status: r.status,
+        range: r.range,
     }
 }
