@@ -430,3 +430,74 @@ async fn a_closed_slot_refuses_bookings_and_capacity_never_drops_below_what_is_b
         );
     }
 }
+
+#[tokio::test]
+async fn a_booking_changes_quantity_or_moves_slot_in_one_transaction() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let (first, second) = (
+        cloud.new_slot(&admin, 5).await,
+        cloud.new_slot(&admin, 3).await,
+    );
+    let token = cloud.user_token().await;
+    let booking: Value = cloud
+        .book(&token, &first, 2, &key())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/bookings/{}", booking["id"].as_str().unwrap());
+    let patch = |body: Value| {
+        let req = cloud
+            .http
+            .patch(cloud.url(&path))
+            .bearer_auth(&token)
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    let res = patch(json!({ "quantity": 4 })).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["price_cents"], 20000);
+    assert_eq!(cloud.slot_view(&first).await["remaining"], 1);
+
+    // Moving 4 places to a slot of 3 is refused and changes nothing.
+    let res = patch(json!({ "slot_id": second })).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "SOLD_OUT");
+    assert_eq!(
+        (
+            cloud.slot_view(&first).await["remaining"].clone(),
+            cloud.slot_view(&second).await["remaining"].clone()
+        ),
+        (json!(1), json!(3))
+    );
+
+    let res = patch(json!({ "slot_id": second, "quantity": 3 })).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        (
+            cloud.slot_view(&first).await["remaining"].clone(),
+            cloud.slot_view(&second).await["remaining"].clone()
+        ),
+        (json!(5), json!(0))
+    );
+    for bad in [
+        json!({}),
+        json!({ "quantity": 0 }),
+        json!({ "slot_id": "x" }),
+        json!({ "price_cents": 1 }),
+    ] {
+        assert_eq!(patch(bad.clone()).await.status(), 400, "{bad}");
+    }
+    let history: Value = cloud
+        .http
+        .get(cloud.url(&format!("{path}/history")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["history"].as_array().unwrap().len(), 3, "{history}");
+}

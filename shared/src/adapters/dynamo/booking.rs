@@ -721,6 +721,172 @@ impl DynamoBookings {
         }
     }
 
+    /// Changes a counted booking's quantity, or moves it to another slot,
+    /// in one transaction: the booking (conditional on its status, slot and
+    /// quantity being what was read), the places given back and the places
+    /// taken (conditional on room), a history entry and `BookingModified`.
+    pub async fn modify(
+        &self,
+        booking: &Booking,
+        to_slot: &SlotId,
+        to_quantity: u32,
+        by: &str,
+        correlation_id: &CorrelationId,
+        now: DateTime<Utc>,
+    ) -> Result<Booking, AppError> {
+        if booking.kind != "counted" {
+            return Err(AppError::conflict(
+                "NOT_MODIFIABLE",
+                "only counted bookings can be changed; cancel and book again",
+            ));
+        }
+        if !booking.status.holds_capacity() {
+            return Err(AppError::conflict(
+                "INVALID_TRANSITION",
+                format!("a {} booking cannot be changed", booking.status.as_str()),
+            ));
+        }
+        let slot = self
+            .slot(to_slot)
+            .await?
+            .ok_or_else(|| slot_not_found(to_slot))?;
+        if slot.slot.seated {
+            return Err(AppError::conflict(
+                "SEATS_REQUIRED",
+                "the new slot is seated; choose seats",
+            ));
+        }
+        let unit = slot.slot.unit_price();
+        let moved = &booking.slot_id != to_slot;
+        let mut changed = booking.clone();
+        changed.slot_id = to_slot.clone();
+        changed.quantity = to_quantity;
+        changed.unit_price_cents = Some(unit);
+        changed.price_cents = unit * u64::from(to_quantity);
+        changed.updated_at = now;
+        let mut update: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(BookingItem::new(&changed))
+                .map_err(|e| AppError::internal("encoding a booking", e))?;
+        // Keep the hold index as it was (absent if the booking is confirmed).
+        update.remove("GSI2PK");
+        update.remove("GSI2SK");
+        let names: Vec<String> = update
+            .keys()
+            .filter(|k| *k != "PK" && *k != "SK")
+            .cloned()
+            .collect();
+        let mut builder = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(booking_pk(&booking.id)))
+            .key(keys::SK, s("BOOKING"))
+            .condition_expression(
+                "#status IN (:pending, :confirmed) AND quantity = :old_q AND slot_id = :old_slot",
+            )
+            .expression_attribute_values(":pending", s("PENDING"))
+            .expression_attribute_values(":confirmed", s("CONFIRMED"))
+            .expression_attribute_values(":old_q", n(booking.quantity))
+            .expression_attribute_values(":old_slot", s(booking.slot_id.to_string()));
+        let mut sets = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let (alias, value) = (format!("#a{i}"), format!(":v{i}"));
+            sets.push(format!("{alias} = {value}"));
+            builder = builder
+                .expression_attribute_names(&alias, name)
+                .expression_attribute_values(&value, update[name].clone());
+        }
+        builder = builder.expression_attribute_names("#status", "status");
+        let booking_update = builder
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .build()
+            .map_err(|e| AppError::internal("building the booking update", e))?;
+        let capacity = |slot: &SlotId, delta: i64| {
+            let mut u = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(resource_pk(&slot.resource_id)))
+                .key(keys::SK, s(slot.sort_key()))
+                .update_expression("SET remaining = remaining - :d, booked = booked + :d")
+                .expression_attribute_values(":d", n(delta));
+            u = if delta > 0 {
+                u.condition_expression(
+                    "attribute_exists(PK) AND #status = :available AND remaining >= :d",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":available", s("AVAILABLE"))
+            } else {
+                u.condition_expression("attribute_exists(PK)")
+            };
+            u.build()
+                .map(|u| TransactWriteItem::builder().update(u).build())
+                .map_err(|e| AppError::internal("building a capacity update", e))
+        };
+        let old_q = i64::from(booking.quantity);
+        let new_q = i64::from(to_quantity);
+        // Item 0 takes places (it is the one that can say "sold out").
+        let mut items = Vec::new();
+        if moved {
+            items.push(capacity(to_slot, new_q)?);
+            items.push(capacity(&booking.slot_id, -old_q)?);
+        } else if new_q != old_q {
+            items.push(capacity(to_slot, new_q - old_q)?);
+        } else {
+            return Err(AppError::validation(
+                "NOTHING_TO_CHANGE",
+                "the booking already is that",
+            ));
+        }
+        let taking = moved || new_q > old_q;
+        let entry = HistoryEntry {
+            at: now,
+            from: Some(booking.status),
+            to: booking.status,
+            by: by.to_owned(),
+            reason: format!(
+                "changed from {} of {} to {to_quantity} of {to_slot}",
+                booking.quantity, booking.slot_id
+            ),
+        };
+        let event = EventEnvelope::new(
+            EventType::BookingModified,
+            correlation_id.clone(),
+            serde_json::json!({
+                "booking_id": booking.id, "user_id": booking.user_id,
+                "from": { "slot_id": booking.slot_id, "quantity": booking.quantity, "price_cents": booking.price_cents },
+                "to": { "slot_id": to_slot, "quantity": to_quantity, "price_cents": changed.price_cents },
+            }),
+        )
+        .map_err(|e| AppError::internal("encoding BookingModified", e))?;
+        let booking_index = items.len();
+        items.push(TransactWriteItem::builder().update(booking_update).build());
+        items.push(self.put(history_item(&booking.id, &entry, 2), None)?);
+        items.push(self.outbox(&event)?);
+        match transact_write(&self.client, items).await {
+            Ok(()) => Ok(changed),
+            Err(e) => match cancellation_codes(&e) {
+                Some(codes)
+                    if codes
+                        .get(booking_index)
+                        .is_some_and(|c| c == "ConditionalCheckFailed") =>
+                {
+                    Err(AppError::conflict(
+                        "INVALID_TRANSITION",
+                        "the booking changed meanwhile; read it again",
+                    ))
+                }
+                Some(codes)
+                    if taking && codes.first().is_some_and(|c| c == "ConditionalCheckFailed") =>
+                {
+                    let wanted = if moved {
+                        to_quantity
+                    } else {
+                        to_quantity - booking.quantity
+                    };
+                    Err(self.refusal(to_slot, wanted).await)
+                }
+                _ => Err(transaction_error("changing a booking", e)),
+            },
+        }
+    }
+
     /// Holds whose time ran out, oldest first, at most `limit`.
     pub async fn expired_holds(
         &self,
