@@ -501,3 +501,76 @@ async fn a_booking_changes_quantity_or_moves_slot_in_one_transaction() {
         .unwrap();
     assert_eq!(history["history"].as_array().unwrap().len(), 3, "{history}");
 }
+
+#[tokio::test]
+async fn a_closed_resource_refuses_new_bookings_and_reopens() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let slot = cloud.new_slot(&admin, 5).await;
+    let resource = slot.split('@').next().unwrap().to_owned();
+    let token = cloud.user_token().await;
+    let patch = |path: String, body: Value, who: &str| {
+        let req = cloud
+            .http
+            .patch(cloud.url(&path))
+            .bearer_auth(who)
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    let res = patch(
+        format!("/admin/resources/{resource}"),
+        json!({ "status": "CLOSED", "name": "Old Course" }),
+        &admin,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["name"], "Old Course");
+    let res = cloud.book(&token, &slot, 1, &key()).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "RESOURCE_CLOSED"
+    );
+    assert_eq!(
+        cloud.slot_view(&slot).await["remaining"],
+        5,
+        "nothing taken"
+    );
+    assert_eq!(
+        patch(
+            format!("/admin/resources/{resource}"),
+            json!({ "status": "OPEN" }),
+            &token
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        patch(
+            format!("/admin/resources/{resource}"),
+            json!({ "status": "OPEN" }),
+            &admin
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(cloud.book(&token, &slot, 1, &key()).await.status(), 201);
+    assert_eq!(
+        patch(
+            format!("/admin/resources/{}", uuid::Uuid::now_v7()),
+            json!({ "status": "OPEN" }),
+            &admin
+        )
+        .await
+        .status(),
+        404
+    );
+    assert_eq!(
+        patch(format!("/admin/resources/{resource}"), json!({}), &admin)
+            .await
+            .status(),
+        400
+    );
+}

@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -329,6 +331,8 @@ impl DynamoBookings {
                 attempt,
                 format!("held {quantity} of {}", request.slot_id),
             )?);
+            items.push(self.resource_open(&request.slot_id.resource_id)?);
+            let last = items.len() - 1;
             let err = match transact_write(&self.client, items).await {
                 Ok(()) => return Ok(Created::New(Box::new(booking))),
                 Err(e) => e,
@@ -337,6 +341,9 @@ impl DynamoBookings {
                 return Err(transaction_error("creating a booking", err));
             };
             let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
+            if failed(last) {
+                return Err(resource_closed());
+            }
             if failed(n + 2) {
                 return self
                     .replay(&idempotency_pk, fingerprint)
@@ -452,6 +459,8 @@ impl DynamoBookings {
                 order.date
             );
             items.extend(self.record_items(&booking, &idempotency_pk, attempt, reason)?);
+            items.push(self.resource_open(&order.resource_id)?);
+            let last = items.len() - 1;
             let err = match transact_write(&self.client, items).await {
                 Ok(()) => return Ok(Created::New(Box::new(booking))),
                 Err(e) => e,
@@ -460,6 +469,9 @@ impl DynamoBookings {
                 return Err(transaction_error("creating a booking", err));
             };
             let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
+            if failed(last) {
+                return Err(resource_closed());
+            }
             // Items: 0..u the units, then booking, key, number.
             if failed(u + 1) {
                 return self
@@ -488,6 +500,24 @@ impl DynamoBookings {
             "creating a booking",
             "no free booking number after 3 draws",
         ))
+    }
+
+    /// The condition that the booked resource is open, checked inside the
+    /// booking's transaction (always its last item).
+    fn resource_open(
+        &self,
+        resource: &crate::catalog::ResourceId,
+    ) -> Result<TransactWriteItem, AppError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(resource_pk(resource)))
+            .key(keys::SK, s("RESOURCE"))
+            .condition_expression("#status = :open")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":open", s("OPEN"))
+            .build()
+            .map_err(|e| AppError::internal("building the resource check", e))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
     /// The items every new booking writes after its capacity items: the
@@ -1006,6 +1036,10 @@ impl DynamoBookings {
             })
             .collect()
     }
+}
+
+fn resource_closed() -> AppError {
+    AppError::conflict("RESOURCE_CLOSED", "this resource is closed to bookings")
 }
 
 fn slot_not_found(id: &SlotId) -> AppError {

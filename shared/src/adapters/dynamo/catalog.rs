@@ -331,6 +331,54 @@ impl DynamoCatalog {
             .collect()
     }
 
+    /// Renames, moves or closes/reopens a venue or a resource (`pk`/`sk`
+    /// name which). `fields` are (attribute, value) pairs already validated.
+    pub async fn update_entity(
+        &self,
+        pk: String,
+        sk: &str,
+        fields: &[(&str, AttributeValue)],
+        what: &str,
+    ) -> Result<std::collections::HashMap<String, AttributeValue>, AppError> {
+        if fields.is_empty() {
+            return Err(AppError::validation(
+                "NOTHING_TO_CHANGE",
+                "give at least one field to change",
+            ));
+        }
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("attribute_exists(PK)")
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let mut sets = Vec::new();
+        for (i, (name, value)) in fields.iter().enumerate() {
+            sets.push(format!("#f{i} = :f{i}"));
+            update = update
+                .expression_attribute_names(format!("#f{i}"), *name)
+                .expression_attribute_values(format!(":f{i}"), value.clone());
+        }
+        match update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.attributes.unwrap_or_default()),
+            Err(e) if is_conditional_failure(&e) => Err(AppError::NotFound {
+                code: if sk == "VENUE" {
+                    "VENUE_NOT_FOUND"
+                } else {
+                    "RESOURCE_NOT_FOUND"
+                },
+                what: what.to_owned(),
+            }),
+            Err(e) => Err(AppError::internal("updating the catalog", e)),
+        }
+    }
+
     /// Changes a slot's status and/or capacity. A capacity below what is
     /// already booked is refused by the write's condition, not by a read.
     pub async fn update_slot(
