@@ -295,6 +295,35 @@ impl Cloud {
         res.json().await.expect("the sweep's answer")
     }
 
+    /// How many event-log items of `event_type` have `needle` in their
+    /// envelope, across every page of the table.
+    pub async fn logged_events_mentioning(&self, event_type: &str, needle: &str) -> usize {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(self.table())
+                .filter_expression(
+                    "entity = :event AND event_type = :type AND contains(envelope, :needle)",
+                )
+                .expression_attribute_values(":event", AttributeValue::S("EVENT".into()))
+                .expression_attribute_values(":type", AttributeValue::S(event_type.into()))
+                .expression_attribute_values(":needle", AttributeValue::S(needle.into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scanning the event log");
+            count += page.count() as usize;
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return count;
+            }
+        }
+    }
+
     /// `!Ref` of a template resource in the running cloud.
     pub fn reference(&self, logical_id: &str) -> String {
         self.state["resources"][logical_id]["ref"]

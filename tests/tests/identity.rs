@@ -113,19 +113,11 @@ async fn signing_up_emits_user_registered_through_the_outbox() {
     let cloud = Cloud::connect().await;
     let account = cloud.new_account().await;
     eventually("UserRegistered in the event log", PATIENCE, || async {
-        use aws_sdk_dynamodb::types::AttributeValue;
-        let page = cloud
-            .dynamodb
-            .scan()
-            .table_name(cloud.table())
-            .filter_expression("entity = :event AND event_type = :type AND contains(envelope, :id)")
-            .expression_attribute_values(":event", AttributeValue::S("EVENT".into()))
-            .expression_attribute_values(":type", AttributeValue::S("UserRegistered".into()))
-            .expression_attribute_values(":id", AttributeValue::S(account.id.clone()))
-            .send()
+        (cloud
+            .logged_events_mentioning("UserRegistered", &account.id)
             .await
-            .ok()?;
-        (page.count() == 1).then_some(())
+            == 1)
+            .then_some(())
     })
     .await;
 }

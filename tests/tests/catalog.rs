@@ -1,0 +1,202 @@
+//! The catalog through the running local cloud: admin writes, idempotent
+//! slot generation, prices by day, public reads.
+
+use serde_json::{Value, json};
+use system_tests::{Cloud, PATIENCE, eventually};
+
+fn pattern() -> Value {
+    json!({
+        "from": "2026-12-04", "to": "2026-12-07",
+        "start_times": ["08:00", "08:10"], "duration_minutes": 10, "capacity": 4,
+        "prices": { "weekday": 5000, "weekend": 7000, "holiday": 9000 },
+        "holidays": ["2026-12-07"], "premium_start_times": ["08:00"]
+    })
+}
+
+async fn day(cloud: &Cloud, resource: &str, date: &str) -> Vec<Value> {
+    let res = cloud
+        .http
+        .get(cloud.url(&format!("/resources/{resource}/availability?date={date}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json::<Value>().await.unwrap()["slots"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn generating_slots_twice_creates_them_once_and_records_slots_generated() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let resource = cloud.new_resource(&admin, "COURSE").await;
+    let path = format!("/admin/resources/{resource}/slots/generate");
+    let first: Value = cloud
+        .post(&path, &pattern(), Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (first["created"].as_u64(), first["skipped"].as_u64()),
+        (Some(8), Some(0))
+    );
+    let again: Value = cloud
+        .post(&path, &pattern(), Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (again["created"].as_u64(), again["skipped"].as_u64()),
+        (Some(0), Some(8))
+    );
+    assert_eq!(day(&cloud, &resource, "2026-12-05").await.len(), 2);
+
+    eventually("SlotsGenerated in the event log", PATIENCE, || async {
+        (cloud
+            .logged_events_mentioning("SlotsGenerated", &resource)
+            .await
+            == 2)
+            .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn availability_shows_prices_by_kind_of_day_and_premium_times() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let resource = cloud.new_resource(&admin, "COURSE").await;
+    cloud
+        .post(
+            &format!("/admin/resources/{resource}/slots/generate"),
+            &pattern(),
+            Some(&admin),
+        )
+        .await;
+    let price = |slots: &[Value], i: usize| slots[i]["unit_price_cents"].as_u64().unwrap();
+    let friday = day(&cloud, &resource, "2026-12-04").await;
+    assert_eq!(
+        (price(&friday, 0), price(&friday, 1)),
+        (6250, 5000),
+        "premium 08:00, plain 08:10"
+    );
+    let saturday = day(&cloud, &resource, "2026-12-05").await;
+    assert_eq!(price(&saturday, 1), 7000);
+    let holiday = day(&cloud, &resource, "2026-12-07").await;
+    assert_eq!(price(&holiday, 1), 9000);
+    assert!(
+        friday
+            .iter()
+            .all(|s| s["availability"] == "AVAILABLE" && s["remaining"] == 4)
+    );
+    assert!(day(&cloud, &resource, "2026-12-08").await.is_empty());
+}
+
+#[tokio::test]
+async fn venues_and_resources_are_listed_publicly_and_written_by_admins_only() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let user = cloud.user_token().await;
+    let name = format!("Venue {}", uuid::Uuid::new_v4());
+    let body = json!({ "name": name, "kind": "CONCERT_HALL", "city": "Vienna" });
+    assert_eq!(
+        cloud
+            .post("/admin/venues", &body, Some(&user))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(cloud.post("/admin/venues", &body, None).await.status(), 401);
+    let venue: Value = cloud
+        .post("/admin/venues", &body, Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let venues: Value = cloud
+        .http
+        .get(cloud.url("/venues"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        venues["venues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["name"] == name.as_str())
+    );
+    let path = format!("/admin/venues/{}/resources", venue["id"].as_str().unwrap());
+    let res = cloud
+        .post(
+            &path,
+            &json!({ "name": "Evening performance", "kind": "PERFORMANCE" }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let listed: Value = cloud
+        .http
+        .get(cloud.url(&format!(
+            "/venues/{}/resources",
+            venue["id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["resources"].as_array().unwrap().len(), 1);
+    for (path, status) in [
+        (format!("/venues/{}/resources", uuid::Uuid::now_v7()), 404),
+        ("/venues/not-an-id/resources".to_owned(), 400),
+        (
+            format!(
+                "/resources/{}/availability?date=2026-12-01",
+                uuid::Uuid::now_v7()
+            ),
+            404,
+        ),
+        (
+            format!("/resources/{}/availability", uuid::Uuid::now_v7()),
+            400,
+        ),
+        (
+            format!(
+                "/resources/{}/availability?date=tomorrow",
+                uuid::Uuid::now_v7()
+            ),
+            400,
+        ),
+    ] {
+        let res = cloud.http.get(cloud.url(&path)).send().await.unwrap();
+        assert_eq!(res.status(), status, "{path}");
+        assert!(
+            res.json::<Value>().await.unwrap()["code"].is_string(),
+            "{path}"
+        );
+    }
+    let bad = [
+        json!({ "name": "", "kind": "OTHER", "city": "C" }),
+        json!({ "name": "V", "kind": "CASTLE", "city": "C" }),
+        json!({ "name": "V", "kind": "OTHER" }),
+    ];
+    for body in bad {
+        assert_eq!(
+            cloud
+                .post("/admin/venues", &body, Some(&admin))
+                .await
+                .status(),
+            400,
+            "{body}"
+        );
+    }
+}
