@@ -372,7 +372,26 @@ async fn the_bookings_list_filters_by_status_and_pages() {
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = page(&format!("limit=2&cursor={cursor}")).await;
     assert_eq!(second["bookings"][0]["id"], ids[0].as_str());
-    for bad in ["status=LOST", "limit=0", "limit=101", "cursor=garbage"] {
+    assert_eq!(
+        page("date=2026-12-04").await["bookings"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(
+        page("date=2026-12-05").await["bookings"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    for bad in [
+        "status=LOST",
+        "limit=0",
+        "limit=101",
+        "cursor=garbage",
+        "date=someday",
+    ] {
         let res = cloud
             .http
             .get(cloud.url(&format!("/bookings?{bad}")))

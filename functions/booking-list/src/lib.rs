@@ -1,4 +1,4 @@
-//! GET /bookings?status=&limit=&cursor=: the caller's own bookings, newest
+//! GET /bookings?status=&date=&limit=&cursor=: the caller's own bookings, newest
 //! first. `limit` 1 to 100 (default 20); `cursor` from the previous page.
 
 use lambda_http::{Body, Request, Response};
@@ -34,9 +34,15 @@ pub async fn handle(
                 .filter(|l| (1..=100).contains(l))
                 .ok_or_else(|| AppError::validation("INVALID_LIMIT", "limit must be 1 to 100"))?,
         };
+        let date = query_param(&req, "date")
+            .map(|d| {
+                chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .map_err(|_| AppError::validation("INVALID_DATE", "date must be YYYY-MM-DD"))
+            })
+            .transpose()?;
         let cursor = query_param(&req, "cursor");
         let (bookings, next) = store
-            .list_for_user(&caller.user_id, status, limit, cursor.as_deref())
+            .list_for_user(&caller.user_id, status, date, limit, cursor.as_deref())
             .await?;
         Ok(serde_json::json!({ "bookings": bookings, "next_cursor": next }))
     }

@@ -949,11 +949,13 @@ impl DynamoBookings {
     }
 
     /// A user's bookings, newest first, one page of at most `limit`, from
-    /// the opaque `cursor` a previous page returned; optionally one status.
+    /// the opaque `cursor` a previous page returned; optionally only one
+    /// status and/or one date of the booked slot or range.
     pub async fn list_for_user(
         &self,
         user: &UserId,
         status: Option<BookingStatus>,
+        date: Option<chrono::NaiveDate>,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<(Vec<Booking>, Option<String>), AppError> {
@@ -986,11 +988,20 @@ impl DynamoBookings {
             .scan_index_forward(false)
             .limit(i32::try_from(limit).unwrap_or(100))
             .set_exclusive_start_key(start);
+        let mut filters = Vec::new();
         if let Some(status) = status {
+            filters.push("#status = :status");
             query = query
-                .filter_expression("#status = :status")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":status", s(status.as_str()));
+        }
+        if let Some(date) = date {
+            // The slot id holds the date: `<resource>@<date>T<time>`.
+            filters.push("contains(slot_id, :day)");
+            query = query.expression_attribute_values(":day", s(format!("@{date}T")));
+        }
+        if !filters.is_empty() {
+            query = query.filter_expression(filters.join(" AND "));
         }
         let page = query
             .send()
