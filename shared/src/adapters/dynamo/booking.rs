@@ -252,14 +252,23 @@ impl DynamoBookings {
         };
         let quantity = request.quantity.get();
         let seated = !request.seat_ids.is_empty();
-        if slot.slot.seated != seated {
-            return Err(if seated {
+        let seats = if slot.slot.seated != seated {
+            Err(if seated {
                 AppError::conflict("NOT_SEATED", "this slot has no seat map; book a quantity")
             } else {
                 AppError::conflict("SEATS_REQUIRED", "this slot is seated; choose seats")
-            });
-        }
-        let seats = self.seats_for(&request.slot_id, &request.seat_ids).await?;
+            })
+        } else {
+            self.seats_for(&request.slot_id, &request.seat_ids).await
+        };
+        let seats = match seats {
+            Ok(seats) => seats,
+            Err(refusal) => {
+                return self
+                    .refuse_unless_replay(&idempotency_pk, fingerprint, refusal)
+                    .await;
+            }
+        };
         let (unit_price, price) = if seated {
             (None, seats.iter().map(|s| s.price_cents).sum())
         } else {
@@ -341,9 +350,6 @@ impl DynamoBookings {
                 return Err(transaction_error("creating a booking", err));
             };
             let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
-            if failed(last) {
-                return Err(resource_closed());
-            }
             if failed(n + 2) {
                 return self
                     .replay(&idempotency_pk, fingerprint)
@@ -351,6 +357,9 @@ impl DynamoBookings {
                     .ok_or_else(|| {
                         AppError::internal("replaying a booking", "idempotency record vanished")
                     });
+            }
+            if failed(last) {
+                return Err(resource_closed());
             }
             let taken: Vec<&str> = (1..=n)
                 .filter(|i| failed(*i))
@@ -403,19 +412,24 @@ impl DynamoBookings {
                 what: format!("the resource {}", order.resource_id),
             });
         };
-        let Some(rules) = resource.range else {
-            return Err(AppError::conflict(
+        let checked = match resource.range {
+            None => Err(AppError::conflict(
                 "NOT_A_ROOM",
                 "this resource is not booked by time range",
-            ));
+            )),
+            Some(_) if resource.status == CatalogStatus::Closed => Err(resource_closed()),
+            Some(rules) => rules
+                .units(order.start, order.end)
+                .map(|units| (rules, units)),
         };
-        if resource.status == CatalogStatus::Closed {
-            return Err(AppError::conflict(
-                "RESOURCE_CLOSED",
-                "this room is closed to bookings",
-            ));
-        }
-        let units = rules.units(order.start, order.end)?;
+        let (rules, units) = match checked {
+            Ok(checked) => checked,
+            Err(refusal) => {
+                return self
+                    .refuse_unless_replay(&idempotency_pk, attempt.fingerprint, refusal)
+                    .await;
+            }
+        };
         let day = range_pk(&order.resource_id, order.date);
         for _ in 0..3 {
             let booking = Booking {
@@ -469,9 +483,6 @@ impl DynamoBookings {
                 return Err(transaction_error("creating a booking", err));
             };
             let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
-            if failed(last) {
-                return Err(resource_closed());
-            }
             // Items: 0..u the units, then booking, key, number.
             if failed(u + 1) {
                 return self
@@ -480,6 +491,9 @@ impl DynamoBookings {
                     .ok_or_else(|| {
                         AppError::internal("replaying a booking", "idempotency record vanished")
                     });
+            }
+            if failed(last) {
+                return Err(resource_closed());
             }
             let taken: Vec<String> = (0..u)
                 .filter(|i| failed(*i))
@@ -597,6 +611,20 @@ impl DynamoBookings {
         Ok(seats)
     }
 
+    /// A refusal, unless this key already made a booking: a client retrying
+    /// after the catalog changed gets its first answer, not the refusal.
+    async fn refuse_unless_replay(
+        &self,
+        idempotency_pk: &str,
+        fingerprint: &str,
+        refusal: AppError,
+    ) -> Result<Created, AppError> {
+        match self.replay(idempotency_pk, fingerprint).await? {
+            Some(replay) => Ok(replay),
+            None => Err(refusal),
+        }
+    }
+
     async fn replay(&self, pk: &str, fingerprint: &str) -> Result<Option<Created>, AppError> {
         let Some(item) = self.get_item(pk.to_owned(), "IDEMPOTENCY").await? else {
             return Ok(None);
@@ -661,7 +689,11 @@ impl DynamoBookings {
             builder = builder.expression_attribute_values(&name, s(status.as_str()));
             names.push(name);
         }
-        let mut condition = format!("#status IN ({}) AND quantity = :q", names.join(", "));
+        let mut condition = format!(
+            "#status IN ({}) AND quantity = :q AND slot_id = :slot",
+            names.join(", ")
+        );
+        builder = builder.expression_attribute_values(":slot", s(booking.slot_id.to_string()));
         if to == BookingStatus::Expired {
             // GSI2SK is the hold's expiry as a fixed-width stamp, present only
             // while the hold is: a string comparison that orders like time.
@@ -797,9 +829,12 @@ impl DynamoBookings {
         let mut update: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(BookingItem::new(&changed))
                 .map_err(|e| AppError::internal("encoding a booking", e))?;
-        // Keep the hold index as it was (absent if the booking is confirmed).
-        update.remove("GSI2PK");
-        update.remove("GSI2SK");
+        // Status, hold and hold index are not this change's to write: a
+        // payment or the sweeper may be moving them, and the condition below
+        // only lets this change through if the status is still as read.
+        for untouched in ["GSI2PK", "GSI2SK", "status", "hold_expires_at"] {
+            update.remove(untouched);
+        }
         let names: Vec<String> = update
             .keys()
             .filter(|k| *k != "PK" && *k != "SK")
@@ -810,10 +845,9 @@ impl DynamoBookings {
             .key(keys::PK, s(booking_pk(&booking.id)))
             .key(keys::SK, s("BOOKING"))
             .condition_expression(
-                "#status IN (:pending, :confirmed) AND quantity = :old_q AND slot_id = :old_slot",
+                "#status = :old_status AND quantity = :old_q AND slot_id = :old_slot",
             )
-            .expression_attribute_values(":pending", s("PENDING"))
-            .expression_attribute_values(":confirmed", s("CONFIRMED"))
+            .expression_attribute_values(":old_status", s(booking.status.as_str()))
             .expression_attribute_values(":old_q", n(booking.quantity))
             .expression_attribute_values(":old_slot", s(booking.slot_id.to_string()));
         let mut sets = Vec::new();
@@ -889,9 +923,18 @@ impl DynamoBookings {
         items.push(TransactWriteItem::builder().update(booking_update).build());
         items.push(self.put(history_item(&booking.id, &entry, 2), None)?);
         items.push(self.outbox(&event)?);
+        items.push(self.resource_open(&to_slot.resource_id)?);
+        let last = items.len() - 1;
         match transact_write(&self.client, items).await {
             Ok(()) => Ok(changed),
             Err(e) => match cancellation_codes(&e) {
+                Some(codes)
+                    if codes
+                        .get(last)
+                        .is_some_and(|c| c == "ConditionalCheckFailed") =>
+                {
+                    Err(resource_closed())
+                }
                 Some(codes)
                     if codes
                         .get(booking_index)
@@ -968,8 +1011,15 @@ impl DynamoBookings {
                 let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad_cursor())?;
                 let key: HashMap<String, String> =
                     serde_json::from_slice(&raw).map_err(|_| bad_cursor())?;
+                // Exactly the keys of one of this user's booking items, or
+                // DynamoDB would refuse the start key (a 500, not a 400).
                 let expected = format!("USER#{user}#BOOKINGS");
-                if key.get("GSI1PK") != Some(&expected) {
+                let well_formed = key.len() == 4
+                    && key.get("GSI1PK") == Some(&expected)
+                    && key.get("SK").is_some_and(|sk| sk == "BOOKING")
+                    && key.get("PK").is_some_and(|pk| pk.starts_with("BOOKING#"))
+                    && key.contains_key("GSI1SK");
+                if !well_formed {
                     return Err(bad_cursor());
                 }
                 Ok(key

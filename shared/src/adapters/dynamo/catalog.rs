@@ -453,11 +453,30 @@ impl DynamoCatalog {
         id: &SlotId,
         seats: &[Seat],
     ) -> Result<SeatMapSummary, AppError> {
-        if self.get_slot(id).await?.is_none() {
+        let Some(slot) = self.get_slot(id).await? else {
             return Err(AppError::NotFound {
                 code: "SLOT_NOT_FOUND",
                 what: format!("the slot {id}"),
             });
+        };
+        // Refuse before writing anything if the map would hold fewer seats
+        // than are already booked (the final update checks it again).
+        let mut all: std::collections::BTreeSet<String> = self
+            .seats_of(id)
+            .await?
+            .into_iter()
+            .map(|seat| seat.seat_id)
+            .collect();
+        all.extend(seats.iter().map(|seat| seat.seat_id.clone()));
+        if (slot.booked as usize) > all.len() {
+            return Err(AppError::conflict(
+                "CAPACITY_BELOW_BOOKED",
+                format!(
+                    "{} places are booked; the map has {} seats",
+                    slot.booked,
+                    all.len()
+                ),
+            ));
         }
         let items: Vec<serde_json::Value> = seats
             .iter()
