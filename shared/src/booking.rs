@@ -176,6 +176,10 @@ pub enum BookingRequest {
     Counted {
         slot_id: String,
         quantity: i64,
+        /// On a course with a back nine: 18 takes the round's back-nine
+        /// tee time too. 9 (the default) takes this slot only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        holes: Option<u32>,
     },
     Seated {
         slot_id: String,
@@ -214,6 +218,8 @@ pub struct Order {
     pub slot_id: SlotId,
     pub quantity: Quantity,
     pub seat_ids: Vec<String>,
+    /// 18 for a round that continues on the course's back nine.
+    pub holes: u32,
 }
 
 impl BookingRequest {
@@ -249,10 +255,24 @@ impl BookingRequest {
     fn validate_slot(&self) -> Result<Order, AppError> {
         match self {
             Self::Range { .. } => Err(AppError::validation("INVALID_BODY", "not a slot booking")),
-            Self::Counted { slot_id, quantity } => Ok(Order {
+            Self::Counted {
+                slot_id,
+                quantity,
+                holes,
+            } => Ok(Order {
                 slot_id: SlotId::parse(slot_id)?,
                 quantity: Quantity::parse(*quantity)?,
                 seat_ids: Vec::new(),
+                holes: match holes {
+                    None | Some(9) => 9,
+                    Some(18) => 18,
+                    Some(_) => {
+                        return Err(AppError::validation(
+                            "INVALID_HOLES",
+                            "holes must be 9 or 18",
+                        ));
+                    }
+                },
             }),
             Self::Seated { slot_id, seat_ids } => {
                 let quantity = Quantity::parse(i64::try_from(seat_ids.len()).unwrap_or(i64::MAX))
@@ -276,6 +296,7 @@ impl BookingRequest {
                     slot_id: SlotId::parse(slot_id)?,
                     quantity,
                     seat_ids: unique.into_iter().collect(),
+                    holes: 9,
                 })
             }
         }
@@ -303,6 +324,9 @@ pub struct Booking {
     pub unit_price_cents: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seats: Vec<BookedSeat>,
+    /// 18-hole rounds: the back-nine tee time also held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back_nine_slot_id: Option<SlotId>,
     /// Range bookings: when the room is free again (`slot_id` holds the start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends_at: Option<NaiveTime>,

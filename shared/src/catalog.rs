@@ -121,6 +121,48 @@ pub struct Resource {
     /// How a room is booked by time range; rooms only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<RangeRules>,
+    /// A course's back nine: an 18-hole round starting on this (front nine)
+    /// resource at T also takes a place on the back nine at T + the turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back_nine: Option<BackNine>,
+}
+
+/// Where and when an 18-hole round continues after the front nine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackNine {
+    pub resource_id: ResourceId,
+    /// Minutes from the front-nine tee time to the back-nine tee time.
+    pub turn_minutes: u32,
+}
+
+impl BackNine {
+    pub fn validate(self) -> Result<Self, AppError> {
+        if !(30..=360).contains(&self.turn_minutes) {
+            return Err(invalid("INVALID_TURN", "turn_minutes must be 30 to 360"));
+        }
+        Ok(self)
+    }
+
+    /// The back-nine tee time of a round starting at `front`.
+    pub fn slot_after(&self, front: &SlotId) -> Result<SlotId, AppError> {
+        let start = front
+            .date
+            .and_time(front.start)
+            .checked_add_signed(Duration::minutes(self.turn_minutes.into()))
+            .ok_or_else(|| invalid("INVALID_TURN", "the back nine would start out of range"))?;
+        if start.date() != front.date {
+            return Err(invalid(
+                "INVALID_TURN",
+                "the back nine would start after midnight",
+            ));
+        }
+        Ok(SlotId {
+            resource_id: self.resource_id.clone(),
+            date: front.date,
+            start: start.time(),
+        })
+    }
 }
 
 /// A slot's key: resource, date and start time. Written

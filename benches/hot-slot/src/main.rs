@@ -475,6 +475,7 @@ async fn run(args: Args) -> Result<(), Error> {
     let body = BookingRequest::Counted {
         slot_id: raw_slot,
         quantity: 1,
+        holes: None,
     };
     let ValidRequest::Slot(request) = body.validate()? else {
         return Err("a counted request validates to a slot order".into());

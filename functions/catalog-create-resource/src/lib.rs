@@ -6,7 +6,7 @@ use serde::Deserialize;
 use shared::AppError;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
 use shared::catalog::{
-    CatalogStatus, RangeRules, Resource, ResourceId, ResourceKind, VenueId, parse_name,
+    BackNine, CatalogStatus, RangeRules, Resource, ResourceId, ResourceKind, VenueId, parse_name,
 };
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
 use shared::identity::Permission;
@@ -18,6 +18,8 @@ struct CreateResource {
     kind: ResourceKind,
     /// Rooms only: how the room is booked by time range.
     range: Option<RangeRules>,
+    /// Courses only: the back nine an 18-hole round continues on.
+    back_nine: Option<BackNine>,
 }
 
 pub async fn handle(
@@ -46,13 +48,33 @@ pub async fn handle(
             (_, None) => None,
         };
         let name = parse_name(&body.name)?;
+        let back_nine = match (body.kind, body.back_nine) {
+            (ResourceKind::Course, Some(back)) => Some(back.validate()?),
+            (_, Some(_)) => {
+                return Err(AppError::validation(
+                    "UNEXPECTED_BACK_NINE",
+                    "only courses have a back nine",
+                ));
+            }
+            (_, None) => None,
+        };
         if store.get_venue(&venue_id).await?.is_none() {
             return Err(AppError::NotFound {
                 code: "VENUE_NOT_FOUND",
                 what: format!("the venue {venue_id}"),
             });
         }
+        if let Some(back) = &back_nine {
+            let course = store.get_resource(&back.resource_id).await?;
+            if !course.is_some_and(|c| c.kind == ResourceKind::Course && c.venue_id == venue_id) {
+                return Err(AppError::validation(
+                    "INVALID_BACK_NINE",
+                    "the back nine must be a course of the same venue",
+                ));
+            }
+        }
         let resource = Resource {
+            back_nine,
             range,
             id: ResourceId::generate(),
             venue_id,

@@ -261,6 +261,19 @@ impl DynamoBookings {
         } else {
             self.seats_for(&request.slot_id, &request.seat_ids).await
         };
+        let back_nine = if request.holes == 18 {
+            self.back_nine_of(&request.slot_id).await
+        } else {
+            Ok(None)
+        };
+        let back_nine = match back_nine {
+            Ok(back) => back,
+            Err(refusal) => {
+                return self
+                    .refuse_unless_replay(&idempotency_pk, fingerprint, refusal)
+                    .await;
+            }
+        };
         let seats = match seats {
             Ok(seats) => seats,
             Err(refusal) => {
@@ -285,6 +298,7 @@ impl DynamoBookings {
                 quantity,
                 unit_price_cents: unit_price,
                 seats: seats.clone(),
+                back_nine_slot_id: back_nine.clone(),
                 ends_at: None,
                 units: Vec::new(),
                 price_cents: price,
@@ -331,8 +345,13 @@ impl DynamoBookings {
                 .collect::<Result<Vec<_>, _>>()?;
             // Item order decides what a cancellation reason points at:
             // 0 the slot, 1..=n the seats, then booking, key, number.
-            let n = seat_locks.len();
             let mut items = vec![TransactWriteItem::builder().update(take).build()];
+            // An 18-hole round takes its back-nine tee time at index 1.
+            if let Some(back) = &back_nine {
+                items.push(self.take_counted(back, quantity)?);
+            }
+            let extra = items.len() - 1;
+            let n = seat_locks.len() + extra;
             items.extend(seat_locks);
             items.extend(self.record_items(
                 &booking,
@@ -361,9 +380,12 @@ impl DynamoBookings {
             if failed(last) {
                 return Err(resource_closed());
             }
-            let taken: Vec<&str> = (1..=n)
+            if let Some(back) = back_nine.as_ref().filter(|_| failed(1)) {
+                return Err(self.refusal(back, quantity).await);
+            }
+            let taken: Vec<&str> = (1 + extra..=n)
                 .filter(|i| failed(*i))
-                .map(|i| seats[i - 1].seat_id.as_str())
+                .map(|i| seats[i - 1 - extra].seat_id.as_str())
                 .collect();
             if !taken.is_empty() {
                 return Err(AppError::conflict(
@@ -445,6 +467,7 @@ impl DynamoBookings {
                 quantity: 1,
                 unit_price_cents: Some(rules.unit_price_cents),
                 seats: Vec::new(),
+                back_nine_slot_id: None,
                 ends_at: Some(order.end),
                 units: units.clone(),
                 price_cents: rules.unit_price_cents * units.len() as u64,
@@ -514,6 +537,49 @@ impl DynamoBookings {
             "creating a booking",
             "no free booking number after 3 draws",
         ))
+    }
+
+    /// The back-nine tee time of an 18-hole round starting at `front`.
+    async fn back_nine_of(&self, front: &SlotId) -> Result<Option<SlotId>, AppError> {
+        let resource = self
+            .get_item(resource_pk(&front.resource_id), "RESOURCE")
+            .await?
+            .map(|i| {
+                serde_dynamo::from_item::<_, Resource>(i)
+                    .map_err(|e| AppError::internal("decoding a resource", e))
+            })
+            .transpose()?;
+        let back = resource.and_then(|r| r.back_nine).ok_or_else(|| {
+            AppError::conflict("NO_BACK_NINE", "this course has no back nine; book 9 holes")
+        })?;
+        let slot = back.slot_after(front)?;
+        match self.slot(&slot).await? {
+            Some(item) if !item.slot.seated => Ok(Some(slot)),
+            _ => Err(AppError::NotFound {
+                code: "SLOT_NOT_FOUND",
+                what: format!("the back-nine tee time {slot}"),
+            }),
+        }
+    }
+
+    /// Takes `quantity` places of an unseated slot, on its condition.
+    fn take_counted(&self, slot: &SlotId, quantity: u32) -> Result<TransactWriteItem, AppError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(resource_pk(&slot.resource_id)))
+            .key(keys::SK, s(slot.sort_key()))
+            .update_expression("SET remaining = remaining - :q, booked = booked + :q")
+            .condition_expression(
+                "attribute_exists(PK) AND #status = :available AND remaining >= :q \
+                 AND (attribute_not_exists(seated) OR seated = :false)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":available", s("AVAILABLE"))
+            .expression_attribute_values(":q", n(quantity))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .build()
+            .map_err(|e| AppError::internal("building the capacity update", e))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// The condition that the booked resource is open, checked inside the
@@ -737,6 +803,18 @@ impl DynamoBookings {
         if booking.units.is_empty() {
             items.push(TransactWriteItem::builder().update(give_back).build());
         }
+        if let Some(back) = &booking.back_nine_slot_id {
+            let give_back = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(resource_pk(&back.resource_id)))
+                .key(keys::SK, s(back.sort_key()))
+                .update_expression("SET remaining = remaining + :q, booked = booked - :q")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_values(":q", n(booking.quantity))
+                .build()
+                .map_err(|e| AppError::internal("building the capacity update", e))?;
+            items.push(TransactWriteItem::builder().update(give_back).build());
+        }
         for unit in &booking.units {
             let free = Delete::builder()
                 .table_name(&self.table)
@@ -796,7 +874,7 @@ impl DynamoBookings {
         correlation_id: &CorrelationId,
         now: DateTime<Utc>,
     ) -> Result<Booking, AppError> {
-        if booking.kind != "counted" {
+        if booking.kind != "counted" || booking.back_nine_slot_id.is_some() {
             return Err(AppError::conflict(
                 "NOT_MODIFIABLE",
                 "only counted bookings can be changed; cancel and book again",
@@ -1181,6 +1259,7 @@ mod tests {
             slot_id: slot.id.clone(),
             quantity: Quantity::parse(quantity).unwrap(),
             seat_ids: Vec::new(),
+            holes: 9,
         };
         let key = IdempotencyKey::parse(Some("test-key-0001")).unwrap();
         store

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{OutboxItem, is_conditional_failure, keys};
 use crate::catalog::{
-    CatalogStatus, GenerationSummary, RangeRules, Resource, ResourceId, ResourceKind, Seat, Slot,
-    SlotId, SlotStatus, Venue, VenueId, VenueKind,
+    BackNine, CatalogStatus, GenerationSummary, RangeRules, Resource, ResourceId, ResourceKind,
+    Seat, Slot, SlotId, SlotStatus, Venue, VenueId, VenueKind,
 };
 use crate::{AppError, EventEnvelope, EventSource};
 
@@ -84,6 +84,8 @@ struct ResourceItem {
     status: CatalogStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     range: Option<RangeRules>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    back_nine: Option<BackNine>,
 }
 
 /// A slot as stored: the slot's fields next to its keys.
@@ -255,6 +257,7 @@ impl DynamoCatalog {
             kind: resource.kind,
             status: resource.status,
             range: resource.range,
+            back_nine: resource.back_nine.clone(),
         };
         self.put_new(item, "creating a resource").await?;
         Ok(())
@@ -599,5 +602,6 @@ fn resource_of(r: ResourceItem) -> Resource {
         kind: r.kind,
         status: r.status,
         range: r.range,
+        back_nine: r.back_nine,
     }
 }
