@@ -11,8 +11,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod demo;
+
 use clap::{Parser, Subcommand};
 use shared::CorrelationId;
+use shared::adapters::dynamo::catalog::DynamoCatalog;
 use shared::adapters::dynamo::identity::DynamoIdentity;
 use shared::identity::Role;
 use shared::identity::service::change_role;
@@ -42,6 +45,13 @@ enum Command {
     Promote { email: String },
     /// Give an account back the USER role.
     Demote { email: String },
+    /// Load the demo catalog (a golf course with a back nine, a seated
+    /// concert, a meeting room), slots from today for `days` days. Safe to
+    /// run again: fixed ids, and existing items are left as they are.
+    SeedDemo {
+        #[arg(long, default_value_t = 7)]
+        days: i64,
+    },
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -80,10 +90,16 @@ async fn run(args: Args) -> Result<String, Box<dyn std::error::Error>> {
             ));
     }
     let sdk = loader.load().await;
-    let store = DynamoIdentity::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let store = DynamoIdentity::new(client.clone(), &table);
     let (email, role) = match &args.command {
         Command::Promote { email } => (email, Role::Admin),
         Command::Demote { email } => (email, Role::User),
+        Command::SeedDemo { days } => {
+            return demo::seed(&DynamoCatalog::new(client, &table), *days)
+                .await
+                .map_err(|e| e.body().message.into());
+        }
     };
     let actor = format!(
         "platform-admin cli ({})",

@@ -1,0 +1,177 @@
+//! The demo catalog `infra/up.sh` loads: something to book on a fresh local
+//! cloud. Fixed ids, so loading it twice (`--persist`) changes nothing.
+
+use chrono::{Duration, Utc};
+use shared::adapters::dynamo::catalog::DynamoCatalog;
+use shared::catalog::{
+    BackNine, CatalogStatus, GenerationRequest, Prices, RangeRules, Resource, ResourceId,
+    ResourceKind, SeatMapRequest, SeatSpec, SlotId, Venue, VenueId, VenueKind,
+};
+use shared::{AppError, CorrelationId, EventEnvelope, EventType};
+
+fn id<T>(parse: fn(&str) -> Result<T, AppError>, raw: &str) -> Result<T, AppError> {
+    parse(raw)
+}
+
+pub async fn seed(store: &DynamoCatalog, days: i64) -> Result<String, AppError> {
+    if !(1..=60).contains(&days) {
+        return Err(AppError::validation("INVALID_DAYS", "days must be 1 to 60"));
+    }
+    let from = Utc::now().date_naive();
+    let to = from + Duration::days(days - 1);
+    let links = id(VenueId::parse, "0195f0a4-0000-7000-8000-000000000001")?;
+    let hall = id(VenueId::parse, "0195f0a4-0000-7000-8000-000000000002")?;
+    let hub = id(VenueId::parse, "0195f0a4-0000-7000-8000-000000000003")?;
+    let back = id(ResourceId::parse, "0195f0a4-0000-7000-8000-000000000011")?;
+    let front = id(ResourceId::parse, "0195f0a4-0000-7000-8000-000000000012")?;
+    let concert = id(ResourceId::parse, "0195f0a4-0000-7000-8000-000000000021")?;
+    let room = id(ResourceId::parse, "0195f0a4-0000-7000-8000-000000000031")?;
+    for (vid, name, kind, city) in [
+        (&links, "Royal Links", VenueKind::GolfClub, "St Andrews"),
+        (&hall, "Musikverein", VenueKind::ConcertHall, "Vienna"),
+        (&hub, "Canal Hub", VenueKind::Coworking, "Amsterdam"),
+    ] {
+        store
+            .create_venue(&Venue {
+                id: vid.clone(),
+                name: name.into(),
+                kind,
+                city: city.into(),
+                status: CatalogStatus::Open,
+            })
+            .await?;
+    }
+    let resource = |id: &ResourceId, venue: &VenueId, name: &str, kind| Resource {
+        id: id.clone(),
+        venue_id: venue.clone(),
+        name: name.into(),
+        kind,
+        status: CatalogStatus::Open,
+        range: None,
+        back_nine: None,
+    };
+    store
+        .create_resource(&resource(
+            &back,
+            &links,
+            "Old Course, back nine",
+            ResourceKind::Course,
+        ))
+        .await?;
+    store
+        .create_resource(&Resource {
+            back_nine: Some(BackNine {
+                resource_id: back.clone(),
+                turn_minutes: 120,
+            }),
+            ..resource(&front, &links, "Old Course", ResourceKind::Course)
+        })
+        .await?;
+    store
+        .create_resource(&resource(
+            &concert,
+            &hall,
+            "Evening concert",
+            ResourceKind::Performance,
+        ))
+        .await?;
+    store
+        .create_resource(&Resource {
+            range: Some(RangeRules {
+                unit_minutes: 15,
+                opens: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+                closes: chrono::NaiveTime::from_hms_opt(20, 0, 0).unwrap_or_default(),
+                unit_price_cents: 500,
+            }),
+            ..resource(&room, &hub, "Meeting room 1", ResourceKind::Room)
+        })
+        .await?;
+
+    let tee_times = |first: u32, count: u32| -> Vec<String> {
+        (0..count)
+            .map(|i| format!("{:02}:{:02}", first + i / 6, (i % 6) * 10))
+            .collect()
+    };
+    let pattern =
+        |start_times: Vec<String>, capacity, prices, premium: Vec<String>| GenerationRequest {
+            from,
+            to,
+            start_times,
+            duration_minutes: 10,
+            capacity,
+            prices,
+            holidays: Vec::new(),
+            premium_start_times: premium,
+            premium_surcharge_percent: 25,
+            weekdays: None,
+        };
+    let golf = Prices {
+        weekday: 8000,
+        weekend: 11000,
+        holiday: 12000,
+    };
+    let mut created = 0;
+    for (rid, request) in [
+        (&front, pattern(tee_times(7, 30), 4, golf, tee_times(8, 6))),
+        (&back, pattern(tee_times(9, 30), 4, golf, Vec::new())),
+        (
+            &concert,
+            GenerationRequest {
+                duration_minutes: 150,
+                ..pattern(
+                    vec!["19:30".into()],
+                    100,
+                    Prices {
+                        weekday: 0,
+                        weekend: 0,
+                        holiday: 0,
+                    },
+                    Vec::new(),
+                )
+            },
+        ),
+    ] {
+        let slots = request.slots(rid)?;
+        let event = EventEnvelope::new(
+            EventType::SlotsGenerated,
+            CorrelationId::generate(),
+            serde_json::json!({ "resource_id": rid, "from": from, "to": to, "requested": slots.len(), "by": "demo" }),
+        )
+        .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
+        created += store.generate(&slots, &event).await?.created;
+    }
+    let seats: Vec<SeatSpec> = ["A", "B", "C", "D", "E"]
+        .iter()
+        .flat_map(|row| {
+            (1..=10).map(move |n| SeatSpec {
+                id: format!("{row}-{n}"),
+                section: if *row < "C" {
+                    "Stalls".into()
+                } else {
+                    "Balcony".into()
+                },
+                tier: if *row < "C" { "A".into() } else { "B".into() },
+            })
+        })
+        .collect();
+    let map = SeatMapRequest {
+        tiers: [("A".into(), 9000), ("B".into(), 5000)].into(),
+        seats,
+    };
+    let seats = map.seats()?;
+    let mut date = from;
+    while date <= to {
+        let slot = SlotId {
+            resource_id: concert.clone(),
+            date,
+            start: chrono::NaiveTime::from_hms_opt(19, 30, 0).unwrap_or_default(),
+        };
+        store.set_seat_map(&slot, &seats).await?;
+        date += Duration::days(1);
+    }
+    Ok(format!(
+        "demo catalog loaded ({created} new slots, {from} to {to}): GET /venues; \
+         tee times GET /resources/{front}/availability?date={from} (\"holes\":18 turns onto the back nine); \
+         seats GET /slots/{concert}@{from}T19:30/seats; room GET /resources/{room}/free-ranges?date={from}"
+    ))
+}
