@@ -5,22 +5,11 @@ use shared::AppError;
 use shared::adapters::dynamo::booking::DynamoBookings;
 use shared::booking::{Booking, BookingId};
 use shared::http::{caller, correlation_id, path_param, respond};
-use shared::identity::Permission;
 
-/// The booking if the caller may see it: its owner, or an admin with
-/// bookings:manage. Anyone else gets the same 404 as for a missing booking.
+/// The booking of the path, if the caller may see it (else 404).
 async fn visible(store: &DynamoBookings, req: &Request) -> Result<Booking, AppError> {
-    let caller = caller(req)?;
     let id = BookingId::parse(&path_param(req, "booking_id")?)?;
-    let not_found = || AppError::NotFound {
-        code: "BOOKING_NOT_FOUND",
-        what: format!("the booking {id}"),
-    };
-    let booking = store.get(&id).await?.ok_or_else(not_found)?;
-    caller
-        .require_owner_or(&booking.user_id, Permission::BookingsManage)
-        .map_err(|_| not_found())?;
-    Ok(booking)
+    store.get_visible(&caller(req)?, &id).await
 }
 
 pub async fn handle(

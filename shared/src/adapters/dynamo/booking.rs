@@ -23,7 +23,7 @@ use crate::booking::{
     Order, RangeOrder,
 };
 use crate::catalog::{Availability, CatalogStatus, Resource, Seat, SlotId};
-use crate::identity::UserId;
+use crate::identity::{Caller, Permission, UserId};
 use crate::{AppError, CorrelationId, EventEnvelope, EventSource, EventType};
 
 /// Partitions of the hold index, so one hot day of holds spreads out.
@@ -223,6 +223,21 @@ impl DynamoBookings {
                     .map_err(|e| AppError::internal("decoding a booking", e))
             })
             .transpose()
+    }
+
+    /// The booking if `caller` may see it: its owner, or an admin with
+    /// `bookings:manage`. Anyone else gets the same 404 as for a booking
+    /// that does not exist, so ids reveal nothing.
+    pub async fn get_visible(&self, caller: &Caller, id: &BookingId) -> Result<Booking, AppError> {
+        let not_found = || AppError::NotFound {
+            code: "BOOKING_NOT_FOUND",
+            what: format!("the booking {id}"),
+        };
+        let booking = self.get(id).await?.ok_or_else(not_found)?;
+        caller
+            .require_owner_or(&booking.user_id, Permission::BookingsManage)
+            .map_err(|_| not_found())?;
+        Ok(booking)
     }
 
     /// Takes `request.quantity` places of the slot and writes the booking
