@@ -293,6 +293,16 @@ where
     }
 }
 
+/// A string attribute.
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// A number attribute.
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
 /// How many times a transaction cancelled by a `TransactionConflict` is sent.
 const TRANSACTION_ATTEMPTS: u32 = 4;
 
@@ -452,5 +462,22 @@ mod tests {
         assert_eq!(item.pk, format!("EVENT#{}", env.id));
         assert!(item.gsi1pk.starts_with("EVENTLOG#20"));
         assert!(item.gsi1sk.ends_with(&env.id.to_string()));
+    }
+}
+
+/// Helpers for the adapter tests that inject DynamoDB failures.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    use aws_sdk_dynamodb::types::CancellationReason;
+    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+
+    /// A cancelled transaction with one reason code per item.
+    pub fn cancelled(codes: &[&str]) -> TransactWriteItemsError {
+        let mut e = TransactionCanceledException::builder().message("Transaction cancelled");
+        for code in codes {
+            e = e.cancellation_reasons(CancellationReason::builder().code(*code).build());
+        }
+        TransactWriteItemsError::TransactionCanceledException(e.build())
     }
 }

@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{SlotItem, range_pk, resource_pk, seats_pk};
-use super::{OutboxItem, cancellation_codes, keys, transact_write, transaction_error};
+use super::{OutboxItem, cancellation_codes, keys, n, s, transact_write, transaction_error};
 use crate::booking::{
     BookedSeat, Booking, BookingId, BookingNumber, BookingStatus, HistoryEntry, IdempotencyKey,
     Order, RangeOrder,
@@ -31,14 +31,6 @@ pub const HOLD_SHARDS: u32 = 4;
 /// How long an idempotency record answers replays.
 const IDEMPOTENCY_HOURS: i64 = 24;
 const GSI2: &str = "GSI2";
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
 
 /// Sortable UTC timestamps: fixed width, so strings order as times do.
 fn stamp(at: DateTime<Utc>) -> String {
@@ -1209,24 +1201,13 @@ mod tests {
     //! `TransactionConflict` and never throttles. These tests inject both,
     //! and the condition failures, with `aws-smithy-mocks`.
 
+    use super::super::test_support::cancelled;
     use super::*;
     use crate::booking::Quantity;
     use crate::catalog::{DayType, Prices, ResourceId, Slot, SlotStatus};
     use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
-    use aws_sdk_dynamodb::operation::transact_write_items::{
-        TransactWriteItemsError, TransactWriteItemsOutput,
-    };
-    use aws_sdk_dynamodb::types::CancellationReason;
-    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
-
-    fn cancelled(codes: &[&str]) -> TransactWriteItemsError {
-        let mut e = TransactionCanceledException::builder().message("Transaction cancelled");
-        for code in codes {
-            e = e.cancellation_reasons(CancellationReason::builder().code(*code).build());
-        }
-        TransactWriteItemsError::TransactionCanceledException(e.build())
-    }
 
     fn slot(booked: u32) -> Slot {
         Slot {

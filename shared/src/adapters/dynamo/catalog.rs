@@ -14,16 +14,12 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::{OutboxItem, is_conditional_failure, keys};
+use super::{OutboxItem, is_conditional_failure, keys, s};
 use crate::catalog::{
     BackNine, CatalogStatus, GenerationSummary, RangeRules, Resource, ResourceId, ResourceKind,
     Seat, Slot, SlotId, SlotStatus, Venue, VenueId, VenueKind,
 };
 use crate::{AppError, EventEnvelope, EventSource};
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
 
 pub(crate) fn resource_pk(id: &ResourceId) -> String {
     format!("RESOURCE#{id}")
@@ -145,6 +141,29 @@ impl DynamoCatalog {
             Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(AppError::internal(what, e)),
         }
+    }
+
+    /// Puts every item that does not exist yet, 16 at a time; answers
+    /// (created, skipped).
+    async fn put_all_new<T: Serialize>(
+        &self,
+        items: Vec<T>,
+        what: &'static str,
+    ) -> Result<(usize, usize), AppError> {
+        let results: Vec<Result<bool, AppError>> = futures::stream::iter(items)
+            .map(|item| self.put_new(item, what))
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        let mut counts = (0, 0);
+        for result in results {
+            if result? {
+                counts.0 += 1;
+            } else {
+                counts.1 += 1;
+            }
+        }
+        Ok(counts)
     }
 
     async fn get<T: serde::de::DeserializeOwned>(
@@ -286,19 +305,8 @@ impl DynamoCatalog {
         event: &EventEnvelope,
     ) -> Result<GenerationSummary, AppError> {
         let items: Vec<SlotItem> = slots.iter().map(SlotItem::new).collect();
-        let results: Vec<Result<bool, AppError>> = futures::stream::iter(items)
-            .map(|item| self.put_new(item, "writing a slot"))
-            .buffer_unordered(16)
-            .collect()
-            .await;
-        let mut summary = GenerationSummary::default();
-        for result in results {
-            if result? {
-                summary.created += 1;
-            } else {
-                summary.skipped += 1;
-            }
-        }
+        let (created, skipped) = self.put_all_new(items, "writing a slot").await?;
+        let summary = GenerationSummary { created, skipped };
         let mut event = event.clone();
         event.data["created"] = summary.created.into();
         event.data["skipped"] = summary.skipped.into();
@@ -491,19 +499,12 @@ impl DynamoCatalog {
                 item
             })
             .collect();
-        let results: Vec<Result<bool, AppError>> = futures::stream::iter(items)
-            .map(|item| self.put_new(item, "writing a seat"))
-            .buffer_unordered(16)
-            .collect()
-            .await;
-        let mut summary = SeatMapSummary::default();
-        for result in results {
-            if result? {
-                summary.created += 1;
-            } else {
-                summary.skipped += 1;
-            }
-        }
+        let (created, skipped) = self.put_all_new(items, "writing a seat").await?;
+        let mut summary = SeatMapSummary {
+            created,
+            skipped,
+            capacity: 0,
+        };
         summary.capacity = u32::try_from(self.seats_of(id).await?.len()).unwrap_or(u32::MAX);
         let result = self
             .client

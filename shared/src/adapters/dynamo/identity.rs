@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    OutboxItem, cancellation_codes, is_conditional_failure, keys, transact_write, transaction_error,
+    OutboxItem, cancellation_codes, is_conditional_failure, keys, n, s, transact_write,
+    transaction_error,
 };
 use crate::events::EventEnvelope;
 use crate::identity::service::LoginPolicy;
@@ -27,14 +28,6 @@ const PROFILE: &str = "PROFILE";
 const ACTIVE: &str = "ACTIVE";
 const ROTATED: &str = "ROTATED";
 const REVOKED: &str = "REVOKED";
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct UserItem {
@@ -544,7 +537,7 @@ impl LoginAttempts for DynamoIdentity {
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":keep", n(keep_until))
                 .expression_attribute_values(":cutoff", n(cutoff))
-                .expression_attribute_values(":max", n(policy.max_failures.into()))
+                .expression_attribute_values(":max", n(policy.max_failures))
                 .expression_attribute_values(":now", n(now.timestamp()))
                 .return_values(ReturnValue::UpdatedNew)
                 .send()
@@ -653,25 +646,14 @@ mod tests {
     //! DynamoDB Local serializes transactions, so it never answers with a
     //! `TransactionConflict` or throttles; these tests inject both.
 
+    use super::super::test_support::cancelled;
     use super::*;
     use crate::CorrelationId;
     use crate::events::EventType;
     use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
-    use aws_sdk_dynamodb::operation::transact_write_items::{
-        TransactWriteItemsError, TransactWriteItemsOutput,
-    };
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
     use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
-    use aws_sdk_dynamodb::types::CancellationReason;
-    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
-
-    fn cancelled(codes: &[&str]) -> TransactWriteItemsError {
-        let mut e = TransactionCanceledException::builder().message("Transaction cancelled");
-        for code in codes {
-            e = e.cancellation_reasons(CancellationReason::builder().code(*code).build());
-        }
-        TransactWriteItemsError::TransactionCanceledException(e.build())
-    }
 
     fn user() -> User {
         User {
