@@ -17,6 +17,7 @@ export LOCAL_CLOUD_API_PORT=${LOCAL_CLOUD_API_PORT:-3100}
 export LOCAL_CLOUD_ADMIN_PORT=${LOCAL_CLOUD_ADMIN_PORT:-3101}
 export LOCAL_CLOUD_DYNAMODB_PORT=${LOCAL_CLOUD_DYNAMODB_PORT:-8100}
 export LOCAL_CLOUD_MOTO_PORT=${LOCAL_CLOUD_MOTO_PORT:-5100}
+export LOCAL_CLOUD_GATEWAY_PORT=${LOCAL_CLOUD_GATEWAY_PORT:-3102}
 echo "==> starting a local cloud for the tests (log: $log)"
 target/debug/local-cloud --state-file "$state" --visibility-timeout 2 >"$log" 2>&1 &
 cloud=$!

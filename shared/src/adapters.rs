@@ -2,5 +2,7 @@
 
 pub mod dynamo;
 pub mod eventbridge;
+pub mod gateway;
 pub mod memory;
+pub mod sqs;
 pub mod ssm;

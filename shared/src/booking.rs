@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::AppError;
 use crate::catalog::{ResourceId, SlotId};
 use crate::identity::UserId;
+use crate::payment::{PaymentChoice, PaymentMethod};
 
 /// The most places one booking may take.
 pub const MAX_QUANTITY: u32 = 10;
@@ -180,10 +181,14 @@ pub enum BookingRequest {
         /// tee time too. 9 (the default) takes this slot only.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         holes: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        payment: Option<PaymentChoice>,
     },
     Seated {
         slot_id: String,
         seat_ids: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        payment: Option<PaymentChoice>,
     },
     /// A room from `start` to `end` ("HH:MM") on `date`.
     Range {
@@ -191,6 +196,8 @@ pub enum BookingRequest {
         date: String,
         start: String,
         end: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        payment: Option<PaymentChoice>,
     },
 }
 
@@ -223,13 +230,27 @@ pub struct Order {
 }
 
 impl BookingRequest {
+    /// How the booking asks to be paid. Without one, the booking is a hold
+    /// that waits for its payment and expires unpaid.
+    pub fn payment(&self) -> Option<&PaymentChoice> {
+        match self {
+            Self::Counted { payment, .. }
+            | Self::Seated { payment, .. }
+            | Self::Range { payment, .. } => payment.as_ref(),
+        }
+    }
+
     pub fn validate(&self) -> Result<ValidRequest, AppError> {
+        if let Some(payment) = self.payment() {
+            payment.validate()?;
+        }
         match self {
             Self::Range {
                 resource_id,
                 date,
                 start,
                 end,
+                ..
             } => {
                 let time = |raw: &str| {
                     NaiveTime::parse_from_str(raw, "%H:%M").map_err(|_| {
@@ -259,6 +280,7 @@ impl BookingRequest {
                 slot_id,
                 quantity,
                 holes,
+                ..
             } => Ok(Order {
                 slot_id: SlotId::parse(slot_id)?,
                 quantity: Quantity::parse(*quantity)?,
@@ -274,7 +296,9 @@ impl BookingRequest {
                     }
                 },
             }),
-            Self::Seated { slot_id, seat_ids } => {
+            Self::Seated {
+                slot_id, seat_ids, ..
+            } => {
                 let quantity = Quantity::parse(i64::try_from(seat_ids.len()).unwrap_or(i64::MAX))
                     .map_err(|_| {
                     AppError::validation(
@@ -335,7 +359,13 @@ pub struct Booking {
     pub units: Vec<NaiveTime>,
     pub price_cents: u64,
     pub currency: String,
+    /// How the booking is paid; `None` for a hold waiting for payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentMethod>,
     pub status: BookingStatus,
+    /// When its payment confirmed it; stays set after a later cancel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<DateTime<Utc>>,
     pub hold_expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

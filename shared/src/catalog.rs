@@ -175,6 +175,11 @@ pub struct SlotId {
 }
 
 impl SlotId {
+    /// When the slot starts (slot times are UTC).
+    pub fn starts_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.date.and_time(self.start).and_utc()
+    }
+
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let bad = || {
             invalid(

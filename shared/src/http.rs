@@ -129,6 +129,21 @@ pub mod authorizer_context {
     pub const SESSION_ID: &str = "session_id";
 }
 
+/// The `limit` query parameter of a paged list: 1 to `max`, `default`
+/// when absent.
+pub fn limit_param(req: &Request, default: u32, max: u32) -> Result<u32, AppError> {
+    match query_param(req, "limit") {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| {
+                AppError::validation("INVALID_LIMIT", format!("limit must be 1 to {max}"))
+            }),
+    }
+}
+
 /// The caller the authorizer vouched for. Functions never read tokens: on a
 /// protected route the authorizer has already verified one and put the user
 /// id and role in the request context. Without that context (a route

@@ -9,11 +9,13 @@ pub mod adapters;
 pub mod booking;
 pub mod catalog;
 pub mod config;
+pub mod consumer;
 pub mod correlation;
 pub mod error;
 pub mod events;
 pub mod http;
 pub mod identity;
+pub mod payment;
 pub mod ports;
 pub mod retry;
 

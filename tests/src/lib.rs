@@ -4,6 +4,8 @@
 //! `infra/test.sh` starts a local cloud and sets `LOCAL_CLOUD_STATE`; when it
 //! is unset, the cloud started by `infra/up.sh` is used.
 
+pub mod saga;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -320,6 +322,38 @@ impl Cloud {
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
                 return count;
+            }
+        }
+    }
+
+    /// Every logged event whose envelope mentions `needle`, with its source.
+    pub async fn logged_envelopes_mentioning(
+        &self,
+        needle: &str,
+    ) -> Vec<(String, shared::EventEnvelope)> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(self.table())
+                .filter_expression("entity = :event AND contains(envelope, :needle)")
+                .expression_attribute_values(":event", AttributeValue::S("EVENT".into()))
+                .expression_attribute_values(":needle", AttributeValue::S(needle.into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scanning the event log");
+            for item in page.items() {
+                let text = |k: &str| item[k].as_s().expect("a string attribute").clone();
+                let envelope = serde_json::from_str(&text("envelope")).expect("an envelope");
+                out.push((text("source"), envelope));
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return out;
             }
         }
     }

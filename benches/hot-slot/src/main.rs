@@ -43,7 +43,7 @@
 #![allow(clippy::print_stdout)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -58,9 +58,7 @@ use shared::booking::{
 use shared::catalog::MAX_CAPACITY;
 use shared::identity::UserId;
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
-
-const PASSWORD: &str = "bench horse 7 battery";
+use hot_slot_bench::{Cloud, Error, admin, new_slot};
 
 #[derive(Debug, Parser)]
 #[command(about = "Hot-slot bookings/s and latency: local HTTP API vs raw DynamoDB transaction")]
@@ -148,165 +146,6 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The parts of the local cloud's state file the benchmark needs.
-struct Cloud {
-    api: String,
-    dynamodb: String,
-    table: String,
-    http: reqwest::Client,
-}
-
-impl Cloud {
-    fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "no local cloud state at {} ({e}): start a local cloud first (see `cargo doc -p hot-slot-bench` or the top of benches/hot-slot/src/main.rs)",
-                path.display()
-            )
-        })?;
-        let state: Value = serde_json::from_str(&text)?;
-        let field = |v: &Value, what: &str| -> Result<String, Error> {
-            v.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| format!("the state file has no {what}").into())
-        };
-        Ok(Self {
-            api: field(&state["api"], "api")?,
-            dynamodb: field(&state["dynamodb"], "dynamodb")?,
-            table: field(&state["resources"]["Table"]["ref"], "resources.Table.ref")?,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .pool_max_idle_per_host(1024)
-                .build()?,
-        })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.api)
-    }
-
-    /// POSTs JSON and returns the body, or fails unless the status is `expect`.
-    async fn post(
-        &self,
-        path: &str,
-        body: &Value,
-        token: Option<&str>,
-        expect: u16,
-    ) -> Result<Value, Error> {
-        let mut req = self.http.post(self.url(path)).json(body);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        let res = req.send().await?;
-        let status = res.status().as_u16();
-        let text = res.text().await?;
-        if status != expect {
-            return Err(format!("POST {path} answered {status}, not {expect}: {text}").into());
-        }
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn dynamo_client(&self) -> aws_sdk_dynamodb::Client {
-        let creds =
-            aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "bench");
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(creds)
-            .load()
-            .await;
-        aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .endpoint_url(&self.dynamodb)
-                .build(),
-        )
-    }
-}
-
-/// Signs up a fresh account, promotes it and logs in: (user id, access token).
-async fn admin(cloud: &Cloud, args: &Args, state_file: &Path) -> Result<(String, String), Error> {
-    let email = format!("bench-{}@example.com", uuid::Uuid::new_v4());
-    let profile = cloud
-        .post(
-            "/auth/signup",
-            &json!({ "email": email, "password": PASSWORD, "name": "Bench", "phone": "+15555550100" }),
-            None,
-            201,
-        )
-        .await?;
-    let user_id = profile["id"]
-        .as_str()
-        .ok_or("the signup answer has no id")?
-        .to_owned();
-    if !args.platform_admin.is_file() {
-        return Err(format!(
-            "{} is missing: build it first with `cargo build -p platform-admin` (or `cargo build --workspace --bins`)",
-            args.platform_admin.display()
-        )
-        .into());
-    }
-    let out = std::process::Command::new(&args.platform_admin)
-        .args(["promote", &email, "--state-file"])
-        .arg(state_file)
-        .output()
-        .map_err(|e| format!("running {}: {e}", args.platform_admin.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "platform-admin promote failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-        .into());
-    }
-    let login = cloud
-        .post(
-            "/auth/login",
-            &json!({ "email": email, "password": PASSWORD }),
-            None,
-            200,
-        )
-        .await?;
-    let token = login["access_token"]
-        .as_str()
-        .ok_or("the login answer has no access_token")?
-        .to_owned();
-    Ok((user_id, token))
-}
-
-/// A fresh venue, COURSE resource and one slot of `capacity` at 08:00 on
-/// `date`; returns the slot id.
-async fn new_slot(cloud: &Cloud, token: &str, date: &str, capacity: u32) -> Result<String, Error> {
-    let venue = cloud
-        .post(
-            "/admin/venues",
-            &json!({ "name": "Bench Venue", "kind": "GOLF_CLUB", "city": "Benchville" }),
-            Some(token),
-            201,
-        )
-        .await?;
-    let venue = venue["id"].as_str().ok_or("the venue has no id")?;
-    let resource = cloud
-        .post(
-            &format!("/admin/venues/{venue}/resources"),
-            &json!({ "name": "Hot Course", "kind": "COURSE" }),
-            Some(token),
-            201,
-        )
-        .await?;
-    let resource = resource["id"].as_str().ok_or("the resource has no id")?;
-    cloud
-        .post(
-            &format!("/admin/resources/{resource}/slots/generate"),
-            &json!({
-                "from": date, "to": date, "start_times": ["08:00"],
-                "duration_minutes": 10, "capacity": capacity,
-                "prices": { "weekday": 5000, "weekend": 7000, "holiday": 9000 }
-            }),
-            Some(token),
-            200,
-        )
-        .await?;
-    Ok(format!("{resource}@{date}T08:00"))
-}
-
 /// One `POST /bookings` of one place: its latency and whether it made a booking.
 async fn http_booking(cloud: &Cloud, token: &str, body: &Value) -> (Duration, Result<(), String>) {
     let started = Instant::now();
@@ -359,6 +198,7 @@ async fn raw_booking(
                     hold: chrono::Duration::minutes(DEFAULT_HOLD_MINUTES),
                     correlation_id: &CorrelationId::generate(),
                     now,
+                    payment: None,
                 },
                 request,
             )
@@ -455,7 +295,7 @@ async fn run(args: Args) -> Result<(), Error> {
         "local cloud: api {}, dynamodb {}, table {}",
         cloud.api, cloud.dynamodb, cloud.table
     );
-    let (user_id, token) = admin(&cloud, &args, &args.state_file).await?;
+    let (user_id, token) = admin(&cloud, &args.platform_admin, &args.state_file).await?;
     let http_slot = new_slot(&cloud, &token, &date, args.capacity).await?;
     let raw_slot = new_slot(&cloud, &token, &date, args.capacity).await?;
     println!("slots: http {http_slot}, raw {raw_slot}");
@@ -476,6 +316,7 @@ async fn run(args: Args) -> Result<(), Error> {
         slot_id: raw_slot,
         quantity: 1,
         holes: None,
+        payment: None,
     };
     let ValidRequest::Slot(request) = body.validate()? else {
         return Err("a counted request validates to a slot order".into());

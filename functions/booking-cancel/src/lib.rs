@@ -1,14 +1,19 @@
 //! POST /bookings/{booking_id}/cancel: cancels a PENDING or CONFIRMED
 //! booking and gives its places back, in one transaction conditional on the
 //! booking's status, so a cancel racing the hold's expiry releases once.
+//!
+//! `BookingCancelled` carries the share of the price to refund: all of it for
+//! a hold that was never confirmed, else what the refund policy gives for the
+//! notice before the start. The payment context makes the refund.
 
-use chrono::{SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use lambda_http::{Body, Request, Response};
 use shared::AppError;
 use shared::EventType;
 use shared::adapters::dynamo::booking::{DynamoBookings, Release};
 use shared::booking::{Booking, BookingId, BookingStatus};
 use shared::http::{caller, correlation_id, path_param, respond};
+use shared::payment::RefundPolicy;
 
 /// The booking of the path, if the caller may see it (else 404).
 async fn visible(store: &DynamoBookings, req: &Request) -> Result<Booking, AppError> {
@@ -16,8 +21,17 @@ async fn visible(store: &DynamoBookings, req: &Request) -> Result<Booking, AppEr
     store.get_visible(&caller(req)?, &id).await
 }
 
+/// The share of the price a cancellation at `now` gives back.
+pub fn refund_percent(booking: &Booking, policy: &RefundPolicy, now: DateTime<Utc>) -> u32 {
+    match booking.status {
+        BookingStatus::Confirmed => policy.percent(booking.slot_id.starts_at(), now),
+        _ => 100,
+    }
+}
+
 pub async fn handle(
     store: &DynamoBookings,
+    policy: &RefundPolicy,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
@@ -30,14 +44,22 @@ pub async fn handle(
             ));
         }
         let by = caller(&req)?.user_id.to_string();
+        let now = Utc::now().trunc_subsecs(3);
+        let percent = refund_percent(&booking, policy, now);
+        let reason = if booking.payment.is_some() {
+            format!("cancelled by the customer; {percent}% refunded by policy ({policy})")
+        } else {
+            "cancelled by the customer".to_owned()
+        };
         let release = Release {
             from: &[BookingStatus::Pending, BookingStatus::Confirmed],
             to: BookingStatus::Cancelled,
             by: &by,
-            reason: "cancelled by the customer",
+            reason: &reason,
             event_type: EventType::BookingCancelled,
             correlation_id: &correlation_id,
-            now: Utc::now().trunc_subsecs(3),
+            now,
+            refund_percent: percent,
         };
         store.release(&booking, &release).await
     }

@@ -38,6 +38,7 @@ pub async fn handle(
             hold,
             correlation_id: &correlation_id,
             now: Utc::now().trunc_subsecs(3),
+            payment: body.payment(),
         };
         match request {
             ValidRequest::Slot(order) => store.create(&attempt, &order).await,

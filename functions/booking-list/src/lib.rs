@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 use shared::AppError;
 use shared::adapters::dynamo::booking::DynamoBookings;
 use shared::booking::BookingStatus;
-use shared::http::{caller, correlation_id, query_param, respond};
+use shared::http::{caller, correlation_id, limit_param, query_param, respond};
 
 pub async fn handle(
     store: &DynamoBookings,
@@ -26,14 +26,7 @@ pub async fn handle(
                 )
             })
             .transpose()?;
-        let limit = match query_param(&req, "limit") {
-            None => 20,
-            Some(raw) => raw
-                .parse::<u32>()
-                .ok()
-                .filter(|l| (1..=100).contains(l))
-                .ok_or_else(|| AppError::validation("INVALID_LIMIT", "limit must be 1 to 100"))?,
-        };
+        let limit = limit_param(&req, 20, 100)?;
         let date = query_param(&req, "date")
             .map(|d| {
                 chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")

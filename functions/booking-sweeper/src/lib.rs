@@ -40,6 +40,7 @@ pub async fn handle(
         event_type: EventType::BookingExpired,
         correlation_id: &correlation_id,
         now,
+        refund_percent: 100,
     };
     for booking in store.expired_holds(now, BATCH).await? {
         let result = store.release(&booking, &release).await;

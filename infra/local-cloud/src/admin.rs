@@ -1,7 +1,7 @@
 //! The local cloud's admin API: what runs, where, and fault injection for
 //! tests (kill the instance that takes the next invocation).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::Router;
@@ -16,13 +16,27 @@ use crate::provision;
 use crate::runtime::{FunctionPool, Outcome};
 use crate::template::{Context, Physical, Template};
 
+/// Process ids of the servers the local cloud started, so tests can pause
+/// one (SIGSTOP) and resume it (SIGCONT).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Pids {
+    pub dynamodb: Option<u32>,
+    pub moto: Option<u32>,
+    pub gateway: Option<u32>,
+}
+
 pub struct State {
     pub pools: BTreeMap<String, Arc<FunctionPool>>,
     pub physical: BTreeMap<String, Physical>,
     pub api: String,
     pub dynamodb: String,
     pub moto: String,
+    /// The fake payment gateway's URL, if the template asks for one.
+    pub gateway: Option<String>,
+    pub pids: Pids,
     pub template: Template,
+    /// The parameter values functions were resolved with.
+    pub parameters: HashMap<String, String>,
     pub clients: provision::Clients,
     pub options: provision::Options,
     pub stack_name: String,
@@ -36,9 +50,11 @@ impl State {
             "admin": admin,
             "dynamodb": self.dynamodb,
             "moto": self.moto,
+            "gateway": self.gateway,
+            "pids": self.pids,
             "region": "us-east-1",
             "resources": self.physical,
-            "parameters": self.template.parameters,
+            "parameters": self.parameters,
             "functions": self.pools.values().map(|p| json!({
                 "logical_id": p.spec.logical_id,
                 "name": p.spec.name,
@@ -126,7 +142,7 @@ pub fn router(state: Arc<State>) -> Router {
                     stack_name: s5.stack_name.clone(),
                     region: "us-east-1".into(),
                     account_id: "123456789012".into(),
-                    parameters: s5.template.parameters.clone(),
+                    parameters: s5.parameters.clone(),
                     physical: BTreeMap::new(),
                 };
                 match provision::provision(&s5.template, &mut ctx, &s5.clients, &s5.options).await {

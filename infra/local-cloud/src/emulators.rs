@@ -1,5 +1,6 @@
 //! Starting DynamoDB Local and moto server, installed by infra/install.sh
-//! into `.local/` (whose `paths.env` says where everything is).
+//! into `.local/` (whose `paths.env` says where everything is), and the fake
+//! payment gateway built with the workspace.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ use tokio::process::{Child, Command};
 pub enum EmulatorError {
     #[error("{0} is missing: run infra/install.sh first")]
     NotInstalled(String),
+    #[error("{name} is not built: run `cargo build --workspace` (looked for {path})")]
+    NotBuilt { name: &'static str, path: String },
     #[error("cannot start {name}: {source}")]
     Spawn {
         name: &'static str,
@@ -30,7 +33,7 @@ pub enum EmulatorError {
     PortInUse(u16),
 }
 
-/// A running emulator; killed when dropped or stopped.
+/// A running emulator (or the fake gateway); killed when dropped or stopped.
 pub struct Emulator {
     pub name: &'static str,
     pub endpoint: String,
@@ -163,7 +166,31 @@ pub async fn start_moto(
     start("moto", cmd, port, log_dir, Duration::from_secs(60)).await
 }
 
+/// Starts the fake card payment gateway (`<bin_dir>/fake-gateway`).
+pub async fn start_fake_gateway(
+    bin_dir: &Path,
+    port: u16,
+    log_dir: &Path,
+) -> Result<Emulator, EmulatorError> {
+    let name = "fake-gateway";
+    let binary = bin_dir.join(name);
+    if !binary.is_file() {
+        return Err(EmulatorError::NotBuilt {
+            name,
+            path: binary.display().to_string(),
+        });
+    }
+    let mut cmd = Command::new(binary);
+    cmd.arg("--port").arg(port.to_string());
+    start(name, cmd, port, log_dir, Duration::from_secs(10)).await
+}
+
 impl Emulator {
+    /// The id of the server's process (the one listening on its port).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Stops the emulator and waits for it to exit.
     pub async fn stop(mut self) {
         let _ = self.child.start_kill();

@@ -47,6 +47,10 @@ struct Args {
     dynamodb_port: u16,
     #[arg(long, env = "LOCAL_CLOUD_MOTO_PORT", default_value_t = 5000)]
     moto_port: u16,
+    /// The fake card payment gateway's port (started only when the template's
+    /// Metadata.LocalCloud names a PaymentGatewayParameter).
+    #[arg(long, env = "LOCAL_CLOUD_GATEWAY_PORT", default_value_t = 3002)]
+    gateway_port: u16,
     /// Processes per function.
     #[arg(long, default_value_t = 4)]
     instances: usize,
@@ -133,10 +137,20 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let paths = emulators::read_paths(&args.local_dir)?;
     let log_dir = args.local_dir.join("logs");
     let data_dir = args.persist.then(|| args.local_dir.join("state/dynamodb"));
-    let (dynamodb, moto) = tokio::try_join!(
+    let start_gateway = async {
+        match template.payment_gateway_parameter {
+            Some(_) => emulators::start_fake_gateway(&args.bin_dir, args.gateway_port, &log_dir)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    };
+    let (dynamodb, moto, gateway) = tokio::try_join!(
         emulators::start_dynamodb(&paths, args.dynamodb_port, data_dir.as_deref(), &log_dir),
         emulators::start_moto(&paths, args.moto_port, &log_dir),
+        start_gateway,
     )?;
+    let gateway_url = gateway.as_ref().map(|g| g.endpoint.clone());
 
     let sdk = sdk_config().await;
     let ddb_conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
@@ -172,7 +186,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         stack_name: args.stack_name.clone(),
         region: REGION.to_owned(),
         account_id: ACCOUNT.to_owned(),
-        parameters: template.parameters.clone(),
+        parameters: template.local_parameters(gateway_url.as_deref()),
         physical: BTreeMap::new(),
     };
     let options = provision::Options {
@@ -318,7 +332,14 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         api: format!("http://{api_addr}"),
         dynamodb: dynamodb.endpoint.clone(),
         moto: moto.endpoint.clone(),
+        gateway: gateway_url.clone(),
+        pids: admin::Pids {
+            dynamodb: dynamodb.pid(),
+            moto: moto.pid(),
+            gateway: gateway.as_ref().and_then(emulators::Emulator::pid),
+        },
         template: template.clone(),
+        parameters: ctx.parameters.clone(),
         clients: clients.clone(),
         options: options.clone(),
         stack_name: args.stack_name.clone(),
@@ -352,7 +373,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         args.instances,
         route_count
     );
-    announce(&api_addr, &admin_addr, &dynamodb.endpoint, &moto.endpoint);
+    announce(
+        &api_addr,
+        &admin_addr,
+        &dynamodb.endpoint,
+        &moto.endpoint,
+        gateway_url.as_deref(),
+    );
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
@@ -362,17 +389,30 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(target: "local-cloud", "stopping");
     let _ = shutdown_tx.send(true);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    tokio::join!(dynamodb.stop(), moto.stop());
+    tokio::join!(dynamodb.stop(), moto.stop(), async {
+        if let Some(gateway) = gateway {
+            gateway.stop().await;
+        }
+    });
     Ok(())
 }
 
 /// The lines a person starting the cloud is waiting for, on stdout.
 #[allow(clippy::print_stdout)]
-fn announce(api: &SocketAddr, admin: &SocketAddr, dynamodb: &str, moto: &str) {
+fn announce(
+    api: &SocketAddr,
+    admin: &SocketAddr,
+    dynamodb: &str,
+    moto: &str,
+    gateway: Option<&str>,
+) {
     println!("Local cloud is up.");
     println!("  API:      http://{api}   (try: curl http://{api}/health)");
     println!("  Admin:    http://{admin}");
     println!("  DynamoDB: {dynamodb}");
     println!("  moto:     {moto}  (SQS, EventBridge, SES, SSM)");
+    if let Some(gateway) = gateway {
+        println!("  Gateway:  {gateway}  (fake card gateway; PUT /control/mode)");
+    }
     println!("Press Ctrl-C to stop.");
 }

@@ -45,6 +45,10 @@ pub struct Template {
     /// Template parameters naming SSM SecureStrings the local cloud fills
     /// with fresh random values (`Metadata.LocalCloud.GeneratedSecrets`).
     pub generated_secrets: Vec<String>,
+    /// The template parameter the local cloud sets to its fake payment
+    /// gateway's URL (`Metadata.LocalCloud.PaymentGatewayParameter`); without
+    /// it no gateway is started.
+    pub payment_gateway_parameter: Option<String>,
 }
 
 /// What `!Ref` and `!GetAtt` of a provisioned resource give.
@@ -100,9 +104,11 @@ impl Template {
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
         let doc: Yaml = serde_norway::from_str(text)?;
         let mut parameters = HashMap::new();
+        let mut declared = BTreeSet::new();
         if let Some(Yaml::Mapping(params)) = doc.get("Parameters") {
             for (name, spec) in params {
                 let name = name.as_str().ok_or_else(|| invalid("parameter name"))?;
+                declared.insert(name);
                 if let Some(default) = spec.get("Default") {
                     parameters.insert(name.to_owned(), scalar_string(default));
                 }
@@ -137,9 +143,8 @@ impl Template {
             .and_then(|g| g.get("Function"))
             .cloned()
             .unwrap_or(Yaml::Null);
-        let generated_secrets = doc
-            .get("Metadata")
-            .and_then(|m| m.get("LocalCloud"))
+        let local_cloud = doc.get("Metadata").and_then(|m| m.get("LocalCloud"));
+        let generated_secrets = local_cloud
             .and_then(|l| l.get("GeneratedSecrets"))
             .and_then(Yaml::as_sequence)
             .map(|names| {
@@ -150,12 +155,40 @@ impl Template {
                     .collect()
             })
             .unwrap_or_default();
+        let payment_gateway_parameter =
+            match local_cloud.and_then(|l| l.get("PaymentGatewayParameter")) {
+                None => None,
+                Some(value) => {
+                    const KEY: &str = "Metadata.LocalCloud.PaymentGatewayParameter";
+                    let name = value
+                        .as_str()
+                        .ok_or_else(|| invalid(format!("{KEY} must be a parameter name")))?;
+                    if !declared.contains(name) {
+                        return Err(invalid(format!(
+                            "{KEY} names {name}, which is not a parameter of the template"
+                        )));
+                    }
+                    Some(name.to_owned())
+                }
+            };
         Ok(Self {
             resources,
             parameters,
             function_globals,
             generated_secrets,
+            payment_gateway_parameter,
         })
+    }
+
+    /// The parameter values of a local run: the template's defaults, with the
+    /// payment gateway parameter (if the template names one) set to the fake
+    /// gateway's URL.
+    pub fn local_parameters(&self, gateway_url: Option<&str>) -> HashMap<String, String> {
+        let mut parameters = self.parameters.clone();
+        if let (Some(name), Some(url)) = (&self.payment_gateway_parameter, gateway_url) {
+            parameters.insert(name.clone(), url.to_owned());
+        }
+        parameters
     }
 
     /// Resources ordered so that each comes after everything it refers to.
@@ -588,6 +621,81 @@ Resources:
             merged,
             json!({"Timeout": 3, "Environment": {"Variables": {"A": "1", "B": "x"}}})
         );
+    }
+
+    const GATEWAY_TEMPLATE: &str = r#"
+Metadata:
+  LocalCloud:
+    PaymentGatewayParameter: PaymentGatewayUrl
+Parameters:
+  PaymentGatewayUrl: { Type: String, Default: "https://payments.example.com" }
+Resources:
+  Pay:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables:
+          PAYMENT_GATEWAY_URL: !Ref PaymentGatewayUrl
+"#;
+
+    fn gateway_env(t: &Template, gateway_url: Option<&str>) -> Json {
+        let ctx = Context {
+            parameters: t.local_parameters(gateway_url),
+            ..ctx()
+        };
+        let props = resolve(&t.resources["Pay"].properties, &ctx, "Pay").unwrap();
+        props["Environment"]["Variables"]["PAYMENT_GATEWAY_URL"].clone()
+    }
+
+    #[test]
+    fn the_payment_gateway_parameter_resolves_to_the_fake_gateway() {
+        let t = Template::parse(GATEWAY_TEMPLATE).unwrap();
+        assert_eq!(
+            t.payment_gateway_parameter.as_deref(),
+            Some("PaymentGatewayUrl")
+        );
+        assert_eq!(
+            gateway_env(&t, Some("http://127.0.0.1:3002")),
+            "http://127.0.0.1:3002"
+        );
+        assert_eq!(gateway_env(&t, None), "https://payments.example.com");
+        assert_eq!(
+            t.parameters["PaymentGatewayUrl"],
+            "https://payments.example.com"
+        );
+    }
+
+    #[test]
+    fn a_gateway_parameter_without_a_default_is_still_set() {
+        let text = GATEWAY_TEMPLATE.replace(
+            r#"{ Type: String, Default: "https://payments.example.com" }"#,
+            "{ Type: String }",
+        );
+        let t = Template::parse(&text).unwrap();
+        assert_eq!(
+            gateway_env(&t, Some("http://127.0.0.1:3002")),
+            "http://127.0.0.1:3002"
+        );
+    }
+
+    #[test]
+    fn a_template_without_the_metadata_names_no_gateway() {
+        let t = Template::parse(TEMPLATE).unwrap();
+        assert_eq!(t.payment_gateway_parameter, None);
+        assert_eq!(
+            t.local_parameters(Some("http://127.0.0.1:3002")),
+            t.parameters
+        );
+    }
+
+    #[test]
+    fn a_gateway_parameter_that_is_not_declared_is_refused() {
+        let text = GATEWAY_TEMPLATE.replace(
+            "PaymentGatewayParameter: PaymentGatewayUrl",
+            "PaymentGatewayParameter: GatewayUrl",
+        );
+        let err = Template::parse(&text).unwrap_err();
+        assert!(err.to_string().contains("GatewayUrl"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod booking;
 pub mod catalog;
 pub mod identity;
+pub mod payment;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
@@ -301,6 +302,54 @@ pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
 /// A number attribute.
 pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// A `Put` of `item` for a transaction, on `condition` if any.
+pub(crate) fn put_write(
+    table: &str,
+    item: impl Serialize,
+    condition: Option<&str>,
+) -> Result<TransactWriteItem, AppError> {
+    let item =
+        serde_dynamo::to_item(item).map_err(|e| AppError::internal("encoding an item", e))?;
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned))
+        .build()
+        .map_err(|e| AppError::internal("building a put", e))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// The outbox item of `event`, for the transaction of the change it tells of.
+pub(crate) fn outbox_write(
+    table: &str,
+    source: EventSource,
+    event: &EventEnvelope,
+) -> Result<TransactWriteItem, AppError> {
+    let put = OutboxItem::new(source, event)
+        .map_err(|e| AppError::internal("encoding the outbox item", e))?
+        .to_put(table)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// A strongly consistent read of one item.
+pub(crate) async fn get_consistent(
+    client: &Client,
+    table: &str,
+    pk: String,
+    sk: &str,
+) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, AppError> {
+    Ok(client
+        .get_item()
+        .table_name(table)
+        .key(keys::PK, s(pk))
+        .key(keys::SK, s(sk))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| AppError::internal("reading an item", e))?
+        .item)
 }
 
 /// How many times a transaction cancelled by a `TransactionConflict` is sent.

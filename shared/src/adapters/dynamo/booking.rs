@@ -10,20 +10,19 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{SlotItem, range_pk, resource_pk, seats_pk};
-use super::{OutboxItem, cancellation_codes, keys, n, s, transact_write, transaction_error};
+use super::{cancellation_codes, keys, n, s, transact_write, transaction_error};
 use crate::booking::{
     BookedSeat, Booking, BookingId, BookingNumber, BookingStatus, HistoryEntry, IdempotencyKey,
     Order, RangeOrder,
 };
 use crate::catalog::{Availability, CatalogStatus, Resource, Seat, SlotId};
 use crate::identity::{Caller, Permission, UserId};
+use crate::payment::PaymentChoice;
 use crate::{AppError, CorrelationId, EventEnvelope, EventSource, EventType};
 
 /// Partitions of the hold index, so one hot day of holds spreads out.
@@ -115,6 +114,21 @@ pub enum Created {
     Replayed(String),
 }
 
+/// Who the booking saga's steps are recorded as, in a booking's history.
+pub const SAGA: &str = "payment-saga";
+
+/// What confirming a paid hold led to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Confirmation {
+    Confirmed,
+    /// A redelivered payment: the booking was confirmed before.
+    AlreadyConfirmed,
+    /// Still PENDING, but its hold ran out before the payment arrived.
+    HoldLapsed(Box<Booking>),
+    /// Cancelled, expired or failed before the payment arrived.
+    Ended(BookingStatus),
+}
+
 /// One attempt at a counted booking, as `POST /bookings` received it.
 #[derive(Debug, Clone)]
 pub struct Attempt<'a> {
@@ -126,6 +140,9 @@ pub struct Attempt<'a> {
     pub hold: Duration,
     pub correlation_id: &'a CorrelationId,
     pub now: DateTime<Utc>,
+    /// How the customer pays, carried to the payment context by
+    /// `BookingCreated`; `None` leaves a hold waiting for payment.
+    pub payment: Option<&'a PaymentChoice>,
 }
 
 /// A release of a booking's places: from which statuses, to which, by whom,
@@ -139,6 +156,9 @@ pub struct Release<'a> {
     pub event_type: EventType,
     pub correlation_id: &'a CorrelationId,
     pub now: DateTime<Utc>,
+    /// The share of the price the payment context gives back (the refund
+    /// policy's answer for a cancellation; 100 for an unconfirmed hold).
+    pub refund_percent: u32,
 }
 
 /// Bookings in the platform table.
@@ -161,22 +181,11 @@ impl DynamoBookings {
         item: impl Serialize,
         condition: Option<&str>,
     ) -> Result<TransactWriteItem, AppError> {
-        let item =
-            serde_dynamo::to_item(item).map_err(|e| AppError::internal("encoding an item", e))?;
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned))
-            .build()
-            .map_err(|e| AppError::internal("building a put", e))?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        super::put_write(&self.table, item, condition)
     }
 
     fn outbox(&self, event: &EventEnvelope) -> Result<TransactWriteItem, AppError> {
-        let put = OutboxItem::new(EventSource::Booking, event)
-            .map_err(|e| AppError::internal("encoding the outbox item", e))?
-            .to_put(&self.table)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        super::outbox_write(&self.table, EventSource::Booking, event)
     }
 
     async fn get_item(
@@ -184,17 +193,7 @@ impl DynamoBookings {
         pk: String,
         sk: &str,
     ) -> Result<Option<HashMap<String, AttributeValue>>, AppError> {
-        Ok(self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| AppError::internal("reading an item", e))?
-            .item)
+        super::get_consistent(&self.client, &self.table, pk, sk).await
     }
 
     async fn slot(&self, id: &SlotId) -> Result<Option<SlotItem>, AppError> {
@@ -310,7 +309,9 @@ impl DynamoBookings {
                 units: Vec::new(),
                 price_cents: price,
                 currency: crate::booking::CURRENCY.into(),
+                payment: attempt.payment.map(PaymentChoice::method),
                 status: BookingStatus::Pending,
+                confirmed_at: None,
                 hold_expires_at: now + hold,
                 created_at: now,
                 updated_at: now,
@@ -479,7 +480,9 @@ impl DynamoBookings {
                 units: units.clone(),
                 price_cents: rules.unit_price_cents * units.len() as u64,
                 currency: crate::booking::CURRENCY.into(),
+                payment: attempt.payment.map(PaymentChoice::method),
                 status: BookingStatus::Pending,
+                confirmed_at: None,
                 hold_expires_at: attempt.now + attempt.hold,
                 created_at: attempt.now,
                 updated_at: attempt.now,
@@ -649,6 +652,7 @@ impl DynamoBookings {
                 "kind": booking.kind, "slot_id": booking.slot_id, "quantity": booking.quantity,
                 "price_cents": booking.price_cents, "currency": booking.currency,
                 "hold_expires_at": booking.hold_expires_at,
+                "starts_at": booking.slot_id.starts_at(), "payment": attempt.payment,
             }),
         )
         .map_err(|e| AppError::internal("encoding BookingCreated", e))?;
@@ -746,6 +750,7 @@ impl DynamoBookings {
             event_type,
             correlation_id,
             now,
+            refund_percent,
         } = release.clone();
         let mut names = Vec::new();
         let mut builder = Update::builder()
@@ -799,6 +804,8 @@ impl DynamoBookings {
             serde_json::json!({
                 "booking_id": booking.id, "user_id": booking.user_id, "slot_id": booking.slot_id,
                 "quantity": booking.quantity, "from": booking.status, "to": to, "reason": reason,
+                "refund_percent": refund_percent, "price_cents": booking.price_cents,
+                "payment": booking.payment,
             }),
         )
         .map_err(|e| AppError::internal("encoding a booking event", e))?;
@@ -868,6 +875,106 @@ impl DynamoBookings {
         }
     }
 
+    /// Confirms a paid hold: PENDING becomes CONFIRMED, with a history entry
+    /// and `BookingConfirmed`, in one transaction conditional on the booking
+    /// still being a live hold at `now`.
+    pub async fn confirm(
+        &self,
+        booking: &Booking,
+        reason: &str,
+        correlation_id: &CorrelationId,
+        now: DateTime<Utc>,
+    ) -> Result<Confirmation, AppError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(booking_pk(&booking.id)))
+            .key(keys::SK, s("BOOKING"))
+            .update_expression(
+                "SET #status = :to, updated_at = :now, confirmed_at = :now REMOVE GSI2PK, GSI2SK",
+            )
+            .condition_expression("#status = :pending AND GSI2SK > :due")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(BookingStatus::Confirmed.as_str()))
+            .expression_attribute_values(":pending", s(BookingStatus::Pending.as_str()))
+            .expression_attribute_values(":now", s(stamp(now)))
+            .expression_attribute_values(":due", s(format!("{}#~", stamp(now))))
+            .build()
+            .map_err(|e| AppError::internal("building the confirmation", e))?;
+        let entry = HistoryEntry {
+            at: now,
+            from: Some(BookingStatus::Pending),
+            to: BookingStatus::Confirmed,
+            by: SAGA.into(),
+            reason: reason.to_owned(),
+        };
+        let event = EventEnvelope::new(
+            EventType::BookingConfirmed,
+            correlation_id.clone(),
+            serde_json::json!({
+                "booking_id": booking.id, "number": booking.number, "user_id": booking.user_id,
+                "slot_id": booking.slot_id, "quantity": booking.quantity,
+                "price_cents": booking.price_cents, "currency": booking.currency,
+            }),
+        )
+        .map_err(|e| AppError::internal("encoding BookingConfirmed", e))?;
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.put(history_item(&booking.id, &entry, 2), None)?,
+            self.outbox(&event)?,
+        ];
+        match transact_write(&self.client, items).await {
+            Ok(()) => Ok(Confirmation::Confirmed),
+            Err(e) => match cancellation_codes(&e) {
+                Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
+                    let current = self.get(&booking.id).await?.ok_or_else(|| {
+                        AppError::internal("confirming a booking", "the booking vanished")
+                    })?;
+                    Ok(match current.status {
+                        BookingStatus::Confirmed => Confirmation::AlreadyConfirmed,
+                        BookingStatus::Pending => Confirmation::HoldLapsed(Box::new(current)),
+                        ended => Confirmation::Ended(ended),
+                    })
+                }
+                _ => Err(transaction_error("confirming a booking", e)),
+            },
+        }
+    }
+
+    /// Adds a note to a booking's history without changing its status: a saga
+    /// step of another context (a payment taken, a refund made). Keyed by the
+    /// event that caused it, so a redelivered event adds nothing.
+    pub async fn note(
+        &self,
+        booking: &Booking,
+        cause: &EventEnvelope,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let entry = HistoryEntry {
+            at: cause.occurred_at,
+            from: Some(booking.status),
+            to: booking.status,
+            by: SAGA.into(),
+            reason: reason.to_owned(),
+        };
+        let mut item = history_item(&booking.id, &entry, 0);
+        item["SK"] = serde_json::json!(format!("HISTORY#{}#{}", stamp(entry.at), cause.id));
+        let item =
+            serde_dynamo::to_item(item).map_err(|e| AppError::internal("encoding a note", e))?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if super::is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(AppError::internal("writing a history note", e)),
+        }
+    }
+
     /// Changes a counted booking's quantity, or moves it to another slot,
     /// in one transaction: the booking (conditional on its status, slot and
     /// quantity being what was read), the places given back and the places
@@ -885,6 +992,14 @@ impl DynamoBookings {
             return Err(AppError::conflict(
                 "NOT_MODIFIABLE",
                 "only counted bookings can be changed; cancel and book again",
+            ));
+        }
+        if booking.payment.is_some() {
+            // The payment is for the price at booking time; a change would
+            // need a charge or refund of the difference.
+            return Err(AppError::conflict(
+                "NOT_MODIFIABLE",
+                "a paid booking cannot be changed; cancel it (refund by policy) and book again",
             ));
         }
         if !booking.status.holds_capacity() {
@@ -1267,6 +1382,7 @@ mod tests {
                     hold: Duration::minutes(15),
                     correlation_id: &CorrelationId::generate(),
                     now: Utc::now(),
+                    payment: None,
                 },
                 &request,
             )

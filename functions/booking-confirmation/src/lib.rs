@@ -1,0 +1,154 @@
+//! The booking side of the saga, fed by the payment context's events.
+//!
+//! - `PaymentCompleted`: the hold becomes CONFIRMED (`BookingConfirmed`). A
+//!   payment for a hold whose time ran out expires the hold instead
+//!   (`BookingExpired`, so the payment context refunds it in full); one for a
+//!   booking that already ended only adds a note.
+//! - `PaymentFailed`: the compensation: the places go back and the booking
+//!   becomes FAILED (`BookingCancelled` with the reason).
+//! - `PaymentRefunded`: a note in the booking's history.
+//!
+//! Every change is conditional on the booking's status and every note is
+//! keyed by its event, so duplicate and out-of-order events change nothing.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{SubsecRound, Utc};
+use lambda_runtime::{Error, LambdaEvent};
+use shared::adapters::dynamo::booking::{Confirmation, DynamoBookings, Release, SAGA};
+use shared::booking::{Booking, BookingStatus};
+use shared::consumer::{MessageError, data, each_event};
+use shared::payment::{PaymentMethod, PaymentOutcome};
+use shared::{AppError, EventEnvelope, EventType};
+
+pub async fn handle(
+    store: &DynamoBookings,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    Ok(each_event(&event.payload, |e| on_event(store, e)).await)
+}
+
+async fn on_event(store: &DynamoBookings, event: EventEnvelope) -> Result<(), MessageError> {
+    let outcome: PaymentOutcome = data(&event)?;
+    let booking = store.get(&outcome.booking_id).await?.ok_or_else(|| {
+        MessageError::App(AppError::internal(
+            "handling a payment event",
+            format!("booking {} does not exist", outcome.booking_id),
+        ))
+    })?;
+    match event.event_type {
+        EventType::PaymentCompleted => completed(store, &booking, &outcome, &event).await,
+        EventType::PaymentFailed => failed(store, &booking, &outcome, &event).await,
+        EventType::PaymentRefunded => {
+            let reason = format!(
+                "refunded {} of {} ({})",
+                cents(outcome.refunded_cents),
+                cents(outcome.amount_cents),
+                method(outcome.method)
+            );
+            Ok(store.note(&booking, &event, &reason).await?)
+        }
+        ref other => {
+            tracing::warn!(event_type = %other, "not an event of this consumer; ignored");
+            Ok(())
+        }
+    }
+}
+
+async fn completed(
+    store: &DynamoBookings,
+    booking: &Booking,
+    outcome: &PaymentOutcome,
+    event: &EventEnvelope,
+) -> Result<(), MessageError> {
+    let now = Utc::now().trunc_subsecs(3);
+    let paid = format!(
+        "paid {} ({})",
+        cents(outcome.amount_cents),
+        method(outcome.method)
+    );
+    let confirmation = if booking.status == BookingStatus::Pending {
+        store
+            .confirm(booking, &paid, &event.correlation_id, now)
+            .await?
+    } else if booking.confirmed_at.is_some() {
+        // Confirmed by this payment before (and maybe cancelled since).
+        Confirmation::AlreadyConfirmed
+    } else {
+        Confirmation::Ended(booking.status)
+    };
+    match confirmation {
+        Confirmation::Confirmed => {
+            tracing::info!(booking_id = %booking.id, "booking confirmed");
+            Ok(())
+        }
+        Confirmation::AlreadyConfirmed => Ok(()),
+        Confirmation::HoldLapsed(current) => {
+            let release = Release {
+                from: &[BookingStatus::Pending],
+                to: BookingStatus::Expired,
+                by: SAGA,
+                reason: "the payment arrived after the hold expired; it is refunded in full",
+                event_type: EventType::BookingExpired,
+                correlation_id: &event.correlation_id,
+                now,
+                refund_percent: 100,
+            };
+            match store.release(&current, &release).await {
+                Ok(_) | Err(AppError::Conflict { .. }) => Ok(()),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Confirmation::Ended(status) => {
+            let reason = format!(
+                "{paid} after the booking was {}; the payment is refunded",
+                status.as_str()
+            );
+            Ok(store.note(booking, event, &reason).await?)
+        }
+    }
+}
+
+async fn failed(
+    store: &DynamoBookings,
+    booking: &Booking,
+    outcome: &PaymentOutcome,
+    event: &EventEnvelope,
+) -> Result<(), MessageError> {
+    let code = outcome
+        .reason
+        .as_ref()
+        .and_then(|r| r.as_str())
+        .unwrap_or("PAYMENT_FAILED");
+    let why = outcome.message.as_deref().unwrap_or("the payment failed");
+    let reason = format!("payment failed: {why} ({code})");
+    let release = Release {
+        from: &[BookingStatus::Pending],
+        to: BookingStatus::Failed,
+        by: SAGA,
+        reason: &reason,
+        event_type: EventType::BookingCancelled,
+        correlation_id: &event.correlation_id,
+        now: Utc::now().trunc_subsecs(3),
+        refund_percent: 100,
+    };
+    match store.release(booking, &release).await {
+        Ok(_) => {
+            tracing::info!(booking_id = %booking.id, code, "payment failed; booking released");
+            Ok(())
+        }
+        // Already ended (expired, cancelled, or this event seen before).
+        Err(AppError::Conflict { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn cents(amount: u64) -> String {
+    format!("{}.{:02} EUR", amount / 100, amount % 100)
+}
+
+fn method(method: PaymentMethod) -> &'static str {
+    match method {
+        PaymentMethod::Wallet => "wallet points",
+        PaymentMethod::Card => "card",
+    }
+}

@@ -1,0 +1,124 @@
+//! Settles the payment of a booking that ended, fed by `BookingCancelled`
+//! and `BookingExpired`.
+//!
+//! - Paid (COMPLETED): refunds the share the booking context decided (the
+//!   refund policy for a cancellation, all of it for an expiry or a failed
+//!   saga): to the wallet in one transaction with its ledger entry, or to the
+//!   card through the gateway; then REFUNDED with `PaymentRefunded`. A share
+//!   of 0 leaves the payment as it is.
+//! - Not paid yet: the payment is VOIDED, so a charge still in flight is
+//!   refunded as soon as it lands instead of confirming anything.
+//! - Failed, voided or refunded before: nothing.
+//!
+//! The payment's status is the condition of every write, and the gateway
+//! refund's idempotency key is the booking's, so a redelivery refunds nothing
+//! twice.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{SubsecRound, Utc};
+use lambda_runtime::{Error, LambdaEvent};
+use shared::adapters::dynamo::payment::{DynamoPayments, Refunded, new_payment};
+use shared::adapters::gateway::{CardGateway, RefundRequest};
+use shared::consumer::{MessageError, data, each_event};
+use shared::payment::{BookingEnded, Payment, PaymentMethod, PaymentStatus, share};
+use shared::{AppError, EventEnvelope, EventType};
+
+pub struct Refunder {
+    pub payments: DynamoPayments,
+    pub gateway: CardGateway,
+}
+
+pub async fn handle(
+    refunder: &Refunder,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    Ok(each_event(&event.payload, |e| refunder.on_event(e)).await)
+}
+
+impl Refunder {
+    async fn on_event(&self, event: EventEnvelope) -> Result<(), MessageError> {
+        if !matches!(
+            event.event_type,
+            EventType::BookingCancelled | EventType::BookingExpired
+        ) {
+            tracing::warn!(event_type = %event.event_type, "not an event of this consumer; ignored");
+            return Ok(());
+        }
+        let ended: BookingEnded = data(&event)?;
+        let Some(method) = ended.payment else {
+            return Ok(()); // a hold never asked to be paid
+        };
+        let now = Utc::now().trunc_subsecs(3);
+        let payment = match self.payments.payment(&ended.booking_id).await? {
+            Some(payment) => payment,
+            None => {
+                let unpaid = new_payment(
+                    &ended.booking_id,
+                    &ended.user_id,
+                    method,
+                    ended.price_cents,
+                    now,
+                );
+                self.payments.void(&unpaid).await?
+            }
+        };
+        if payment.status != PaymentStatus::Completed {
+            tracing::info!(booking_id = %ended.booking_id, status = payment.status.as_str(), "nothing to refund");
+            return Ok(());
+        }
+        let amount = share(payment.amount_cents, ended.refund_percent);
+        if amount == 0 {
+            tracing::info!(booking_id = %ended.booking_id, "no refund by policy");
+            return Ok(());
+        }
+        let reason = format!("{}% refunded: {}", ended.refund_percent, ended.reason);
+        let refunded = match payment.method {
+            PaymentMethod::Wallet => {
+                self.payments
+                    .refund_to_wallet(&payment, amount, &reason, &event.correlation_id, now)
+                    .await?
+            }
+            PaymentMethod::Card => self.refund_card(&payment, amount, &reason, &event).await?,
+        };
+        if let Refunded::Now(p) = refunded {
+            tracing::info!(booking_id = %p.booking_id, refunded_cents = p.refunded_cents, "refunded");
+        }
+        Ok(())
+    }
+
+    async fn refund_card(
+        &self,
+        payment: &Payment,
+        amount: u64,
+        reason: &str,
+        event: &EventEnvelope,
+    ) -> Result<Refunded, MessageError> {
+        let charge_id = payment.charge_id.clone().ok_or_else(|| {
+            AppError::internal("refunding a card payment", "the payment has no charge id")
+        })?;
+        let request = RefundRequest {
+            idempotency_key: format!("refund-{}", payment.booking_id),
+            charge_id,
+            amount_cents: amount,
+        };
+        self.gateway
+            .refund(&request)
+            .await
+            .map_err(|e| MessageError::Unavailable(e.to_string()))?;
+        let refunded = Payment {
+            status: PaymentStatus::Refunded,
+            refunded_cents: amount,
+            updated_at: Utc::now().trunc_subsecs(3),
+            ..payment.clone()
+        };
+        Ok(self
+            .payments
+            .record_card_refund(
+                &refunded,
+                PaymentStatus::Completed,
+                reason,
+                &event.correlation_id,
+            )
+            .await?)
+    }
+}

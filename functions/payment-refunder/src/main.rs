@@ -1,0 +1,22 @@
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use payment_refunder::Refunder;
+use shared::adapters::dynamo::payment::DynamoPayments;
+use shared::adapters::gateway::{CardGateway, GatewayConfig};
+use shared::config::required;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let table = required("TABLE_NAME")?;
+    let gateway = CardGateway::new(GatewayConfig::from_env()?)?;
+    let aws = aws_config::load_from_env().await;
+    let refunder = Refunder {
+        payments: DynamoPayments::new(aws_sdk_dynamodb::Client::new(&aws), table),
+        gateway,
+    };
+    run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        payment_refunder::handle(&refunder, event)
+    }))
+    .await
+}

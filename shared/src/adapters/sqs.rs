@@ -1,0 +1,206 @@
+//! Dead-letter queues: what failed, and sending it back.
+//!
+//! Every consumer's queue has a dead-letter queue that receives a message
+//! after `maxReceiveCount` failed deliveries. Admins (`dlq:redrive`) list a
+//! dead-letter queue's messages and move them back to the queue they came
+//! from, once the cause is fixed; consumers are idempotent, so a message
+//! that was in fact handled changes nothing the second time.
+
+use std::collections::{BTreeMap, HashSet};
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+
+/// The most messages one list or redrive call handles.
+pub const MAX_BATCH: u32 = 100;
+
+/// A consumer's queue and its dead-letter queue, by URL.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct QueuePair {
+    pub source: String,
+    pub dead_letters: String,
+}
+
+/// A message waiting in a dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    pub message_id: String,
+    /// How often it was delivered before it landed here.
+    pub receive_count: Option<u64>,
+    pub sent_at: Option<String>,
+    /// The platform event inside, when it is one: its id, type and data.
+    pub event: Option<serde_json::Value>,
+    /// The raw body when it is not a platform event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// The dead-letter queues of the platform, by consumer name.
+#[derive(Debug, Clone)]
+pub struct DeadLetters {
+    client: Client,
+    queues: BTreeMap<String, QueuePair>,
+}
+
+impl DeadLetters {
+    /// `queues` is the JSON of `DEAD_LETTER_QUEUES`:
+    /// `{"<name>": {"source": "<url>", "dead_letters": "<url>"}, ...}`.
+    pub fn new(client: Client, queues: &str) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            client,
+            queues: serde_json::from_str(queues)?,
+        })
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.queues.keys().map(String::as_str)
+    }
+
+    fn pair(&self, name: &str) -> Result<&QueuePair, AppError> {
+        self.queues.get(name).ok_or_else(|| AppError::NotFound {
+            code: "QUEUE_NOT_FOUND",
+            what: format!(
+                "the queue {name:?} (known: {})",
+                self.names().collect::<Vec<_>>().join(", ")
+            ),
+        })
+    }
+
+    /// How many messages wait in each dead-letter queue (approximate, as
+    /// SQS counts).
+    pub async fn depths(&self) -> Result<BTreeMap<String, u64>, AppError> {
+        let mut out = BTreeMap::new();
+        for (name, pair) in &self.queues {
+            let attrs = self
+                .client
+                .get_queue_attributes()
+                .queue_url(&pair.dead_letters)
+                .attribute_names(
+                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
+                )
+                .send()
+                .await
+                .map_err(|e| AppError::internal("reading a queue's depth", e))?;
+            let depth = attrs
+                .attributes()
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                })
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            out.insert(name.clone(), depth);
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` messages of a dead-letter queue, left in place: they
+    /// are received (hidden for a moment, so each page brings new ones) and
+    /// made visible again at once.
+    pub async fn list(&self, name: &str, limit: u32) -> Result<Vec<DeadLetter>, AppError> {
+        let pair = self.pair(name)?;
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        let mut handles = Vec::new();
+        while (out.len() as u32) < limit {
+            let batch = self.receive(&pair.dead_letters, 30).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for message in batch {
+                handles.extend(message.receipt_handle().map(str::to_owned));
+                let id = message.message_id().unwrap_or_default().to_owned();
+                if (out.len() as u32) < limit && seen.insert(id) {
+                    out.push(dead_letter(&message));
+                }
+            }
+        }
+        for handle in handles {
+            self.client
+                .change_message_visibility()
+                .queue_url(&pair.dead_letters)
+                .receipt_handle(handle)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .map_err(|e| AppError::internal("releasing a dead letter", e))?;
+        }
+        Ok(out)
+    }
+
+    /// Moves up to `limit` messages of a dead-letter queue back to its
+    /// source queue: each is sent again, then deleted from the dead-letter
+    /// queue (at least once: a crash between the two sends it twice, which
+    /// idempotent consumers absorb). Returns how many moved.
+    pub async fn redrive(&self, name: &str, limit: u32) -> Result<u32, AppError> {
+        let pair = self.pair(name)?;
+        let mut moved = 0;
+        while moved < limit {
+            let batch = self.receive(&pair.dead_letters, 30).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for message in batch {
+                self.client
+                    .send_message()
+                    .queue_url(&pair.source)
+                    .message_body(message.body().unwrap_or_default())
+                    .send()
+                    .await
+                    .map_err(|e| AppError::internal("sending a message back", e))?;
+                if let Some(handle) = message.receipt_handle() {
+                    self.client
+                        .delete_message()
+                        .queue_url(&pair.dead_letters)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .map_err(|e| AppError::internal("deleting a dead letter", e))?;
+                }
+                moved += 1;
+            }
+        }
+        tracing::info!(queue = name, moved, "dead letters redriven");
+        Ok(moved)
+    }
+
+    async fn receive(
+        &self,
+        url: &str,
+        visibility: i32,
+    ) -> Result<Vec<aws_sdk_sqs::types::Message>, AppError> {
+        Ok(self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(visibility)
+            .wait_time_seconds(0)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .map_err(|e| AppError::internal("reading a dead-letter queue", e))?
+            .messages
+            .unwrap_or_default())
+    }
+}
+
+fn dead_letter(message: &aws_sdk_sqs::types::Message) -> DeadLetter {
+    let attr =
+        |name: MessageSystemAttributeName| message.attributes().and_then(|a| a.get(&name)).cloned();
+    let body = message.body().unwrap_or_default();
+    let event = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("detail").cloned())
+        .filter(|d| d.get("id").is_some() && d.get("type").is_some());
+    DeadLetter {
+        message_id: message.message_id().unwrap_or_default().to_owned(),
+        receive_count: attr(MessageSystemAttributeName::ApproximateReceiveCount)
+            .and_then(|c| c.parse().ok()),
+        sent_at: attr(MessageSystemAttributeName::SentTimestamp),
+        body: event.is_none().then(|| body.to_owned()),
+        event,
+    }
+}

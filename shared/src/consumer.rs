@@ -1,0 +1,158 @@
+//! The shape every event consumer shares: an SQS batch of EventBridge events
+//! in, a partial batch response out.
+//!
+//! Each message is handled on its own; a failed one is reported by id, so
+//! SQS delivers only it again and, after the queue's `maxReceiveCount`, moves
+//! it to the dead-letter queue. A message that is not a platform event fails
+//! the same way and ends in the dead-letter queue for inspection.
+
+use std::future::Future;
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use serde::de::DeserializeOwned;
+
+use crate::{AppError, EventEnvelope};
+
+/// Why a message was not handled.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("the message has no body")]
+    NoBody,
+    #[error("the message is not a platform event: {0}")]
+    NotAnEvent(#[source] serde_json::Error),
+    #[error("the {event_type} event's data is malformed: {source}")]
+    BadData {
+        event_type: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A dependency is down or a write failed; a redelivery may succeed.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// A dependency outside the platform (the card gateway) is unavailable.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// The platform event an SQS message carries (an EventBridge event whose
+/// `detail` is the envelope).
+pub fn envelope(message: &SqsMessage) -> Result<EventEnvelope, MessageError> {
+    let body = message.body.as_deref().ok_or(MessageError::NoBody)?;
+    let event: EventBridgeEvent<EventEnvelope> =
+        serde_json::from_str(body).map_err(MessageError::NotAnEvent)?;
+    Ok(event.detail)
+}
+
+/// The typed data of an event.
+pub fn data<T: DeserializeOwned>(event: &EventEnvelope) -> Result<T, MessageError> {
+    serde_json::from_value(event.data.clone()).map_err(|source| MessageError::BadData {
+        event_type: event.event_type.to_string(),
+        source,
+    })
+}
+
+/// Runs `handle` on every event of the batch concurrently and reports the
+/// messages it failed.
+pub async fn each_event<F, Fut>(batch: &SqsEvent, handle: F) -> SqsBatchResponse
+where
+    F: Fn(EventEnvelope) -> Fut,
+    Fut: Future<Output = Result<(), MessageError>>,
+{
+    let outcomes = futures::future::join_all(batch.records.iter().map(|message| {
+        let handled = envelope(message).map(&handle);
+        async move {
+            match handled {
+                Ok(fut) => fut.await,
+                Err(e) => Err(e),
+            }
+        }
+    }))
+    .await;
+    let mut response = SqsBatchResponse::default();
+    for (message, outcome) in batch.records.iter().zip(outcomes) {
+        if let Err(error) = outcome {
+            let message_id = message.message_id.clone().unwrap_or_default();
+            let receives = message
+                .attributes
+                .get("ApproximateReceiveCount")
+                .cloned()
+                .unwrap_or_default();
+            tracing::error!(%message_id, %receives, error = %error_chain(&error), "message failed; it will be retried");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message_id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CorrelationId, EventType};
+
+    fn message(id: &str, body: &str) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.into());
+        m.body = Some(body.into());
+        m
+    }
+
+    fn bus_event(envelope: &EventEnvelope) -> String {
+        serde_json::json!({
+            "version": "0", "id": "e-1", "detail-type": envelope.event_type.as_str(),
+            "source": "booking-platform.booking", "account": "123456789012",
+            "time": "2026-11-21T10:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": envelope,
+        })
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn only_the_failed_messages_of_a_batch_are_reported() {
+        let ok = EventEnvelope::new(
+            EventType::Ping,
+            CorrelationId::generate(),
+            serde_json::json!({"n": 1}),
+        )
+        .unwrap();
+        let bad = EventEnvelope::new(
+            EventType::Ping,
+            CorrelationId::generate(),
+            serde_json::json!({"n": 2}),
+        )
+        .unwrap();
+        let mut batch = SqsEvent::default();
+        batch.records = vec![
+            message("m-ok", &bus_event(&ok)),
+            message("m-bad", &bus_event(&bad)),
+            message("m-poison", "not json"),
+        ];
+        let response = each_event(&batch, |event| async move {
+            if event.data["n"] == 2 {
+                Err(MessageError::Unavailable("down".into()))
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        let failed: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["m-bad", "m-poison"]);
+    }
+}

@@ -1,0 +1,387 @@
+//! The payment context: wallets of points, their append-only ledgers,
+//! payments of bookings (from the wallet or by card) and refunds.
+//!
+//! One point is worth one cent of a booking's price, so a booking of
+//! 2,500 cents costs 2,500 points.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+use crate::booking::BookingId;
+use crate::identity::UserId;
+
+/// The most points one top-up adds.
+pub const MAX_TOP_UP: u64 = 1_000_000;
+/// The most points a wallet may hold.
+pub const MAX_BALANCE: u64 = 10_000_000;
+
+/// An amount of points added to a wallet by `POST /wallet/charge`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct TopUp(u64);
+
+impl TopUp {
+    pub fn parse(raw: i64) -> Result<Self, AppError> {
+        match u64::try_from(raw) {
+            Ok(points) if (1..=MAX_TOP_UP).contains(&points) => Ok(Self(points)),
+            _ => Err(AppError::validation(
+                "INVALID_POINTS",
+                format!("points must be a whole number from 1 to {MAX_TOP_UP}"),
+            )),
+        }
+    }
+
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// The body of `POST /wallet/charge`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpRequest {
+    pub points: i64,
+}
+
+/// How a booking asks to be paid, as sent in `POST /bookings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PaymentChoice {
+    /// From the customer's wallet of points.
+    Wallet,
+    /// By card, through the payment gateway. The token stands for a card the
+    /// gateway holds; the platform never sees a card number.
+    Card { card_token: String },
+}
+
+impl PaymentChoice {
+    /// Refuses card tokens that are not gateway tokens (`tok_` and up to 64
+    /// letters, digits or underscores).
+    pub fn validate(&self) -> Result<(), AppError> {
+        if let Self::Card { card_token } = self {
+            let rest = card_token.strip_prefix("tok_").unwrap_or("");
+            let well_formed = !rest.is_empty()
+                && rest.len() <= 64
+                && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !well_formed {
+                return Err(AppError::validation(
+                    "INVALID_CARD_TOKEN",
+                    "card_token must be a gateway token like tok_visa",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The method, without the token, as the booking keeps it.
+    pub fn method(&self) -> PaymentMethod {
+        match self {
+            Self::Wallet => PaymentMethod::Wallet,
+            Self::Card { .. } => PaymentMethod::Card,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentMethod {
+    Wallet,
+    Card,
+}
+
+/// Where a booking's payment stands. One payment item per booking, created
+/// once (`attribute_not_exists`), so a booking is never paid twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentStatus {
+    Completed,
+    Failed,
+    /// The booking ended before it was paid: it must never be charged.
+    Voided,
+    /// Money went back (all or part of it, see `refunded_cents`).
+    Refunded,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+            Self::Voided => "VOIDED",
+            Self::Refunded => "REFUNDED",
+        }
+    }
+}
+
+/// Why a payment failed: a stable code carried by `PaymentFailed` into the
+/// booking's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FailureReason {
+    InsufficientFunds,
+    CardDeclined,
+    /// The gateway refused the request itself (not the card).
+    GatewayRefused,
+    /// The hold had expired before the payment was attempted.
+    HoldExpired,
+}
+
+impl FailureReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InsufficientFunds => "INSUFFICIENT_FUNDS",
+            Self::CardDeclined => "CARD_DECLINED",
+            Self::GatewayRefused => "GATEWAY_REFUSED",
+            Self::HoldExpired => "HOLD_EXPIRED",
+        }
+    }
+
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::InsufficientFunds => "the wallet's balance does not cover the price",
+            Self::CardDeclined => "the card was declined",
+            Self::GatewayRefused => "the payment gateway refused the payment",
+            Self::HoldExpired => "the hold expired before it could be paid",
+        }
+    }
+}
+
+/// A booking's payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub booking_id: BookingId,
+    pub user_id: UserId,
+    pub method: PaymentMethod,
+    pub status: PaymentStatus,
+    pub amount_cents: u64,
+    #[serde(default)]
+    pub refunded_cents: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureReason>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What moved points in or out of a wallet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LedgerKind {
+    TopUp,
+    Payment,
+    Refund,
+}
+
+/// One line of a wallet's ledger. Lines are only ever added, each in the
+/// same transaction as the balance change it records, so the balance always
+/// equals the sum of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub entry_id: String,
+    pub kind: LedgerKind,
+    /// Points added (positive) or taken (negative).
+    pub points: i64,
+    pub balance_after: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<BookingId>,
+    pub at: DateTime<Utc>,
+}
+
+/// A wallet as `GET /wallet` shows it: balance and one page of the ledger,
+/// newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletView {
+    pub user_id: UserId,
+    pub balance: u64,
+    pub ledger: Vec<LedgerEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// How much of a confirmed booking's price a cancellation gives back,
+/// by how long before the start it happens: tiers like `72h=100,24h=50`
+/// (a full refund 72 hours or more before, half 24 hours or more before,
+/// nothing after).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundPolicy {
+    /// (at least this long before the start, percent), longest first.
+    tiers: Vec<(Duration, u32)>,
+}
+
+impl Default for RefundPolicy {
+    fn default() -> Self {
+        Self {
+            tiers: vec![(Duration::hours(72), 100), (Duration::hours(24), 50)],
+        }
+    }
+}
+
+impl FromStr for RefundPolicy {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let mut tiers = Vec::new();
+        for tier in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            let (before, percent) = tier
+                .split_once('=')
+                .ok_or_else(|| format!("{tier:?} is not like 72h=100"))?;
+            let hours: i64 = before
+                .trim()
+                .strip_suffix('h')
+                .and_then(|h| h.parse().ok())
+                .filter(|h| *h >= 0)
+                .ok_or_else(|| format!("{before:?} is not a number of hours like 72h"))?;
+            let percent: u32 = percent
+                .trim()
+                .parse()
+                .ok()
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| format!("{percent:?} is not a percentage from 0 to 100"))?;
+            tiers.push((Duration::hours(hours), percent));
+        }
+        tiers.sort_by_key(|tier| std::cmp::Reverse(tier.0));
+        Ok(Self { tiers })
+    }
+}
+
+impl fmt::Display for RefundPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tiers: Vec<String> = self
+            .tiers
+            .iter()
+            .map(|(d, p)| format!("{}h={p}", d.num_hours()))
+            .collect();
+        f.write_str(&tiers.join(","))
+    }
+}
+
+impl RefundPolicy {
+    /// The percentage refunded for a cancellation at `now` of a booking
+    /// starting at `starts_at`.
+    pub fn percent(&self, starts_at: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
+        let notice = starts_at - now;
+        self.tiers
+            .iter()
+            .find(|(before, _)| notice >= *before)
+            .map_or(0, |(_, percent)| *percent)
+    }
+}
+
+/// What the payment context reads from `BookingCreated`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PaymentOrder {
+    pub booking_id: BookingId,
+    pub user_id: UserId,
+    pub price_cents: u64,
+    pub currency: String,
+    pub hold_expires_at: DateTime<Utc>,
+    /// `None`: the hold waits for payment and is not paid by this event.
+    #[serde(default)]
+    pub payment: Option<PaymentChoice>,
+}
+
+/// What the payment context reads from `BookingCancelled` and
+/// `BookingExpired`: the booking ended, and how much of a payment to return.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct BookingEnded {
+    pub booking_id: BookingId,
+    pub user_id: UserId,
+    #[serde(default)]
+    pub price_cents: u64,
+    /// Absent in events from before refunds existed: refund in full.
+    #[serde(default = "full")]
+    pub refund_percent: u32,
+    #[serde(default)]
+    pub reason: String,
+    /// How the booking was to be paid; `None` for a hold never paid.
+    #[serde(default)]
+    pub payment: Option<PaymentMethod>,
+}
+
+fn full() -> u32 {
+    100
+}
+
+/// What the booking context reads from `PaymentCompleted`, `PaymentFailed`
+/// and `PaymentRefunded`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PaymentOutcome {
+    pub booking_id: BookingId,
+    pub method: PaymentMethod,
+    pub amount_cents: u64,
+    #[serde(default)]
+    pub refunded_cents: u64,
+    #[serde(default)]
+    pub reason: Option<serde_json::Value>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `percent` of `amount`, rounded down to a whole cent.
+pub fn share(amount_cents: u64, percent: u32) -> u64 {
+    amount_cents * u64::from(percent.min(100)) / 100
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn top_ups_are_positive_and_bounded() {
+        assert!(TopUp::parse(0).is_err());
+        assert!(TopUp::parse(-5).is_err());
+        assert!(TopUp::parse(i64::try_from(MAX_TOP_UP).unwrap() + 1).is_err());
+        assert_eq!(TopUp::parse(2500).unwrap().get(), 2500);
+    }
+
+    #[test]
+    fn only_gateway_tokens_are_accepted_as_cards() {
+        let card = |t: &str| PaymentChoice::Card {
+            card_token: t.into(),
+        };
+        assert!(card("tok_visa").validate().is_ok());
+        for bad in [
+            "4242424242424242",
+            "tok_",
+            "tok_a b",
+            "",
+            &format!("tok_{}", "x".repeat(65)),
+        ] {
+            assert!(card(bad).validate().is_err(), "{bad}");
+        }
+        assert!(PaymentChoice::Wallet.validate().is_ok());
+    }
+
+    #[test]
+    fn the_refund_shrinks_as_the_start_comes_closer() {
+        let policy: RefundPolicy = "24h=50, 72h=100".parse().unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 12, 10, 8, 0, 0).unwrap();
+        assert_eq!(policy.percent(start, start - Duration::hours(100)), 100);
+        assert_eq!(policy.percent(start, start - Duration::hours(72)), 100);
+        assert_eq!(policy.percent(start, start - Duration::hours(30)), 50);
+        assert_eq!(policy.percent(start, start - Duration::hours(2)), 0);
+        assert_eq!(policy.percent(start, start + Duration::hours(2)), 0);
+        assert_eq!(policy.to_string(), "72h=100,24h=50");
+        assert_eq!(RefundPolicy::default(), policy);
+    }
+
+    #[test]
+    fn malformed_policies_are_refused() {
+        for bad in ["72=100", "72h=101", "xh=5", "72h"] {
+            assert!(bad.parse::<RefundPolicy>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_share_rounds_down_to_the_cent() {
+        assert_eq!(share(2999, 50), 1499);
+        assert_eq!(share(2999, 100), 2999);
+        assert_eq!(share(2999, 0), 0);
+    }
+}
