@@ -107,6 +107,27 @@ pub fn no_content(correlation_id: &CorrelationId) -> Response<Body> {
     response
 }
 
+/// The `Idempotency-Key` header a retry-safe POST requires.
+pub fn idempotency_key(req: &Request) -> Result<crate::booking::IdempotencyKey, AppError> {
+    use crate::booking::IdempotencyKey;
+    IdempotencyKey::parse(
+        req.headers()
+            .get(IdempotencyKey::HEADER)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// The first answer to a request sent again with the same idempotency key:
+/// 201 with the stored body and `idempotent-replayed: true`.
+pub fn replayed(first: &str, correlation_id: &CorrelationId) -> Response<Body> {
+    let value: serde_json::Value = serde_json::from_str(first).unwrap_or_default();
+    let mut response = json_response(201, &value, correlation_id);
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
 /// A path parameter the route declares, e.g. `{booking_id}`.
 pub fn path_param(req: &Request, name: &'static str) -> Result<String, AppError> {
     req.path_parameters_ref()

@@ -110,7 +110,7 @@ pub async fn admin(
         )
         .into());
     }
-    let out = std::process::Command::new(&platform_admin)
+    let out = std::process::Command::new(platform_admin)
         .args(["promote", &email, "--state-file"])
         .arg(state_file)
         .output()

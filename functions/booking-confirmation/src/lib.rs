@@ -152,3 +152,33 @@ fn method(method: PaymentMethod) -> &'static str {
         PaymentMethod::Card => "card",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::consumer::envelope;
+
+    #[test]
+    fn payment_events_carry_the_booking_the_amount_and_the_reason() {
+        let batch: SqsEvent = serde_json::from_str(include_str!(
+            "../../../events/booking-confirmation/sqs-payment-events.json"
+        ))
+        .expect("fixture parses");
+        let events: Vec<(EventType, PaymentOutcome)> = batch
+            .records
+            .iter()
+            .map(|m| {
+                let e = envelope(m).unwrap();
+                (e.event_type.clone(), data(&e).unwrap())
+            })
+            .collect();
+        assert_eq!(events[0].0, EventType::PaymentCompleted);
+        assert_eq!(events[1].0, EventType::PaymentFailed);
+        assert_eq!(
+            events[1].1.reason.as_ref().and_then(|r| r.as_str()),
+            Some("CARD_DECLINED")
+        );
+        assert_eq!(events[2].1.refunded_cents, 5_000);
+        assert_eq!(cents(events[2].1.refunded_cents), "50.00 EUR");
+    }
+}

@@ -6,12 +6,13 @@
 //! oversold however many requests race for it.
 
 use chrono::{Duration, SubsecRound, Utc};
-use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, Response};
 use shared::AppError;
 use shared::adapters::dynamo::booking::{Attempt, Created, DynamoBookings};
-use shared::booking::{BookingRequest, IdempotencyKey, ValidRequest, fingerprint};
-use shared::http::{caller, correlation_id, error_response, json_response, parse_json};
+use shared::booking::{BookingRequest, ValidRequest, fingerprint};
+use shared::http::{
+    caller, correlation_id, error_response, idempotency_key, json_response, parse_json, replayed,
+};
 
 pub async fn handle(
     store: &DynamoBookings,
@@ -21,11 +22,7 @@ pub async fn handle(
     let correlation_id = correlation_id(&req);
     let result = async {
         let caller = caller(&req)?;
-        let key = IdempotencyKey::parse(
-            req.headers()
-                .get(IdempotencyKey::HEADER)
-                .and_then(|v| v.to_str().ok()),
-        )?;
+        let key = idempotency_key(&req)?;
         let body: BookingRequest = parse_json(&req)?;
         let request = body.validate()?;
         let canonical =
@@ -51,14 +48,7 @@ pub async fn handle(
             tracing::info!(booking_id = %booking.id, slot_id = %booking.slot_id, quantity = booking.quantity, "booking held");
             json_response(201, &booking, &correlation_id)
         }
-        Ok(Created::Replayed(first)) => {
-            let value: serde_json::Value = serde_json::from_str(&first).unwrap_or_default();
-            let mut response = json_response(201, &value, &correlation_id);
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            response
-        }
+        Ok(Created::Replayed(first)) => replayed(&first, &correlation_id),
         Err(err) => error_response(&err, &correlation_id),
     })
 }

@@ -229,3 +229,48 @@ impl Processor {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::consumer::envelope;
+
+    fn fixture() -> SqsEvent {
+        serde_json::from_str(include_str!(
+            "../../../events/payment-processor/sqs-booking-created.json"
+        ))
+        .expect("fixture parses")
+    }
+
+    #[test]
+    fn booking_created_events_carry_what_a_payment_needs() {
+        let batch = fixture();
+        let orders: Vec<PaymentOrder> = batch.records[..3]
+            .iter()
+            .map(|m| data(&envelope(m).unwrap()).unwrap())
+            .collect();
+        assert_eq!(orders[0].payment, Some(PaymentChoice::Wallet));
+        assert_eq!(
+            orders[1].payment,
+            Some(PaymentChoice::Card {
+                card_token: "tok_visa".into()
+            })
+        );
+        assert_eq!(orders[2].payment, None, "a hold waiting for payment");
+        assert!(orders.iter().all(|o| o.price_cents == 10_000));
+    }
+
+    #[tokio::test]
+    async fn a_message_that_is_not_an_event_is_reported_for_the_dead_letter_queue() {
+        let response = each_event(&fixture(), |event| async move {
+            data::<PaymentOrder>(&event).map(|_| ())
+        })
+        .await;
+        let failed: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["msg-poison"]);
+    }
+}

@@ -122,3 +122,31 @@ impl Refunder {
             .await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::consumer::envelope;
+
+    #[test]
+    fn ended_bookings_say_how_much_to_refund_and_how_they_were_paid() {
+        let batch: SqsEvent = serde_json::from_str(include_str!(
+            "../../../events/payment-refunder/sqs-booking-ended.json"
+        ))
+        .expect("fixture parses");
+        let ended: Vec<BookingEnded> = batch
+            .records
+            .iter()
+            .map(|m| data(&envelope(m).unwrap()).unwrap())
+            .collect();
+        assert_eq!(ended[0].refund_percent, 50);
+        assert_eq!(ended[0].payment, Some(PaymentMethod::Wallet));
+        assert_eq!(share(10_000, ended[0].refund_percent), 5_000);
+        assert_eq!(ended[1].refund_percent, 100);
+        assert_eq!(ended[1].payment, Some(PaymentMethod::Card));
+        assert_eq!(
+            ended[2].payment, None,
+            "never asked to be paid: nothing to do"
+        );
+    }
+}

@@ -4,12 +4,13 @@
 //! balance, a ledger entry and `WalletCharged` are one transaction.
 
 use chrono::{SubsecRound, Utc};
-use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, Response};
 use shared::AppError;
 use shared::adapters::dynamo::payment::{DynamoPayments, ToppedUp};
-use shared::booking::{IdempotencyKey, fingerprint};
-use shared::http::{caller, correlation_id, error_response, json_response, parse_json};
+use shared::booking::fingerprint;
+use shared::http::{
+    caller, correlation_id, error_response, idempotency_key, json_response, parse_json, replayed,
+};
 use shared::payment::{TopUp, TopUpRequest};
 
 pub async fn handle(
@@ -19,11 +20,7 @@ pub async fn handle(
     let correlation_id = correlation_id(&req);
     let result = async {
         let caller = caller(&req)?;
-        let key = IdempotencyKey::parse(
-            req.headers()
-                .get(IdempotencyKey::HEADER)
-                .and_then(|v| v.to_str().ok()),
-        )?;
+        let key = idempotency_key(&req)?;
         let body: TopUpRequest = parse_json(&req)?;
         let points = TopUp::parse(body.points)?;
         let canonical =
@@ -45,14 +42,7 @@ pub async fn handle(
             tracing::info!(entry_id = %entry.entry_id, points = entry.points, "wallet charged");
             json_response(201, &entry, &correlation_id)
         }
-        Ok(ToppedUp::Replayed(first)) => {
-            let value: serde_json::Value = serde_json::from_str(&first).unwrap_or_default();
-            let mut response = json_response(201, &value, &correlation_id);
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            response
-        }
+        Ok(ToppedUp::Replayed(first)) => replayed(&first, &correlation_id),
         Err(err) => error_response(&err, &correlation_id),
     })
 }

@@ -352,6 +352,34 @@ pub(crate) async fn get_consistent(
         .item)
 }
 
+/// The first answer kept by an idempotency record (`PK` = `pk`, `SK` =
+/// `IDEMPOTENCY`), if the same request made it; another request under the
+/// same key is a 422.
+pub(crate) async fn stored_answer(
+    client: &Client,
+    table: &str,
+    pk: &str,
+    fingerprint: &str,
+) -> Result<Option<String>, AppError> {
+    #[derive(Deserialize)]
+    struct Record {
+        fingerprint: String,
+        response: String,
+    }
+    let Some(item) = get_consistent(client, table, pk.to_owned(), "IDEMPOTENCY").await? else {
+        return Ok(None);
+    };
+    let record: Record = serde_dynamo::from_item(item)
+        .map_err(|e| AppError::internal("decoding an idempotency record", e))?;
+    if record.fingerprint != fingerprint {
+        return Err(AppError::Unprocessable {
+            code: "IDEMPOTENCY_KEY_REUSED",
+            message: "this Idempotency-Key was used for a different request".into(),
+        });
+    }
+    Ok(Some(record.response))
+}
+
 /// How many times a transaction cancelled by a `TransactionConflict` is sent.
 const TRANSACTION_ATTEMPTS: u32 = 4;
 

@@ -703,18 +703,11 @@ impl DynamoBookings {
     }
 
     async fn replay(&self, pk: &str, fingerprint: &str) -> Result<Option<Created>, AppError> {
-        let Some(item) = self.get_item(pk.to_owned(), "IDEMPOTENCY").await? else {
-            return Ok(None);
-        };
-        let record: IdempotencyItem = serde_dynamo::from_item(item)
-            .map_err(|e| AppError::internal("decoding an idempotency record", e))?;
-        if record.fingerprint != fingerprint {
-            return Err(AppError::Unprocessable {
-                code: "IDEMPOTENCY_KEY_REUSED",
-                message: "this Idempotency-Key was used for a different request".into(),
-            });
-        }
-        Ok(Some(Created::Replayed(record.response)))
+        Ok(
+            super::stored_answer(&self.client, &self.table, pk, fingerprint)
+                .await?
+                .map(Created::Replayed),
+        )
     }
 
     /// Why the slot refused: read after the failed write, to explain it.

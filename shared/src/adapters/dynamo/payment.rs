@@ -22,8 +22,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    cancellation_codes, get_consistent, keys, n, outbox_write, put_write, s, transact_write,
-    transaction_error,
+    cancellation_codes, get_consistent, keys, n, outbox_write, put_write, s, stored_answer,
+    transact_write, transaction_error,
 };
 use crate::booking::{BookingId, IdempotencyKey};
 use crate::identity::UserId;
@@ -108,6 +108,13 @@ struct Movement<'a> {
     now: DateTime<Utc>,
 }
 
+impl Movement<'_> {
+    /// Only top-ups are held to [`MAX_BALANCE`]: a refund always goes back.
+    fn capped(&self) -> bool {
+        self.kind == LedgerKind::TopUp
+    }
+}
+
 /// The transaction items of one balance change besides the wallet's own,
 /// given the entry it writes.
 type Extra<'a> =
@@ -169,7 +176,7 @@ impl DynamoPayments {
             let current = old.unwrap_or(0);
             let Some(after) = current
                 .checked_add_signed(movement.points)
-                .filter(|after| *after <= MAX_BALANCE)
+                .filter(|after| !movement.capped() || *after <= MAX_BALANCE)
             else {
                 return Ok(Moved::Short);
             };
@@ -299,20 +306,9 @@ impl DynamoPayments {
     }
 
     async fn replay(&self, pk: &str, fingerprint: &str) -> Result<Option<ToppedUp>, AppError> {
-        let Some(item) =
-            get_consistent(&self.client, &self.table, pk.to_owned(), "IDEMPOTENCY").await?
-        else {
-            return Ok(None);
-        };
-        let record: TopUpRecord = serde_dynamo::from_item(item)
-            .map_err(|e| AppError::internal("decoding an idempotency record", e))?;
-        if record.fingerprint != fingerprint {
-            return Err(AppError::Unprocessable {
-                code: "IDEMPOTENCY_KEY_REUSED",
-                message: "this Idempotency-Key was used for a different request".into(),
-            });
-        }
-        Ok(Some(ToppedUp::Replayed(record.response)))
+        Ok(stored_answer(&self.client, &self.table, pk, fingerprint)
+            .await?
+            .map(ToppedUp::Replayed))
     }
 
     /// The caller's balance and one page of the ledger, newest first.
@@ -589,7 +585,7 @@ impl DynamoPayments {
             Moved::Refused => Ok(Refunded::Before),
             Moved::Short => Err(AppError::internal(
                 "refunding to a wallet",
-                "the refund would pass the wallet's limit",
+                "the balance would overflow",
             )),
         }
     }
