@@ -223,12 +223,18 @@ impl Cloud {
     /// A fresh slot of `capacity` on 2026-12-04 (a Friday) at 08:00, priced
     /// 5000 cents; returns its id.
     pub async fn new_slot(&self, admin: &str, capacity: u32) -> String {
+        self.new_slot_on(admin, capacity, "2026-12-04").await
+    }
+
+    /// A fresh slot of `capacity` on `date` (YYYY-MM-DD) at 08:00, priced
+    /// 5000 cents on weekdays, 7000 at weekends; returns its id.
+    pub async fn new_slot_on(&self, admin: &str, capacity: u32, date: &str) -> String {
         let resource = self.new_resource(admin, "COURSE").await;
         let res = self
             .post(
                 &format!("/admin/resources/{resource}/slots/generate"),
                 &serde_json::json!({
-                    "from": "2026-12-04", "to": "2026-12-04", "start_times": ["08:00"],
+                    "from": date, "to": date, "start_times": ["08:00"],
                     "duration_minutes": 10, "capacity": capacity,
                     "prices": { "weekday": 5000, "weekend": 7000, "holiday": 9000 }
                 }),
@@ -236,7 +242,7 @@ impl Cloud {
             )
             .await;
         assert_eq!(res.status(), 200, "generating a slot");
-        format!("{resource}@2026-12-04T08:00")
+        format!("{resource}@{date}T08:00")
     }
 
     /// POSTs a counted booking with an idempotency key.

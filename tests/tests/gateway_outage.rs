@@ -92,6 +92,7 @@ async fn while_the_gateway_is_down_calls_fail_fast_payments_wait_in_the_dead_let
     let deliveries = max_receives * OUTAGE_BOOKINGS as u64;
     let during = cloud.gateway_stats().await;
     let calls = during["requests"].as_u64().unwrap() - before["requests"].as_u64().unwrap();
+    eprintln!("outage: {calls} gateway calls for {deliveries} deliveries");
     // Without a breaker every delivery would call the gateway up to 3 times.
     assert!(
         calls < deliveries,

@@ -459,3 +459,58 @@ async fn dead_letter_routes_are_for_admins_only() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+#[tokio::test]
+async fn a_cancellation_two_days_ahead_refunds_half_of_a_card_payment() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    // 08:00 two days from now is between 32 and 56 hours away: the
+    // default policy (72h=100,24h=50) gives half back.
+    let date = (chrono::Utc::now().date_naive() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let slot = cloud.new_slot_on(&admin, 2, &date).await;
+    let customer = cloud.customer(0).await;
+    let mut touched = Touched::default();
+    touched.slots.insert(slot.clone());
+    touched.users.insert(customer.account.id.clone());
+
+    let booking = cloud
+        .book_paid(&customer, &slot, 1, &card("tok_visa"))
+        .await;
+    let price = booking["price_cents"].as_u64().unwrap();
+    touched.bookings.insert(id(&booking));
+    assert_eq!(
+        cloud.wait_terminal(&customer.token, &id(&booking)).await["status"],
+        "CONFIRMED"
+    );
+    let res = cloud
+        .post(
+            &format!("/bookings/{}/cancel", id(&booking)),
+            &json!({}),
+            Some(&customer.token),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    let charge = eventually("the half refund at the gateway", PATIENCE, || async {
+        let charge = cloud.gateway_charge(&id(&booking)).await?;
+        (charge["refunded_cents"].as_u64() > Some(0)).then_some(charge)
+    })
+    .await;
+    assert_eq!(charge["amount_cents"].as_u64(), Some(price));
+    assert_eq!(charge["refunded_cents"].as_u64(), Some(price / 2));
+    let history = eventually("the refund in the history", PATIENCE, || async {
+        let history = cloud.history(&customer.token, &id(&booking)).await;
+        (history.len() == 4).then_some(history)
+    })
+    .await;
+    assert!(
+        history[2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("50% refunded"),
+        "{history:?}"
+    );
+    cloud.reconcile(&touched).await;
+}
