@@ -187,6 +187,15 @@ impl DeadLetters {
     }
 }
 
+/// An event as an admin may see it: a card token (in `BookingCreated`) is
+/// shown as `[redacted]`. A redrive sends the message itself, untouched.
+fn redact(mut event: serde_json::Value) -> serde_json::Value {
+    if let Some(token) = event.pointer_mut("/data/payment/card_token") {
+        *token = serde_json::Value::from("[redacted]");
+    }
+    event
+}
+
 fn dead_letter(message: &aws_sdk_sqs::types::Message) -> DeadLetter {
     let attr =
         |name: MessageSystemAttributeName| message.attributes().and_then(|a| a.get(&name)).cloned();
@@ -194,7 +203,8 @@ fn dead_letter(message: &aws_sdk_sqs::types::Message) -> DeadLetter {
     let event = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v.get("detail").cloned())
-        .filter(|d| d.get("id").is_some() && d.get("type").is_some());
+        .filter(|d| d.get("id").is_some() && d.get("type").is_some())
+        .map(redact);
     DeadLetter {
         message_id: message.message_id().unwrap_or_default().to_owned(),
         receive_count: attr(MessageSystemAttributeName::ApproximateReceiveCount)
@@ -202,5 +212,41 @@ fn dead_letter(message: &aws_sdk_sqs::types::Message) -> DeadLetter {
         sent_at: attr(MessageSystemAttributeName::SentTimestamp),
         body: event.is_none().then(|| body.to_owned()),
         event,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_letter_shows_its_event_without_the_card_token() {
+        let body = serde_json::json!({
+            "detail-type": "BookingCreated", "source": "booking-platform.booking",
+            "detail": { "id": "e-1", "type": "BookingCreated", "data": {
+                "booking_id": "b-1", "payment": { "method": "card", "card_token": "tok_visa" } } }
+        });
+        let message = aws_sdk_sqs::types::Message::builder()
+            .message_id("m-1")
+            .body(body.to_string())
+            .attributes(MessageSystemAttributeName::ApproximateReceiveCount, "5")
+            .build();
+        let letter = dead_letter(&message);
+        let event = letter.event.expect("a platform event");
+        assert_eq!(event["data"]["payment"]["card_token"], "[redacted]");
+        assert_eq!(event["data"]["booking_id"], "b-1");
+        assert_eq!(letter.receive_count, Some(5));
+        assert!(letter.body.is_none());
+    }
+
+    #[test]
+    fn a_message_that_is_not_an_event_is_shown_raw() {
+        let message = aws_sdk_sqs::types::Message::builder()
+            .message_id("m-2")
+            .body("not json")
+            .build();
+        let letter = dead_letter(&message);
+        assert!(letter.event.is_none());
+        assert_eq!(letter.body.as_deref(), Some("not json"));
     }
 }
