@@ -51,8 +51,11 @@ pub async fn handle(
         } else {
             "cancelled by the customer".to_owned()
         };
+        // Conditional on the status the refund share was computed for: a
+        // hold confirmed meanwhile is refused (409) rather than refunded in
+        // full.
         let release = Release {
-            from: &[BookingStatus::Pending, BookingStatus::Confirmed],
+            from: &[booking.status],
             to: BookingStatus::Cancelled,
             by: &by,
             reason: &reason,
