@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::AppError;
 use crate::catalog::{ResourceId, SlotId};
 use crate::identity::UserId;
-use crate::payment::{PaymentChoice, PaymentMethod};
+use crate::payment::{PaymentChoice, PaymentMethod, RefundPolicy};
 
 /// The most places one booking may take.
 pub const MAX_QUANTITY: u32 = 10;
@@ -371,6 +371,21 @@ pub struct Booking {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The share of the price a cancellation at `now` gives back: all of it for
+/// a booking that was never confirmed (nothing was consumed), else what
+/// `policy` gives for the notice left before `starts_at`.
+pub fn cancellation_refund_percent(
+    status: BookingStatus,
+    starts_at: DateTime<Utc>,
+    policy: &RefundPolicy,
+    now: DateTime<Utc>,
+) -> u32 {
+    match status {
+        BookingStatus::Confirmed => policy.percent(starts_at, now),
+        _ => 100,
+    }
+}
+
 /// One transition in a booking's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
@@ -423,6 +438,84 @@ mod tests {
         }
         assert!(!Confirmed.can_become(Expired));
         assert!(!Confirmed.can_become(Pending));
+    }
+
+    mod refund_on_cancel {
+        use super::*;
+        use crate::clock::{Clock, FixedClock};
+        use chrono::Duration;
+        use chrono_tz::Tz;
+
+        fn slot(raw: &str) -> SlotId {
+            SlotId::parse(&format!("{}@{raw}", uuid::Uuid::now_v7())).unwrap()
+        }
+
+        fn percent(status: BookingStatus, starts_at: DateTime<Utc>, clock: &impl Clock) -> u32 {
+            cancellation_refund_percent(status, starts_at, &RefundPolicy::default(), clock.now())
+        }
+
+        #[test]
+        fn a_confirmed_booking_is_refunded_in_full_from_exactly_72_hours_before() {
+            let start = slot("2027-05-14T08:00").starts_at_in(Tz::UTC);
+            let clock = FixedClock::at(start - Duration::hours(72));
+            assert_eq!(percent(BookingStatus::Confirmed, start, &clock), 100);
+            clock.advance(Duration::minutes(1));
+            assert_eq!(
+                percent(BookingStatus::Confirmed, start, &clock),
+                50,
+                "71 h 59 min"
+            );
+            clock.set(start - Duration::hours(24));
+            assert_eq!(percent(BookingStatus::Confirmed, start, &clock), 50);
+            clock.advance(Duration::milliseconds(1));
+            assert_eq!(percent(BookingStatus::Confirmed, start, &clock), 0);
+            clock.set(start + Duration::hours(1));
+            assert_eq!(percent(BookingStatus::Confirmed, start, &clock), 0);
+        }
+
+        #[test]
+        fn a_booking_never_confirmed_is_refunded_in_full_whenever_it_ends() {
+            let start = slot("2027-05-14T08:00").starts_at_in(Tz::UTC);
+            let clock = FixedClock::at(start - Duration::minutes(5));
+            for status in [BookingStatus::Pending, BookingStatus::Failed] {
+                assert_eq!(percent(status, start, &clock), 100, "{status:?}");
+            }
+        }
+
+        #[test]
+        fn the_notice_is_counted_in_real_hours_across_a_dst_change_at_the_venue() {
+            // Vienna springs forward on 2027-03-28 (02:00 CET -> 03:00 CEST):
+            // 08:00 CEST on the 29th is 06:00 UTC, so 72 real hours before is
+            // 07:00 CET on the 26th, not 08:00 as wall clocks would suggest.
+            let vienna: Tz = "Europe/Vienna".parse().unwrap();
+            let start = slot("2027-03-29T08:00").starts_at_in(vienna);
+            let wall = |raw: &str| {
+                crate::clock::instant_at(
+                    "2027-03-26".parse().unwrap(),
+                    NaiveTime::parse_from_str(raw, "%H:%M").unwrap(),
+                    vienna,
+                )
+            };
+            let clock = FixedClock::at(wall("07:00"));
+            assert_eq!(percent(BookingStatus::Confirmed, start, &clock), 100);
+            clock.set(wall("07:01"));
+            assert_eq!(percent(BookingStatus::Confirmed, start, &clock), 50);
+            // And in autumn (2027-10-31, 03:00 CEST -> 02:00 CET) a day has
+            // 25 hours: 72 real hours before 08:00 CET on 1 November is 09:00
+            // CEST on 29 October.
+            let start = slot("2027-11-01T08:00").starts_at_in(vienna);
+            let on_29th = |raw: &str| {
+                crate::clock::instant_at(
+                    "2027-10-29".parse().unwrap(),
+                    NaiveTime::parse_from_str(raw, "%H:%M").unwrap(),
+                    vienna,
+                )
+            };
+            clock.set(on_29th("09:00"));
+            assert_eq!(percent(BookingStatus::Confirmed, start, &clock), 100);
+            clock.set(on_29th("09:01"));
+            assert_eq!(percent(BookingStatus::Confirmed, start, &clock), 50);
+        }
     }
 
     #[test]

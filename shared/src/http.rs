@@ -57,6 +57,10 @@ pub fn json_response(
     response
 }
 
+/// What a 503 tells the client to wait before trying again: contention on
+/// one item (a hot slot) clears within moments, so a second is plenty.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+
 /// The response for an error; internal errors are logged with their source.
 pub fn error_response(err: &AppError, correlation_id: &CorrelationId) -> Response<Body> {
     if let AppError::Internal { context, source } = err {
@@ -73,13 +77,17 @@ pub fn error_response(err: &AppError, correlation_id: &CorrelationId) -> Respons
         tracing::info!(%correlation_id, code = err.code(), "request refused");
     }
     let mut response = json_response(err.status(), &err.body(), correlation_id);
-    if let AppError::RateLimited {
-        retry_after_secs, ..
-    } = err
-    {
+    let retry_after = match err {
+        AppError::RateLimited {
+            retry_after_secs, ..
+        } => Some(*retry_after_secs),
+        AppError::Unavailable { .. } => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+        _ => None,
+    };
+    if let Some(secs) = retry_after {
         response
             .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
 }
@@ -318,5 +326,19 @@ mod tests {
         assert_eq!(res.status(), 400);
         assert_eq!(res.headers()["content-type"], "application/json");
         assert_eq!(res.headers()[correlation::HEADER], "abc-1");
+    }
+
+    #[test]
+    fn a_contended_item_answers_503_with_retry_after() {
+        let id = CorrelationId::parse("abc-1").unwrap();
+        let busy = AppError::Unavailable {
+            code: "CONTENTION",
+            message: "busy".into(),
+        };
+        let res = error_response(&busy, &id);
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "1");
+        let refused = error_response(&AppError::validation("BAD", "bad"), &id);
+        assert!(!refused.headers().contains_key(header::RETRY_AFTER));
     }
 }

@@ -8,6 +8,7 @@
 pub mod adapters;
 pub mod booking;
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod consumer;
 pub mod correlation;

@@ -4,6 +4,7 @@
 //! `infra/test.sh` starts a local cloud and sets `LOCAL_CLOUD_STATE`; when it
 //! is unset, the cloud started by `infra/up.sh` is used.
 
+pub mod dates;
 pub mod saga;
 
 use std::future::Future;
@@ -220,21 +221,29 @@ impl Cloud {
         resource["id"].as_str().expect("resource id").to_owned()
     }
 
-    /// A fresh slot of `capacity` on 2026-12-04 (a Friday) at 08:00, priced
+    /// A fresh slot of `capacity` at 08:00 on the first Friday at least ten
+    /// days from today (a weekday, refunded in full when cancelled), priced
     /// 5000 cents; returns its id.
     pub async fn new_slot(&self, admin: &str, capacity: u32) -> String {
-        self.new_slot_on(admin, capacity, "2026-12-04").await
+        let friday = dates::Today::at_venue().far_friday();
+        self.new_slot_on(admin, capacity, &dates::iso(friday)).await
     }
 
     /// A fresh slot of `capacity` on `date` (YYYY-MM-DD) at 08:00, priced
     /// 5000 cents on weekdays, 7000 at weekends; returns its id.
     pub async fn new_slot_on(&self, admin: &str, capacity: u32, date: &str) -> String {
+        self.new_slot_at(admin, capacity, date, "08:00").await
+    }
+
+    /// A fresh slot of `capacity` on `date` (YYYY-MM-DD) at `start` (HH:MM),
+    /// ten minutes long, priced as [`Cloud::new_slot_on`]; returns its id.
+    pub async fn new_slot_at(&self, admin: &str, capacity: u32, date: &str, start: &str) -> String {
         let resource = self.new_resource(admin, "COURSE").await;
         let res = self
             .post(
                 &format!("/admin/resources/{resource}/slots/generate"),
                 &serde_json::json!({
-                    "from": date, "to": date, "start_times": ["08:00"],
+                    "from": date, "to": date, "start_times": [start],
                     "duration_minutes": 10, "capacity": capacity,
                     "prices": { "weekday": 5000, "weekend": 7000, "holiday": 9000 }
                 }),
@@ -242,7 +251,34 @@ impl Cloud {
             )
             .await;
         assert_eq!(res.status(), 200, "generating a slot");
-        format!("{resource}@{date}T08:00")
+        format!("{resource}@{date}T{start}")
+    }
+
+    /// The refund policy the running cloud's functions apply.
+    pub fn refund_policy(&self) -> shared::payment::RefundPolicy {
+        self.parameter("RefundPolicy")
+            .parse()
+            .expect("the cloud's RefundPolicy parses")
+    }
+
+    /// The share of a confirmed booking of `slot` that the cloud's refund
+    /// policy gives back for a cancellation now. Panics if the share would
+    /// change within the next half hour: a test placed that close to a tier
+    /// could see either share, so it is placed wrongly.
+    pub fn refund_percent_now(&self, slot: &str) -> u32 {
+        use shared::clock::Clock;
+        let start = shared::catalog::SlotId::parse(slot)
+            .expect("a slot id")
+            .starts_at_in(dates::VENUE_ZONE);
+        let policy = self.refund_policy();
+        let now = shared::clock::SystemClock.now();
+        let percent = policy.percent(start, now);
+        assert_eq!(
+            percent,
+            policy.percent(start, now + chrono::Duration::minutes(30)),
+            "{slot} is within 30 minutes of a tier of the refund policy {policy}"
+        );
+        percent
     }
 
     /// POSTs a counted booking with an idempotency key.

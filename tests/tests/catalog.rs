@@ -1,19 +1,23 @@
 //! The catalog through the running local cloud: admin writes, idempotent
 //! slot generation, prices by day, public reads.
 
+use chrono::NaiveDate;
 use serde_json::{Value, json};
+use system_tests::dates::{PriceWeek, Today, iso};
 use system_tests::{Cloud, PATIENCE, eventually};
 
-fn pattern() -> Value {
+/// Friday to Monday of a week ten days or more away, Monday a holiday.
+fn pattern(week: &PriceWeek) -> Value {
     json!({
-        "from": "2026-12-04", "to": "2026-12-07",
+        "from": iso(week.friday), "to": iso(week.monday),
         "start_times": ["08:00", "08:10"], "duration_minutes": 10, "capacity": 4,
         "prices": { "weekday": 5000, "weekend": 7000, "holiday": 9000 },
-        "holidays": ["2026-12-07"], "premium_start_times": ["08:00"]
+        "holidays": [iso(week.monday)], "premium_start_times": ["08:00"]
     })
 }
 
-async fn day(cloud: &Cloud, resource: &str, date: &str) -> Vec<Value> {
+async fn day(cloud: &Cloud, resource: &str, date: NaiveDate) -> Vec<Value> {
+    let date = iso(date);
     let res = cloud
         .http
         .get(cloud.url(&format!("/resources/{resource}/availability?date={date}")))
@@ -33,8 +37,9 @@ async fn generating_slots_twice_creates_them_once_and_records_slots_generated() 
     let admin = cloud.admin_token().await;
     let resource = cloud.new_resource(&admin, "COURSE").await;
     let path = format!("/admin/resources/{resource}/slots/generate");
+    let week = Today::at_venue().price_week();
     let first: Value = cloud
-        .post(&path, &pattern(), Some(&admin))
+        .post(&path, &pattern(&week), Some(&admin))
         .await
         .json()
         .await
@@ -44,7 +49,7 @@ async fn generating_slots_twice_creates_them_once_and_records_slots_generated() 
         (Some(8), Some(0))
     );
     let again: Value = cloud
-        .post(&path, &pattern(), Some(&admin))
+        .post(&path, &pattern(&week), Some(&admin))
         .await
         .json()
         .await
@@ -53,7 +58,7 @@ async fn generating_slots_twice_creates_them_once_and_records_slots_generated() 
         (again["created"].as_u64(), again["skipped"].as_u64()),
         (Some(0), Some(8))
     );
-    assert_eq!(day(&cloud, &resource, "2026-12-05").await.len(), 2);
+    assert_eq!(day(&cloud, &resource, week.saturday).await.len(), 2);
 
     eventually("SlotsGenerated in the event log", PATIENCE, || async {
         (cloud
@@ -70,30 +75,31 @@ async fn availability_shows_prices_by_kind_of_day_and_premium_times() {
     let cloud = Cloud::connect().await;
     let admin = cloud.admin_token().await;
     let resource = cloud.new_resource(&admin, "COURSE").await;
+    let week = Today::at_venue().price_week();
     cloud
         .post(
             &format!("/admin/resources/{resource}/slots/generate"),
-            &pattern(),
+            &pattern(&week),
             Some(&admin),
         )
         .await;
     let price = |slots: &[Value], i: usize| slots[i]["unit_price_cents"].as_u64().unwrap();
-    let friday = day(&cloud, &resource, "2026-12-04").await;
+    let friday = day(&cloud, &resource, week.friday).await;
     assert_eq!(
         (price(&friday, 0), price(&friday, 1)),
         (6250, 5000),
         "premium 08:00, plain 08:10"
     );
-    let saturday = day(&cloud, &resource, "2026-12-05").await;
+    let saturday = day(&cloud, &resource, week.saturday).await;
     assert_eq!(price(&saturday, 1), 7000);
-    let holiday = day(&cloud, &resource, "2026-12-07").await;
+    let holiday = day(&cloud, &resource, week.monday).await;
     assert_eq!(price(&holiday, 1), 9000);
     assert!(
         friday
             .iter()
             .all(|s| s["availability"] == "AVAILABLE" && s["remaining"] == 4)
     );
-    assert!(day(&cloud, &resource, "2026-12-08").await.is_empty());
+    assert!(day(&cloud, &resource, week.tuesday).await.is_empty());
 }
 
 #[tokio::test]
@@ -160,8 +166,9 @@ async fn venues_and_resources_are_listed_publicly_and_written_by_admins_only() {
         ("/venues/not-an-id/resources".to_owned(), 400),
         (
             format!(
-                "/resources/{}/availability?date=2026-12-01",
-                uuid::Uuid::now_v7()
+                "/resources/{}/availability?date={}",
+                uuid::Uuid::now_v7(),
+                iso(Today::at_venue().date())
             ),
             404,
         ),

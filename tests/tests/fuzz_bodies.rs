@@ -7,8 +7,10 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 use system_tests::Cloud;
+use system_tests::dates::{Today, iso};
 
 fn any_json() -> impl Strategy<Value = Value> {
+    let week = Today::at_venue().price_week();
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -17,7 +19,7 @@ fn any_json() -> impl Strategy<Value = Value> {
             .prop_filter("finite", |f| f.is_finite())
             .prop_map(|f| json!(f)),
         ".{0,40}".prop_map(Value::String),
-        Just(json!("2026-12-04")),
+        Just(json!(iso(week.friday))),
         Just(json!("08:00")),
         Just(json!(u64::MAX)),
         Just(json!(-1)),
@@ -103,6 +105,7 @@ fn no_request_body_makes_any_route_answer_5xx() {
         let resource = slot.split('@').next().unwrap().to_owned();
         (cloud, admin, user, resource, slot)
     });
+    let week = Today::at_venue().price_week();
     let routes: Vec<(String, String, Value, bool)> = vec![
         (
             "/bookings".into(),
@@ -114,7 +117,7 @@ fn no_request_body_makes_any_route_answer_5xx() {
             format!("/admin/resources/{resource}/slots/generate"),
             admin.clone(),
             json!({
-                "from": "2026-12-10", "to": "2026-12-11", "start_times": ["09:00"],
+                "from": iso(week.monday), "to": iso(week.tuesday), "start_times": ["09:00"],
                 "duration_minutes": 10, "capacity": 4,
                 "prices": { "weekday": 1, "weekend": 2, "holiday": 3 },
                 "holidays": [], "premium_start_times": [], "premium_surcharge_percent": 10

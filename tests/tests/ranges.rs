@@ -2,9 +2,19 @@
 //! overlapping ranges can never both be booked.
 
 use serde_json::{Value, json};
-use system_tests::Cloud;
+use std::sync::OnceLock;
 
-const DATE: &str = "2026-12-07";
+use chrono::Weekday;
+use system_tests::Cloud;
+use system_tests::dates::{Today, iso};
+
+/// A Monday ten days or more away, chosen once, so a run across midnight
+/// books and reads the same day.
+fn date() -> String {
+    static DATE: OnceLock<String> = OnceLock::new();
+    DATE.get_or_init(|| iso(Today::at_venue().far(Weekday::Mon)))
+        .clone()
+}
 
 async fn room(cloud: &Cloud, admin: &str) -> String {
     let venue: Value = cloud
@@ -46,7 +56,7 @@ async fn book_range(
         .post(cloud.url("/bookings"))
         .bearer_auth(token)
         .header("idempotency-key", uuid::Uuid::new_v4().to_string())
-        .json(&json!({ "kind": "range", "resource_id": room, "date": DATE, "start": start, "end": end }))
+        .json(&json!({ "kind": "range", "resource_id": room, "date": date(), "start": start, "end": end }))
         .send()
         .await
         .unwrap()
@@ -55,7 +65,7 @@ async fn book_range(
 async fn free(cloud: &Cloud, room: &str) -> Vec<(String, String)> {
     let day: Value = cloud
         .http
-        .get(cloud.url(&format!("/resources/{room}/free-ranges?date={DATE}")))
+        .get(cloud.url(&format!("/resources/{room}/free-ranges?date={}", date())))
         .send()
         .await
         .unwrap()

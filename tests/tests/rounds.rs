@@ -2,19 +2,32 @@
 //! booking at T takes places on the front nine at T and on the back nine at
 //! T + the turn, in one transaction; neither nine is ever oversold.
 
+use std::sync::OnceLock;
+
 use serde_json::{Value, json};
 use system_tests::Cloud;
+use system_tests::dates::{Today, iso};
 
 fn key() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// The Friday ten days or more away that every round is played on, chosen
+/// once, so a run across midnight uses one day.
+fn friday() -> String {
+    static FRIDAY: OnceLock<String> = OnceLock::new();
+    FRIDAY
+        .get_or_init(|| iso(Today::at_venue().far_friday()))
+        .clone()
+}
+
 async fn generate(cloud: &Cloud, admin: &str, resource: &str, start: &str, capacity: u32) {
+    let date = friday();
     let res = cloud
         .post(
             &format!("/admin/resources/{resource}/slots/generate"),
             &json!({
-                "from": "2026-12-04", "to": "2026-12-04", "start_times": [start],
+                "from": date, "to": date, "start_times": [start],
                 "duration_minutes": 10, "capacity": capacity,
                 "prices": { "weekday": 8000, "weekend": 9000, "holiday": 9000 }
             }),
@@ -63,8 +76,8 @@ async fn course(cloud: &Cloud, admin: &str) -> (String, String) {
     generate(cloud, admin, &front, "08:00", 4).await;
     generate(cloud, admin, &back, "10:00", 2).await;
     (
-        format!("{front}@2026-12-04T08:00"),
-        format!("{back}@2026-12-04T10:00"),
+        format!("{front}@{}T08:00", friday()),
+        format!("{back}@{}T10:00", friday()),
     )
 }
 

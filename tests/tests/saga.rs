@@ -3,6 +3,7 @@
 //! correct, explained state.
 
 use serde_json::{Value, json};
+use system_tests::dates::Today;
 use system_tests::saga::{Customer, Touched};
 use system_tests::{Cloud, PATIENCE, eventually};
 
@@ -116,11 +117,15 @@ async fn a_card_payment_is_charged_once_and_a_declined_card_fails_the_booking() 
 #[tokio::test]
 async fn cancelling_a_confirmed_booking_refunds_by_policy_to_the_wallet() {
     let cloud = Cloud::connect().await;
-    // The slot starts 2026-12-04T08:00, more than 72 h away: a full refund.
+    // The slot is ten days or more away: the policy's full refund.
     let (slot, customer, mut touched) = setup(&cloud, 3, 10_000).await;
     let booking = cloud.book_paid(&customer, &slot, 1, &wallet()).await;
+    let price = booking["price_cents"].as_u64().unwrap();
     touched.bookings.insert(id(&booking));
     cloud.wait_terminal(&customer.token, &id(&booking)).await;
+    let percent = cloud.refund_percent_now(&slot);
+    assert_eq!(percent, 100, "a slot this far away is refunded in full");
+    let refunded = shared::payment::share(price, percent);
 
     let res = cloud
         .post(
@@ -133,7 +138,7 @@ async fn cancelling_a_confirmed_booking_refunds_by_policy_to_the_wallet() {
 
     let wallet = eventually("the refund in the wallet", PATIENCE, || async {
         let wallet = cloud.wallet(&customer.token).await;
-        (wallet["balance"] == 10_000).then_some(wallet)
+        (wallet["balance"] == 10_000 - price + refunded).then_some(wallet)
     })
     .await;
     let refunds = wallet["ledger"]
@@ -221,9 +226,13 @@ async fn every_consumer_receiving_every_event_twice_changes_nothing() {
         )
         .await;
     assert_eq!(res.status(), 200);
+    let back = shared::payment::share(
+        refunded["price_cents"].as_u64().unwrap(),
+        cloud.refund_percent_now(&slot),
+    );
     eventually("the card refund", PATIENCE, || async {
         let charge = cloud.gateway_charge(&id(&refunded)).await?;
-        (charge["refunded_cents"] == 5000).then_some(())
+        (charge["refunded_cents"] == back).then_some(())
     })
     .await;
     eventually("the refund noted in the history", PATIENCE, || async {
@@ -461,15 +470,15 @@ async fn dead_letter_routes_are_for_admins_only() {
 }
 
 #[tokio::test]
-async fn a_cancellation_two_days_ahead_refunds_half_of_a_card_payment() {
+async fn a_cancellation_thirty_hours_ahead_refunds_the_policy_share_of_a_card_payment() {
     let cloud = Cloud::connect().await;
     let admin = cloud.admin_token().await;
-    // 08:00 two days from now is between 32 and 56 hours away: the
-    // default policy (72h=100,24h=50) gives half back.
-    let date = (chrono::Utc::now().date_naive() + chrono::Duration::days(2))
-        .format("%Y-%m-%d")
-        .to_string();
-    let slot = cloud.new_slot_on(&admin, 2, &date).await;
+    // 30 hours ahead is inside the default policy's middle tier
+    // (72h=100,24h=50): half back.
+    let start = Today::at_venue().start_in(30);
+    let slot = cloud
+        .new_slot_at(&admin, 2, &start.date_str(), &start.time_str())
+        .await;
     let customer = cloud.customer(0).await;
     let mut touched = Touched::default();
     touched.slots.insert(slot.clone());
@@ -491,15 +500,23 @@ async fn a_cancellation_two_days_ahead_refunds_half_of_a_card_payment() {
             Some(&customer.token),
         )
         .await;
+    let percent = cloud.refund_percent_now(&slot);
+    assert!(
+        percent > 0 && percent < 100,
+        "a partial share, not {percent}%"
+    );
     assert_eq!(res.status(), 200);
 
-    let charge = eventually("the half refund at the gateway", PATIENCE, || async {
+    let charge = eventually("the partial refund at the gateway", PATIENCE, || async {
         let charge = cloud.gateway_charge(&id(&booking)).await?;
         (charge["refunded_cents"].as_u64() > Some(0)).then_some(charge)
     })
     .await;
     assert_eq!(charge["amount_cents"].as_u64(), Some(price));
-    assert_eq!(charge["refunded_cents"].as_u64(), Some(price / 2));
+    assert_eq!(
+        charge["refunded_cents"].as_u64(),
+        Some(shared::payment::share(price, percent))
+    );
     let history = eventually("the refund in the history", PATIENCE, || async {
         let history = cloud.history(&customer.token, &id(&booking)).await;
         (history.len() == 4).then_some(history)
@@ -509,7 +526,7 @@ async fn a_cancellation_two_days_ahead_refunds_half_of_a_card_payment() {
         history[2]["reason"]
             .as_str()
             .unwrap()
-            .contains("50% refunded"),
+            .contains(&format!("{percent}% refunded")),
         "{history:?}"
     );
     cloud.reconcile(&touched).await;

@@ -287,7 +287,7 @@ async fn run(args: Args) -> Result<(), Error> {
     }
     let cloud = Cloud::load(&args.state_file)?;
     // A date well ahead, so the slots are open whatever day it is.
-    let date = (Utc::now().date_naive() + chrono::Duration::days(30))
+    let date = (today_at_venue() + chrono::Duration::days(30))
         .format("%Y-%m-%d")
         .to_string();
 
@@ -342,4 +342,14 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Today in the zone slot times are read in, so a slot 30 days ahead is 30
+/// days ahead at the venue.
+fn today_at_venue() -> chrono::NaiveDate {
+    use shared::clock::Clock;
+    shared::clock::today_in(
+        shared::catalog::SLOT_TIME_ZONE,
+        shared::clock::SystemClock.now(),
+    )
 }

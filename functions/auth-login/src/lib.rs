@@ -2,20 +2,21 @@
 //! email and a wrong password; repeated failures lock the address for a
 //! while) and answers an access token, a refresh token and the profile.
 
-use chrono::Utc;
 use lambda_http::{Body, Request, Response};
+use shared::clock::Clock;
 use shared::http::{correlation_id, parse_json, respond};
 use shared::identity::service::{self, Identity, LoginRequest};
 use shared::ports::{LoginAttempts, SessionStore, UserStore};
 
 pub async fn handle<U: UserStore, S: SessionStore, A: LoginAttempts>(
     identity: &Identity<'_, U, S, A>,
+    clock: &impl Clock,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
     let result = async {
         let body: LoginRequest = parse_json(&req)?;
-        service::login(identity, body, Utc::now()).await
+        service::login(identity, body, clock.now()).await
     }
     .await;
     if let Ok(login) = &result {
@@ -30,6 +31,7 @@ mod tests {
     use lambda_http::request::from_str;
     use shared::CorrelationId;
     use shared::adapters::memory::MemoryIdentity;
+    use shared::clock::{Clock, FixedClock, SystemClock};
     use shared::identity::service::{LoginPolicy, LoginResponse, SignupRequest};
     use shared::identity::tokens::{AccessTokens, SigningKey, TokenSettings};
 
@@ -49,9 +51,14 @@ mod tests {
             name: "Ada".into(),
             phone: "+442079460958".into(),
         };
-        service::signup(&store, signup, &CorrelationId::generate(), Utc::now())
-            .await
-            .unwrap();
+        service::signup(
+            &store,
+            signup,
+            &CorrelationId::generate(),
+            SystemClock.now(),
+        )
+        .await
+        .unwrap();
         store
     }
 
@@ -68,12 +75,17 @@ mod tests {
         );
         let policy = LoginPolicy::default();
         let identity = Identity::single_store(&store, &tokens, &policy);
-        let res = handle(&identity, from_str(FIXTURE).unwrap()).await.unwrap();
+        let clock = FixedClock::at_rfc3339("2027-01-15T10:00:00Z");
+        let res = handle(&identity, &clock, from_str(FIXTURE).unwrap())
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         let login: LoginResponse = serde_json::from_slice(res.body().as_ref()).unwrap();
         assert_eq!(login.tokens.token_type, "Bearer");
         assert!(login.tokens.refresh_token.starts_with("rt_"));
-        let (caller, _) = tokens.verify(&login.tokens.access_token).unwrap();
+        let (caller, _) = tokens
+            .verify(&login.tokens.access_token, clock.now())
+            .unwrap();
         assert_eq!(caller.user_id.to_string(), login.user.id);
     }
 
@@ -91,12 +103,14 @@ mod tests {
         let identity = Identity::single_store(&store, &tokens, &policy);
         let unknown = handle(
             &identity,
+            &SystemClock,
             request(r#"{"email":"nobody@example.com","password":"x"}"#),
         )
         .await
         .unwrap();
         let wrong = handle(
             &identity,
+            &SystemClock,
             request(r#"{"email":"ada.lovelace@example.com","password":"x"}"#),
         )
         .await
@@ -108,6 +122,7 @@ mod tests {
         assert_eq!(wrong.status(), 401);
         let locked = handle(
             &identity,
+            &SystemClock,
             request(r#"{"email":"ada.lovelace@example.com","password":"y"}"#),
         )
         .await
@@ -131,7 +146,7 @@ mod tests {
             r#"{"email":"a@example.com"}"#,
             r#"{"email":"a@example.com","password":""}"#,
         ] {
-            let res = handle(&identity, request(bad)).await.unwrap();
+            let res = handle(&identity, &SystemClock, request(bad)).await.unwrap();
             assert_eq!(res.status(), 400, "{bad}");
         }
     }

@@ -1,5 +1,6 @@
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::identity::DynamoIdentity;
+use shared::clock::SystemClock;
 use shared::config::required;
 use shared::identity::service::{Identity, LoginPolicy};
 use shared::identity::tokens::{AccessTokens, TokenSettings};
@@ -17,7 +18,7 @@ async fn main() -> Result<(), Error> {
     let store = DynamoIdentity::new(aws_sdk_dynamodb::Client::new(&aws), table);
     let identity = Identity::single_store(&store, &tokens, &policy);
     run(service_fn(|req: Request| {
-        auth_login::handle(&identity, req)
+        auth_login::handle(&identity, &SystemClock, req)
     }))
     .await
 }

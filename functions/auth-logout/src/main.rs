@@ -1,5 +1,6 @@
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::identity::DynamoIdentity;
+use shared::clock::SystemClock;
 use shared::config::required;
 
 #[tokio::main]
@@ -8,5 +9,8 @@ async fn main() -> Result<(), Error> {
     let table = required("TABLE_NAME")?;
     let aws = aws_config::load_from_env().await;
     let store = DynamoIdentity::new(aws_sdk_dynamodb::Client::new(&aws), table);
-    run(service_fn(|req: Request| auth_logout::handle(&store, req))).await
+    run(service_fn(|req: Request| {
+        auth_logout::handle(&store, &SystemClock, req)
+    }))
+    .await
 }

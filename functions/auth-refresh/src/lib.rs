@@ -2,8 +2,8 @@
 //! Each refresh token works once; presenting a spent one revokes its whole
 //! session (family), since only a thief or a replay would do that.
 
-use chrono::Utc;
 use lambda_http::{Body, Request, Response};
+use shared::clock::Clock;
 use shared::http::{correlation_id, parse_json, respond};
 use shared::identity::service::{self, RefreshRequest};
 use shared::identity::tokens::AccessTokens;
@@ -13,12 +13,13 @@ pub async fn handle(
     users: &impl UserStore,
     sessions: &impl SessionStore,
     tokens: &AccessTokens,
+    clock: &impl Clock,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
     let result = async {
         let body: RefreshRequest = parse_json(&req)?;
-        service::refresh(users, sessions, tokens, body, Utc::now()).await
+        service::refresh(users, sessions, tokens, body, clock.now()).await
     }
     .await;
     Ok(respond(200, result, &correlation_id))
@@ -29,6 +30,7 @@ mod tests {
     use super::*;
     use lambda_http::request::from_str;
     use shared::adapters::memory::MemoryIdentity;
+    use shared::clock::SystemClock;
     use shared::identity::tokens::{SigningKey, TokenSettings};
 
     const FIXTURE: &str = include_str!("../../../events/auth-refresh/post-refresh.json");
@@ -48,9 +50,15 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_refresh_token_is_a_401() {
         let store = MemoryIdentity::default();
-        let res = handle(&store, &store, &tokens(), from_str(FIXTURE).unwrap())
-            .await
-            .unwrap();
+        let res = handle(
+            &store,
+            &store,
+            &tokens(),
+            &SystemClock,
+            from_str(FIXTURE).unwrap(),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             (res.status().as_u16(), code(&res)),
             (401, "INVALID_REFRESH_TOKEN".to_owned())
@@ -66,6 +74,7 @@ mod tests {
             &store,
             &store,
             &tokens(),
+            &SystemClock,
             from_str(&event.to_string()).unwrap(),
         )
         .await

@@ -1,5 +1,6 @@
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::identity::DynamoIdentity;
+use shared::clock::SystemClock;
 use shared::config::required;
 use shared::identity::tokens::{AccessTokens, TokenSettings};
 
@@ -13,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let tokens = AccessTokens::new(&key, settings);
     let store = DynamoIdentity::new(aws_sdk_dynamodb::Client::new(&aws), table);
     run(service_fn(|req: Request| {
-        auth_refresh::handle(&store, &store, &tokens, req)
+        auth_refresh::handle(&store, &store, &tokens, &SystemClock, req)
     }))
     .await
 }

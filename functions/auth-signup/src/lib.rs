@@ -2,20 +2,21 @@
 //! argon2id and writes the user, its unique email claim and UserRegistered
 //! in one transaction. Answers 201 with the profile (never the hash).
 
-use chrono::Utc;
 use lambda_http::{Body, Request, Response};
+use shared::clock::Clock;
 use shared::http::{correlation_id, parse_json, respond};
 use shared::identity::service::{self, SignupRequest};
 use shared::ports::UserStore;
 
 pub async fn handle(
     users: &impl UserStore,
+    clock: &impl Clock,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
     let result = async {
         let body: SignupRequest = parse_json(&req)?;
-        service::signup(users, body, &correlation_id, Utc::now()).await
+        service::signup(users, body, &correlation_id, clock.now()).await
     }
     .await;
     if let Ok(profile) = &result {
@@ -29,6 +30,7 @@ mod tests {
     use super::*;
     use lambda_http::request::from_str;
     use shared::adapters::memory::MemoryIdentity;
+    use shared::clock::SystemClock;
     use shared::identity::Profile;
 
     const FIXTURE: &str = include_str!("../../../events/auth-signup/post-signup.json");
@@ -47,7 +49,9 @@ mod tests {
     #[tokio::test]
     async fn a_signup_answers_201_with_the_profile_and_no_hash() {
         let users = MemoryIdentity::default();
-        let res = handle(&users, from_str(FIXTURE).unwrap()).await.unwrap();
+        let res = handle(&users, &SystemClock, from_str(FIXTURE).unwrap())
+            .await
+            .unwrap();
         assert_eq!(res.status(), 201);
         let text = std::str::from_utf8(res.body().as_ref()).unwrap();
         assert!(
@@ -103,7 +107,9 @@ mod tests {
         ];
         let users = MemoryIdentity::default();
         for (body, expected) in cases {
-            let res = handle(&users, request(body.clone())).await.unwrap();
+            let res = handle(&users, &SystemClock, request(body.clone()))
+                .await
+                .unwrap();
             assert_eq!(
                 (res.status().as_u16(), code(&res)),
                 (400, expected.to_owned()),
@@ -117,8 +123,12 @@ mod tests {
     #[tokio::test]
     async fn a_second_signup_with_the_same_email_is_a_409() {
         let users = MemoryIdentity::default();
-        handle(&users, from_str(FIXTURE).unwrap()).await.unwrap();
-        let res = handle(&users, from_str(FIXTURE).unwrap()).await.unwrap();
+        handle(&users, &SystemClock, from_str(FIXTURE).unwrap())
+            .await
+            .unwrap();
+        let res = handle(&users, &SystemClock, from_str(FIXTURE).unwrap())
+            .await
+            .unwrap();
         assert_eq!(
             (res.status().as_u16(), code(&res)),
             (409, "EMAIL_TAKEN".to_owned())

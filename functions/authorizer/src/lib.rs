@@ -14,9 +14,9 @@
 use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
-use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
+use shared::clock::Clock;
 use shared::identity::tokens::AccessTokens;
 use shared::ports::SessionStore;
 
@@ -54,6 +54,7 @@ impl From<Refusal> for Diagnostic {
 pub async fn handle(
     tokens: &AccessTokens,
     sessions: &impl SessionStore,
+    clock: &impl Clock,
     event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>,
 ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse<Context>, Refusal> {
     let request = event.payload;
@@ -61,7 +62,7 @@ pub async fn handle(
         .headers
         .get("authorization")
         .and_then(|v| v.to_str().ok());
-    match tokens.verify_header(header) {
+    match tokens.verify_header(header, clock.now()) {
         Ok((caller, claims)) => {
             match sessions.is_active(&claims.sid).await {
                 Ok(true) => {}
@@ -85,7 +86,7 @@ pub async fn handle(
             Ok(response)
         }
         Err(why) => {
-            tracing::info!(reason = %why, route = ?request.route_key, at = %Utc::now(), "token refused");
+            tracing::info!(reason = %why, route = ?request.route_key, at = %clock.now(), "token refused");
             Err(Refusal::Unauthorized)
         }
     }
@@ -95,6 +96,7 @@ pub async fn handle(
 mod tests {
     use super::*;
     use shared::adapters::memory::MemoryIdentity;
+    use shared::clock::FixedClock;
     use shared::identity::tokens::{SigningKey, TokenSettings};
     use shared::identity::{Role, UserId};
     use shared::ports::StoredRefreshToken;
@@ -106,10 +108,15 @@ mod tests {
             hash: "h".into(),
             user_id: user.clone(),
             family_id: "sess-1".into(),
-            expires_at: Utc::now() + chrono::Duration::days(1),
+            expires_at: clock().now() + chrono::Duration::days(1),
         };
-        store.start(&token, Utc::now()).await.unwrap();
+        store.start(&token, clock().now()).await.unwrap();
         store
+    }
+
+    /// Every test runs at one fixed instant.
+    fn clock() -> FixedClock {
+        FixedClock::at_rfc3339("2027-01-15T10:00:00Z")
     }
 
     const FIXTURE: &str = include_str!("../../../events/authorizer/request.json");
@@ -139,13 +146,18 @@ mod tests {
     async fn a_valid_token_passes_its_user_and_role_in_the_context() {
         let user = UserId::generate();
         let token = tokens()
-            .issue(&user, Role::Admin, "sess-1", Utc::now())
+            .issue(&user, Role::Admin, "sess-1", clock().now())
             .unwrap()
             .token;
         let store = sessions(&user).await;
-        let res = handle(&tokens(), &store, event(Some(&format!("Bearer {token}"))))
-            .await
-            .unwrap();
+        let res = handle(
+            &tokens(),
+            &store,
+            &clock(),
+            event(Some(&format!("Bearer {token}"))),
+        )
+        .await
+        .unwrap();
         assert!(res.is_authorized);
         assert_eq!(
             res.context,
@@ -161,15 +173,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_token_is_let_through_until_its_expiry_and_the_allowed_skew_and_not_after() {
+        let user = UserId::generate();
+        let clock = clock();
+        let issued = tokens()
+            .issue(&user, Role::User, "sess-1", clock.now())
+            .unwrap();
+        let store = sessions(&user).await;
+        let bearer = format!("Bearer {}", issued.token);
+        clock.advance(chrono::Duration::seconds(
+            issued.expires_in + shared::identity::tokens::CLOCK_SKEW_SECS,
+        ));
+        let last = handle(&tokens(), &store, &clock, event(Some(&bearer))).await;
+        assert!(last.unwrap().is_authorized, "at the last accepted second");
+        clock.advance(chrono::Duration::seconds(1));
+        let late = handle(&tokens(), &store, &clock, event(Some(&bearer))).await;
+        assert_eq!(late.unwrap_err(), Refusal::Unauthorized);
+    }
+
+    #[tokio::test]
     async fn a_valid_token_of_an_ended_session_is_unauthorized() {
         let user = UserId::generate();
         let token = tokens()
-            .issue(&user, Role::User, "sess-1", Utc::now())
+            .issue(&user, Role::User, "sess-1", clock().now())
             .unwrap()
             .token;
         let store = sessions(&user).await;
-        store.revoke_all(&user, Utc::now()).await.unwrap();
-        let res = handle(&tokens(), &store, event(Some(&format!("Bearer {token}")))).await;
+        store.revoke_all(&user, clock().now()).await.unwrap();
+        let res = handle(
+            &tokens(),
+            &store,
+            &clock(),
+            event(Some(&format!("Bearer {token}"))),
+        )
+        .await;
         assert_eq!(res.unwrap_err(), Refusal::Unauthorized);
     }
 
@@ -180,7 +217,7 @@ mod tests {
             &SigningKey::new(vec![5; 32]).unwrap(),
             TokenSettings::default(),
         )
-        .issue(&UserId::generate(), Role::Admin, "s", Utc::now())
+        .issue(&UserId::generate(), Role::Admin, "s", clock().now())
         .unwrap()
         .token;
         for header in [
@@ -189,14 +226,18 @@ mod tests {
             Some(format!("Bearer {forged}").as_str()),
         ] {
             assert_eq!(
-                handle(&tokens(), &store, event(header)).await.unwrap_err(),
+                handle(&tokens(), &store, &clock(), event(header))
+                    .await
+                    .unwrap_err(),
                 Refusal::Unauthorized,
                 "{header:?}"
             );
         }
         let fixture = LambdaEvent::new(serde_json::from_str(FIXTURE).unwrap(), Default::default());
         assert_eq!(
-            handle(&tokens(), &store, fixture).await.unwrap_err(),
+            handle(&tokens(), &store, &clock(), fixture)
+                .await
+                .unwrap_err(),
             Refusal::Unauthorized
         );
         let diagnostic = Diagnostic::from(Refusal::Unauthorized);

@@ -1,5 +1,6 @@
 use lambda_runtime::{Error, run, service_fn};
 use shared::adapters::dynamo::identity::DynamoIdentity;
+use shared::clock::SystemClock;
 use shared::config::required;
 use shared::identity::tokens::{AccessTokens, TokenSettings};
 
@@ -13,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let tokens = AccessTokens::new(&key, settings);
     let sessions = DynamoIdentity::new(aws_sdk_dynamodb::Client::new(&aws), table);
     run(service_fn(|event| {
-        authorizer::handle(&tokens, &sessions, event)
+        authorizer::handle(&tokens, &sessions, &SystemClock, event)
     }))
     .await
 }

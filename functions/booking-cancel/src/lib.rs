@@ -6,12 +6,12 @@
 //! a hold that was never confirmed, else what the refund policy gives for the
 //! notice before the start. The payment context makes the refund.
 
-use chrono::{DateTime, SubsecRound, Utc};
 use lambda_http::{Body, Request, Response};
 use shared::AppError;
 use shared::EventType;
 use shared::adapters::dynamo::booking::{DynamoBookings, Release};
-use shared::booking::{Booking, BookingId, BookingStatus};
+use shared::booking::{Booking, BookingId, BookingStatus, cancellation_refund_percent};
+use shared::clock::Clock;
 use shared::http::{caller, correlation_id, path_param, respond};
 use shared::payment::RefundPolicy;
 
@@ -21,16 +21,9 @@ async fn visible(store: &DynamoBookings, req: &Request) -> Result<Booking, AppEr
     store.get_visible(&caller(req)?, &id).await
 }
 
-/// The share of the price a cancellation at `now` gives back.
-pub fn refund_percent(booking: &Booking, policy: &RefundPolicy, now: DateTime<Utc>) -> u32 {
-    match booking.status {
-        BookingStatus::Confirmed => policy.percent(booking.slot_id.starts_at(), now),
-        _ => 100,
-    }
-}
-
 pub async fn handle(
     store: &DynamoBookings,
+    clock: &impl Clock,
     policy: &RefundPolicy,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
@@ -44,8 +37,9 @@ pub async fn handle(
             ));
         }
         let by = caller(&req)?.user_id.to_string();
-        let now = Utc::now().trunc_subsecs(3);
-        let percent = refund_percent(&booking, policy, now);
+        let now = clock.now();
+        let percent =
+            cancellation_refund_percent(booking.status, booking.slot_id.starts_at(), policy, now);
         let reason = if booking.payment.is_some() {
             format!("cancelled by the customer; {percent}% refunded by policy ({policy})")
         } else {

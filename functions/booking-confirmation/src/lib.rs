@@ -12,22 +12,28 @@
 //! keyed by its event, so duplicate and out-of-order events change nothing.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use chrono::{SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::adapters::dynamo::booking::{Confirmation, DynamoBookings, Release, SAGA};
 use shared::booking::{Booking, BookingStatus};
+use shared::clock::Clock;
 use shared::consumer::{MessageError, data, each_event};
 use shared::payment::{PaymentMethod, PaymentOutcome};
 use shared::{AppError, EventEnvelope, EventType};
 
 pub async fn handle(
     store: &DynamoBookings,
+    clock: &impl Clock,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    Ok(each_event(&event.payload, |e| on_event(store, e)).await)
+    Ok(each_event(&event.payload, |e| on_event(store, clock, e)).await)
 }
 
-async fn on_event(store: &DynamoBookings, event: EventEnvelope) -> Result<(), MessageError> {
+async fn on_event(
+    store: &DynamoBookings,
+    clock: &impl Clock,
+    event: EventEnvelope,
+) -> Result<(), MessageError> {
     let outcome: PaymentOutcome = data(&event)?;
     let booking = store.get(&outcome.booking_id).await?.ok_or_else(|| {
         MessageError::App(AppError::internal(
@@ -36,8 +42,10 @@ async fn on_event(store: &DynamoBookings, event: EventEnvelope) -> Result<(), Me
         ))
     })?;
     match event.event_type {
-        EventType::PaymentCompleted => completed(store, &booking, &outcome, &event).await,
-        EventType::PaymentFailed => failed(store, &booking, &outcome, &event).await,
+        EventType::PaymentCompleted => {
+            completed(store, clock.now(), &booking, &outcome, &event).await
+        }
+        EventType::PaymentFailed => failed(store, clock.now(), &booking, &outcome, &event).await,
         EventType::PaymentRefunded => {
             let reason = format!(
                 "refunded {} of {} ({})",
@@ -56,11 +64,11 @@ async fn on_event(store: &DynamoBookings, event: EventEnvelope) -> Result<(), Me
 
 async fn completed(
     store: &DynamoBookings,
+    now: DateTime<Utc>,
     booking: &Booking,
     outcome: &PaymentOutcome,
     event: &EventEnvelope,
 ) -> Result<(), MessageError> {
-    let now = Utc::now().trunc_subsecs(3);
     let paid = format!(
         "paid {} ({})",
         cents(outcome.amount_cents),
@@ -110,6 +118,7 @@ async fn completed(
 
 async fn failed(
     store: &DynamoBookings,
+    now: DateTime<Utc>,
     booking: &Booking,
     outcome: &PaymentOutcome,
     event: &EventEnvelope,
@@ -128,7 +137,7 @@ async fn failed(
         reason: &reason,
         event_type: EventType::BookingCancelled,
         correlation_id: &event.correlation_id,
-        now: Utc::now().trunc_subsecs(3),
+        now,
         refund_percent: 100,
     };
     match store.release(booking, &release).await {

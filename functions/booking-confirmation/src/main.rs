@@ -1,6 +1,7 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use shared::adapters::dynamo::booking::DynamoBookings;
+use shared::clock::SystemClock;
 use shared::config::required;
 
 #[tokio::main]
@@ -10,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_from_env().await;
     let store = DynamoBookings::new(aws_sdk_dynamodb::Client::new(&aws), table);
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
-        booking_confirmation::handle(&store, event)
+        booking_confirmation::handle(&store, &SystemClock, event)
     }))
     .await
 }

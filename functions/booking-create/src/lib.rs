@@ -5,17 +5,19 @@
 //! history and BookingCreated are one transaction, so a slot is never
 //! oversold however many requests race for it.
 
-use chrono::{Duration, SubsecRound, Utc};
+use chrono::Duration;
 use lambda_http::{Body, Request, Response};
 use shared::AppError;
 use shared::adapters::dynamo::booking::{Attempt, Created, DynamoBookings};
 use shared::booking::{BookingRequest, ValidRequest, fingerprint};
+use shared::clock::Clock;
 use shared::http::{
     caller, correlation_id, error_response, idempotency_key, json_response, parse_json, replayed,
 };
 
 pub async fn handle(
     store: &DynamoBookings,
+    clock: &impl Clock,
     hold: Duration,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
@@ -34,7 +36,7 @@ pub async fn handle(
             fingerprint: &fingerprint,
             hold,
             correlation_id: &correlation_id,
-            now: Utc::now().trunc_subsecs(3),
+            now: clock.now(),
             payment: body.payment(),
         };
         match request {

@@ -2,6 +2,7 @@ use chrono::Duration;
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::booking::DynamoBookings;
 use shared::booking::DEFAULT_HOLD_MINUTES;
+use shared::clock::SystemClock;
 use shared::config::{parsed_or, required};
 
 #[tokio::main]
@@ -12,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_from_env().await;
     let store = DynamoBookings::new(aws_sdk_dynamodb::Client::new(&aws), table);
     run(service_fn(|req: Request| {
-        booking_create::handle(&store, hold, req)
+        booking_create::handle(&store, &SystemClock, hold, req)
     }))
     .await
 }

@@ -4,13 +4,13 @@
 //! conditional on the booking being as it was read and on the new slot
 //! having room, so a change never oversells and never loses a booking.
 
-use chrono::{SubsecRound, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::AppError;
 use shared::adapters::dynamo::booking::DynamoBookings;
 use shared::booking::{Booking, BookingId, Quantity};
 use shared::catalog::SlotId;
+use shared::clock::Clock;
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +28,7 @@ async fn visible(store: &DynamoBookings, req: &Request) -> Result<Booking, AppEr
 
 pub async fn handle(
     store: &DynamoBookings,
+    clock: &impl Clock,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
@@ -52,7 +53,7 @@ pub async fn handle(
                 to_quantity,
                 &by,
                 &correlation_id,
-                Utc::now().trunc_subsecs(3),
+                clock.now(),
             )
             .await
     }

@@ -16,29 +16,31 @@
 //! its booking ended is refunded at once.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use chrono::{SubsecRound, Utc};
+use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
 use shared::adapters::dynamo::payment::{DynamoPayments, new_payment};
 use shared::adapters::gateway::{CardGateway, ChargeRequest, GatewayError, RefundRequest};
+use shared::clock::{Clock, SystemClock};
 use shared::consumer::{MessageError, data, each_event};
 use shared::payment::{
     FailureReason, Payment, PaymentChoice, PaymentMethod, PaymentOrder, PaymentStatus,
 };
 use shared::{EventEnvelope, EventType};
 
-pub struct Processor {
+pub struct Processor<C: Clock = SystemClock> {
     pub payments: DynamoPayments,
     pub gateway: CardGateway,
+    pub clock: C,
 }
 
 pub async fn handle(
-    processor: &Processor,
+    processor: &Processor<impl Clock>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     Ok(each_event(&event.payload, |e| processor.on_event(e)).await)
 }
 
-impl Processor {
+impl<C: Clock> Processor<C> {
     async fn on_event(&self, event: EventEnvelope) -> Result<(), MessageError> {
         if event.event_type != EventType::BookingCreated {
             tracing::warn!(event_type = %event.event_type, "not an event of this consumer; ignored");
@@ -52,7 +54,7 @@ impl Processor {
             tracing::info!(booking_id = %order.booking_id, status = existing.status.as_str(), "already handled");
             return self.settle_stray_charge(existing, &event).await;
         }
-        let now = Utc::now().trunc_subsecs(3);
+        let now = self.clock.now();
         let payment = new_payment(
             &order.booking_id,
             &order.user_id,
@@ -215,7 +217,7 @@ impl Processor {
             charge_id: Some(charge_id.to_owned()),
             refunded_cents: voided.amount_cents,
             status: PaymentStatus::Refunded,
-            updated_at: Utc::now().trunc_subsecs(3),
+            updated_at: self.clock.now(),
             ..voided
         };
         self.payments

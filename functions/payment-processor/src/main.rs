@@ -3,6 +3,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use payment_processor::Processor;
 use shared::adapters::dynamo::payment::DynamoPayments;
 use shared::adapters::gateway::{CardGateway, GatewayConfig};
+use shared::clock::SystemClock;
 use shared::config::required;
 
 #[tokio::main]
@@ -14,6 +15,7 @@ async fn main() -> Result<(), Error> {
     let processor = Processor {
         payments: DynamoPayments::new(aws_sdk_dynamodb::Client::new(&aws), table),
         gateway,
+        clock: SystemClock,
     };
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         payment_processor::handle(&processor, event)

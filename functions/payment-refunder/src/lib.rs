@@ -15,27 +15,28 @@
 //! twice.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use chrono::{SubsecRound, Utc};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::adapters::dynamo::payment::{DynamoPayments, Refunded, new_payment};
 use shared::adapters::gateway::{CardGateway, RefundRequest};
+use shared::clock::{Clock, SystemClock};
 use shared::consumer::{MessageError, data, each_event};
 use shared::payment::{BookingEnded, Payment, PaymentMethod, PaymentStatus, share};
 use shared::{AppError, EventEnvelope, EventType};
 
-pub struct Refunder {
+pub struct Refunder<C: Clock = SystemClock> {
     pub payments: DynamoPayments,
     pub gateway: CardGateway,
+    pub clock: C,
 }
 
 pub async fn handle(
-    refunder: &Refunder,
+    refunder: &Refunder<impl Clock>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     Ok(each_event(&event.payload, |e| refunder.on_event(e)).await)
 }
 
-impl Refunder {
+impl<C: Clock> Refunder<C> {
     async fn on_event(&self, event: EventEnvelope) -> Result<(), MessageError> {
         if !matches!(
             event.event_type,
@@ -48,7 +49,7 @@ impl Refunder {
         let Some(method) = ended.payment else {
             return Ok(()); // a hold never asked to be paid
         };
-        let now = Utc::now().trunc_subsecs(3);
+        let now = self.clock.now();
         let payment = match self.payments.payment(&ended.booking_id).await? {
             Some(payment) => payment,
             None => {
@@ -108,7 +109,7 @@ impl Refunder {
         let refunded = Payment {
             status: PaymentStatus::Refunded,
             refunded_cents: amount,
-            updated_at: Utc::now().trunc_subsecs(3),
+            updated_at: self.clock.now(),
             ..payment.clone()
         };
         Ok(self

@@ -3,11 +3,11 @@
 //! (`idempotent-replayed: true`); another body with that key is a 422. The
 //! balance, a ledger entry and `WalletCharged` are one transaction.
 
-use chrono::{SubsecRound, Utc};
 use lambda_http::{Body, Request, Response};
 use shared::AppError;
 use shared::adapters::dynamo::payment::{DynamoPayments, ToppedUp};
 use shared::booking::fingerprint;
+use shared::clock::Clock;
 use shared::http::{
     caller, correlation_id, error_response, idempotency_key, json_response, parse_json, replayed,
 };
@@ -15,6 +15,7 @@ use shared::payment::{TopUp, TopUpRequest};
 
 pub async fn handle(
     store: &DynamoPayments,
+    clock: &impl Clock,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
@@ -32,7 +33,7 @@ pub async fn handle(
                 &fingerprint(&canonical),
                 points,
                 &correlation_id,
-                Utc::now().trunc_subsecs(3),
+                clock.now(),
             )
             .await
     }

@@ -1,5 +1,6 @@
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::payment::DynamoPayments;
+use shared::clock::SystemClock;
 use shared::config::required;
 
 #[tokio::main]
@@ -9,7 +10,7 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_from_env().await;
     let store = DynamoPayments::new(aws_sdk_dynamodb::Client::new(&aws), table);
     run(service_fn(|req: Request| {
-        wallet_charge::handle(&store, req)
+        wallet_charge::handle(&store, &SystemClock, req)
     }))
     .await
 }

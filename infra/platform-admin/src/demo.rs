@@ -1,7 +1,7 @@
 //! The demo catalog `infra/up.sh` loads: something to book on a fresh local
 //! cloud. Fixed ids, so loading it twice (`--persist`) changes nothing.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
 use shared::catalog::{
     BackNine, CatalogStatus, GenerationRequest, Prices, RangeRules, Resource, ResourceId,
@@ -17,7 +17,11 @@ pub async fn seed(store: &DynamoCatalog, days: i64) -> Result<String, AppError> 
     if !(1..=60).contains(&days) {
         return Err(AppError::validation("INVALID_DAYS", "days must be 1 to 60"));
     }
-    let from = Utc::now().date_naive();
+    // Today at the venues, whose slot times are read in SLOT_TIME_ZONE.
+    let from = shared::clock::today_in(
+        shared::catalog::SLOT_TIME_ZONE,
+        shared::clock::Clock::now(&shared::clock::SystemClock),
+    );
     let to = from + Duration::days(days - 1);
     let links = id(VenueId::parse, "0195f0a4-0000-7000-8000-000000000001")?;
     let hall = id(VenueId::parse, "0195f0a4-0000-7000-8000-000000000002")?;

@@ -362,6 +362,12 @@ fn short_hash(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every test runs at one fixed instant: nothing here depends on today.
+    fn fixed_now() -> DateTime<Utc> {
+        use crate::clock::Clock;
+        crate::clock::FixedClock::at_rfc3339("2027-01-15T10:00:00Z").now()
+    }
     use crate::adapters::memory::MemoryIdentity;
     use crate::identity::tokens::{SigningKey, TokenSettings};
 
@@ -395,7 +401,7 @@ mod tests {
             store,
             signup_request("Ada@Example.com"),
             &CorrelationId::generate(),
-            Utc::now(),
+            fixed_now(),
         )
         .await
         .unwrap()
@@ -427,7 +433,7 @@ mod tests {
             &store,
             signup_request(" ADA@example.COM"),
             &CorrelationId::generate(),
-            Utc::now(),
+            fixed_now(),
         )
         .await
         .unwrap_err();
@@ -445,11 +451,11 @@ mod tests {
         let wrong = login(
             &id,
             login_request("ada@example.com", "wrong horse 7 battery"),
-            Utc::now(),
+            fixed_now(),
         )
         .await
         .unwrap_err();
-        let unknown = login(&id, login_request("bob@example.com", PASSWORD), Utc::now())
+        let unknown = login(&id, login_request("bob@example.com", PASSWORD), fixed_now())
             .await
             .unwrap_err();
         assert_eq!(wrong.status(), 401);
@@ -466,7 +472,7 @@ mod tests {
         };
         let tokens = tokens();
         let id = Identity::single_store(&store, &tokens, &policy);
-        let now = Utc::now();
+        let now = fixed_now();
         let mut codes = Vec::new();
         for _ in 0..3 {
             let wrong = login_request("ada@example.com", "wrong horse 7 battery");
@@ -499,7 +505,7 @@ mod tests {
         let policy = LoginPolicy::default();
         let tokens = tokens();
         let id = Identity::single_store(&store, &tokens, &policy);
-        let now = Utc::now();
+        let now = fixed_now();
         let first = login(&id, login_request("ada@example.com", PASSWORD), now)
             .await
             .unwrap();
@@ -516,7 +522,7 @@ mod tests {
         .await
         .unwrap();
         assert_ne!(second.refresh_token, first.tokens.refresh_token);
-        let (_, claims) = tokens.verify(&second.access_token).unwrap();
+        let (_, claims) = tokens.verify(&second.access_token, now).unwrap();
 
         let replay = refresh(
             &store,
@@ -551,7 +557,7 @@ mod tests {
         let policy = LoginPolicy::default();
         let tokens = tokens();
         let id = Identity::single_store(&store, &tokens, &policy);
-        let now = Utc::now();
+        let now = fixed_now();
         let session = login(&id, login_request("ada@example.com", PASSWORD), now)
             .await
             .unwrap();

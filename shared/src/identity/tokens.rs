@@ -123,6 +123,11 @@ pub enum TokenRejection {
     Invalid(String),
 }
 
+/// How far the clocks of the issuer and the verifier may disagree: a token
+/// is still accepted this many seconds after its `exp`, and this many
+/// seconds before its `nbf`.
+pub const CLOCK_SKEW_SECS: i64 = 30;
+
 /// Signs and verifies access tokens with one key and one set of settings.
 #[derive(Clone)]
 pub struct AccessTokens {
@@ -153,8 +158,10 @@ impl AccessTokens {
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = 30;
+        // Expiry and not-before are checked against the caller's clock in
+        // `verify`, not against the system clock inside jsonwebtoken.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         Self {
             encoding: EncodingKey::from_secret(key.bytes()),
             decoding: DecodingKey::from_secret(key.bytes()),
@@ -199,6 +206,7 @@ impl AccessTokens {
     pub fn verify_header(
         &self,
         header: Option<&str>,
+        now: DateTime<Utc>,
     ) -> Result<(Caller, AccessClaims), TokenRejection> {
         let header = header
             .map(str::trim)
@@ -208,17 +216,25 @@ impl AccessTokens {
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(TokenRejection::Missing);
         }
-        self.verify(token.trim())
+        self.verify(token.trim(), now)
     }
 
-    pub fn verify(&self, token: &str) -> Result<(Caller, AccessClaims), TokenRejection> {
-        use jsonwebtoken::errors::ErrorKind;
+    /// Verifies a token's signature and claims; it must be valid at `now`
+    /// (give or take [`CLOCK_SKEW_SECS`]).
+    pub fn verify(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Caller, AccessClaims), TokenRejection> {
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenRejection::Expired,
-                kind => TokenRejection::Invalid(format!("{kind:?}")),
-            })?;
+            .map_err(|e| TokenRejection::Invalid(format!("{:?}", e.kind())))?;
         let claims = data.claims;
+        if claims.exp < now.timestamp() - CLOCK_SKEW_SECS {
+            return Err(TokenRejection::Expired);
+        }
+        if claims.nbf > now.timestamp() + CLOCK_SKEW_SECS {
+            return Err(TokenRejection::Invalid("not valid yet".into()));
+        }
         let user_id = UserId::parse(&claims.sub)
             .map_err(|_| TokenRejection::Invalid("subject is not a user id".into()))?;
         Ok((
@@ -281,6 +297,38 @@ impl fmt::Debug for RefreshToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{Clock, FixedClock};
+
+    const NOW: &str = "2027-01-15T10:00:00Z";
+
+    #[test]
+    fn a_token_expires_at_its_exp_give_or_take_the_allowed_clock_skew() {
+        let clock = FixedClock::at_rfc3339(NOW);
+        let issued = tokens()
+            .issue(&UserId::generate(), Role::User, "s", clock.now())
+            .unwrap();
+        let ttl = Duration::seconds(issued.expires_in);
+        clock.advance(ttl + Duration::seconds(CLOCK_SKEW_SECS));
+        assert!(
+            tokens().verify(&issued.token, clock.now()).is_ok(),
+            "at exp + skew"
+        );
+        clock.advance(Duration::seconds(1));
+        assert_eq!(
+            tokens().verify(&issued.token, clock.now()).unwrap_err(),
+            TokenRejection::Expired
+        );
+        clock.set(NOW.parse::<DateTime<Utc>>().unwrap() - Duration::seconds(CLOCK_SKEW_SECS));
+        assert!(
+            tokens().verify(&issued.token, clock.now()).is_ok(),
+            "at nbf - skew"
+        );
+        clock.advance(Duration::seconds(-1));
+        assert!(matches!(
+            tokens().verify(&issued.token, clock.now()),
+            Err(TokenRejection::Invalid(_))
+        ));
+    }
 
     fn key(byte: u8) -> SigningKey {
         SigningKey::new(vec![byte; 32]).unwrap()
@@ -304,11 +352,11 @@ mod tests {
     fn an_issued_token_verifies_to_its_user_and_role() {
         let user = UserId::generate();
         let issued = tokens()
-            .issue(&user, Role::Admin, "s-1", Utc::now())
+            .issue(&user, Role::Admin, "s-1", NOW.parse().unwrap())
             .unwrap();
         assert_eq!(issued.expires_in, DEFAULT_ACCESS_TTL_SECONDS);
         let (caller, claims) = tokens()
-            .verify_header(Some(&bearer(&issued.token)))
+            .verify_header(Some(&bearer(&issued.token)), NOW.parse().unwrap())
             .unwrap();
         assert_eq!(
             caller,
@@ -323,12 +371,12 @@ mod tests {
     #[test]
     fn expired_forged_tampered_and_misaddressed_tokens_are_refused() {
         let user = UserId::generate();
-        let now = Utc::now();
+        let now: DateTime<Utc> = NOW.parse().unwrap();
         let expired = tokens()
             .issue(&user, Role::User, "s", now - Duration::days(2))
             .unwrap();
         assert_eq!(
-            tokens().verify(&expired.token).unwrap_err(),
+            tokens().verify(&expired.token, now).unwrap_err(),
             TokenRejection::Expired
         );
 
@@ -336,7 +384,7 @@ mod tests {
             .issue(&user, Role::Admin, "s", now)
             .unwrap();
         assert!(matches!(
-            tokens().verify(&forged.token),
+            tokens().verify(&forged.token, now),
             Err(TokenRejection::Invalid(_))
         ));
 
@@ -349,7 +397,7 @@ mod tests {
         )
         .issue(&user, Role::User, "s", now)
         .unwrap();
-        assert!(tokens().verify(&other_audience.token).is_err());
+        assert!(tokens().verify(&other_audience.token, now).is_err());
 
         let other_issuer = AccessTokens::new(
             &key(7),
@@ -360,7 +408,7 @@ mod tests {
         )
         .issue(&user, Role::User, "s", now)
         .unwrap();
-        assert!(tokens().verify(&other_issuer.token).is_err());
+        assert!(tokens().verify(&other_issuer.token, now).is_err());
 
         let good = tokens().issue(&user, Role::User, "s", now).unwrap().token;
         let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
@@ -368,24 +416,32 @@ mod tests {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
         claims["role"] = "ADMIN".into();
         parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
-        assert!(tokens().verify(&parts.join(".")).is_err(), "tampered");
+        assert!(tokens().verify(&parts.join("."), now).is_err(), "tampered");
 
         let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
         let unsigned = format!("{none_header}.{}.", parts[1]);
-        assert!(tokens().verify(&unsigned).is_err(), "alg none");
+        assert!(tokens().verify(&unsigned, now).is_err(), "alg none");
     }
 
     #[test]
     fn only_bearer_headers_are_read() {
         assert_eq!(
-            tokens().verify_header(None).unwrap_err(),
+            tokens()
+                .verify_header(None, NOW.parse().unwrap())
+                .unwrap_err(),
             TokenRejection::Missing
         );
         assert_eq!(
-            tokens().verify_header(Some("Basic abc")).unwrap_err(),
+            tokens()
+                .verify_header(Some("Basic abc"), NOW.parse().unwrap())
+                .unwrap_err(),
             TokenRejection::Missing
         );
-        assert!(tokens().verify_header(Some("Bearer not.a.jwt")).is_err());
+        assert!(
+            tokens()
+                .verify_header(Some("Bearer not.a.jwt"), NOW.parse().unwrap())
+                .is_err()
+        );
     }
 
     #[test]

@@ -28,7 +28,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use clap::Parser;
 use hot_slot_bench::{Cloud, Error, PASSWORD, admin, new_slot};
 use serde_json::{Value, json};
@@ -147,7 +146,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 async fn run(args: Args) -> Result<(), Error> {
     let cloud = Cloud::load(&args.state_file)?;
     let (_, admin_token) = admin(&cloud, &args.platform_admin, &args.state_file).await?;
-    let date = (Utc::now().date_naive() + chrono::Duration::days(30))
+    let date = (today_at_venue() + chrono::Duration::days(30))
         .format("%Y-%m-%d")
         .to_string();
     println!(
@@ -205,4 +204,14 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Today in the zone slot times are read in, so a slot 30 days ahead is 30
+/// days ahead at the venue.
+fn today_at_venue() -> chrono::NaiveDate {
+    use shared::clock::Clock;
+    shared::clock::today_in(
+        shared::catalog::SLOT_TIME_ZONE,
+        shared::clock::SystemClock.now(),
+    )
 }
