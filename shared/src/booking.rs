@@ -6,6 +6,8 @@
 //! `booked + quantity <= capacity`. This module holds the values, the state
 //! machine and the request validation.
 
+pub mod events;
+
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};

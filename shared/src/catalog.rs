@@ -6,6 +6,8 @@
 //! every slot already there. Prices are integer cents; the price of a booking
 //! is always computed here, on the server ([`Slot::unit_price`]).
 
+pub mod events;
+
 use std::collections::BTreeSet;
 use std::fmt;
 

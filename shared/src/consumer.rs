@@ -10,8 +10,8 @@ use std::future::Future;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use serde::de::DeserializeOwned;
 
+use crate::events::{DecodeError, Event};
 use crate::{AppError, EventEnvelope};
 
 /// Why a message was not handled.
@@ -21,12 +21,11 @@ pub enum MessageError {
     NoBody,
     #[error("the message is not a platform event: {0}")]
     NotAnEvent(#[source] serde_json::Error),
-    #[error("the {event_type} event's data is malformed: {source}")]
-    BadData {
-        event_type: String,
-        #[source]
-        source: serde_json::Error,
-    },
+    /// Not the event this consumer can read: a wrong type or version, a
+    /// missing or malformed field. Retrying cannot help; it ends in the
+    /// dead-letter queue.
+    #[error(transparent)]
+    BadEvent(#[from] DecodeError),
     /// A dependency is down or a write failed; a redelivery may succeed.
     #[error(transparent)]
     App(#[from] AppError),
@@ -44,12 +43,9 @@ pub fn envelope(message: &SqsMessage) -> Result<EventEnvelope, MessageError> {
     Ok(event.detail)
 }
 
-/// The typed data of an event.
-pub fn data<T: DeserializeOwned>(event: &EventEnvelope) -> Result<T, MessageError> {
-    serde_json::from_value(event.data.clone()).map_err(|source| MessageError::BadData {
-        event_type: event.event_type.to_string(),
-        source,
-    })
+/// The typed event an envelope carries (see [`EventEnvelope::decode`]).
+pub fn decode<E: Event>(event: &EventEnvelope) -> Result<E, MessageError> {
+    Ok(event.decode()?)
 }
 
 /// Runs `handle` on every event of the batch concurrently and reports the
@@ -101,7 +97,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CorrelationId, EventType};
+    use crate::CorrelationId;
 
     fn message(id: &str, body: &str) -> SqsMessage {
         let mut m = SqsMessage::default();
@@ -122,16 +118,14 @@ mod tests {
 
     #[tokio::test]
     async fn only_the_failed_messages_of_a_batch_are_reported() {
-        let ok = EventEnvelope::new(
-            EventType::Ping,
+        let ok = EventEnvelope::of(
+            &crate::events::Ping::Diagnostic { note: "one".into() },
             CorrelationId::generate(),
-            serde_json::json!({"n": 1}),
         )
         .unwrap();
-        let bad = EventEnvelope::new(
-            EventType::Ping,
+        let bad = EventEnvelope::of(
+            &crate::events::Ping::Diagnostic { note: "two".into() },
             CorrelationId::generate(),
-            serde_json::json!({"n": 2}),
         )
         .unwrap();
         let mut batch = SqsEvent::default();
@@ -141,7 +135,7 @@ mod tests {
             message("m-poison", "not json"),
         ];
         let response = each_event(&batch, |event| async move {
-            if event.data["n"] == 2 {
+            if event.data["note"] == "two" {
                 Err(MessageError::Unavailable("down".into()))
             } else {
                 Ok(())

@@ -8,12 +8,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, SubsecRound, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::CorrelationId;
-
-/// The current envelope version. Bumped only for breaking changes.
-pub const ENVELOPE_VERSION: u32 = 1;
 
 /// A globally unique, time-ordered event id (UUID v7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -115,24 +113,28 @@ impl EventType {
     }
 }
 
+impl EventType {
+    /// Every event type the platform emits.
+    pub const KNOWN: [EventType; 13] = [
+        EventType::BookingCreated,
+        EventType::BookingConfirmed,
+        EventType::BookingCancelled,
+        EventType::BookingExpired,
+        EventType::BookingModified,
+        EventType::PaymentCompleted,
+        EventType::PaymentFailed,
+        EventType::PaymentRefunded,
+        EventType::WalletCharged,
+        EventType::UserRegistered,
+        EventType::SlotsGenerated,
+        EventType::AdminActivity,
+        EventType::Ping,
+    ];
+}
+
 impl From<&str> for EventType {
     fn from(name: &str) -> Self {
-        const KNOWN: [EventType; 13] = [
-            EventType::BookingCreated,
-            EventType::BookingConfirmed,
-            EventType::BookingCancelled,
-            EventType::BookingExpired,
-            EventType::BookingModified,
-            EventType::PaymentCompleted,
-            EventType::PaymentFailed,
-            EventType::PaymentRefunded,
-            EventType::WalletCharged,
-            EventType::UserRegistered,
-            EventType::SlotsGenerated,
-            EventType::AdminActivity,
-            EventType::Ping,
-        ];
-        KNOWN
+        Self::KNOWN
             .into_iter()
             .find(|known| known.as_str() == name)
             .unwrap_or_else(|| EventType::Other(name.to_owned()))
@@ -176,22 +178,114 @@ pub struct EventEnvelope {
 }
 
 impl EventEnvelope {
-    /// A new event of `event_type` about `data`, happening now.
-    pub fn new(
-        event_type: EventType,
+    /// The envelope of `event`, happening now, with the event's own type and
+    /// version.
+    pub fn of<E: Event>(
+        event: &E,
         correlation_id: CorrelationId,
-        data: impl Serialize,
     ) -> Result<Self, serde_json::Error> {
         Ok(Self {
             id: EventId::generate(),
-            event_type,
-            version: ENVELOPE_VERSION,
+            event_type: E::TYPE,
+            version: E::VERSION,
             // Millisecond precision: what EventBridge and DynamoDB keep anyway.
             occurred_at: Utc::now().trunc_subsecs(3),
             correlation_id,
-            data: serde_json::to_value(data)?,
+            data: serde_json::to_value(event)?,
         })
     }
+
+    /// The typed event this envelope carries. A different type, an unknown
+    /// version, a missing field or a malformed one is an error; fields the
+    /// type does not know are ignored, so a producer may add one first.
+    pub fn decode<E: Event>(&self) -> Result<E, DecodeError> {
+        if self.event_type != E::TYPE {
+            return Err(DecodeError::WrongType {
+                expected: E::TYPE,
+                found: self.event_type.clone(),
+            });
+        }
+        if self.version != E::VERSION {
+            return Err(DecodeError::UnsupportedVersion {
+                event_type: E::TYPE,
+                version: self.version,
+                supported: E::VERSION,
+            });
+        }
+        serde_json::from_value(self.data.clone()).map_err(|source| DecodeError::Malformed {
+            event_type: E::TYPE,
+            source,
+        })
+    }
+}
+
+/// One event type's payload: a Rust type shared by its producer and every
+/// consumer, so both sides agree on every field at compile time.
+///
+/// The rules every payload follows: no `#[serde(default)]` (a missing field
+/// is an error, never a value that could move money); a field that may be
+/// empty is an `Option` that must still be present as `null`
+/// ([`required_nullable`]); unknown fields are tolerated.
+pub trait Event: Serialize + DeserializeOwned {
+    const TYPE: EventType;
+    /// The payload's version, carried in the envelope's `version`; bumped
+    /// on a change a consumer of the previous version could misread.
+    const VERSION: u32;
+}
+
+/// Why an envelope did not decode to the type a consumer asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("expected a {expected} event, got {found}")]
+    WrongType {
+        expected: EventType,
+        found: EventType,
+    },
+    #[error("{event_type} version {version} is not the supported version {supported}")]
+    UnsupportedVersion {
+        event_type: EventType,
+        version: u32,
+        supported: u32,
+    },
+    #[error("the {event_type} event's data is malformed: {source}")]
+    Malformed {
+        event_type: EventType,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Deserializes an `Option` that must be present, as a value or `null`:
+/// serde would otherwise read a missing `Option` field as `None`.
+pub fn required_nullable<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer)
+}
+
+/// A probe sent through the whole event path: by an admin's
+/// `POST /diagnostics/ping`, or by the heartbeat's schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Ping {
+    Diagnostic {
+        note: String,
+    },
+    Heartbeat {
+        /// The schedule's ARN, as the scheduler named it.
+        #[serde(deserialize_with = "required_nullable")]
+        schedule: Option<String>,
+        /// When the scheduler fired, as it said.
+        #[serde(deserialize_with = "required_nullable")]
+        scheduled_at: Option<DateTime<Utc>>,
+    },
+}
+
+impl Event for Ping {
+    const TYPE: EventType = EventType::Ping;
+    const VERSION: u32 = 1;
 }
 
 #[cfg(test)]
@@ -200,16 +294,42 @@ mod tests {
 
     #[test]
     fn an_envelope_round_trips_through_json() {
-        let envelope = EventEnvelope::new(
-            EventType::BookingCreated,
-            CorrelationId::generate(),
-            serde_json::json!({"booking_id": "b-1"}),
-        )
-        .unwrap();
+        let ping = Ping::Diagnostic { note: "hi".into() };
+        let envelope = EventEnvelope::of(&ping, CorrelationId::generate()).unwrap();
         let json = serde_json::to_string(&envelope).unwrap();
-        assert!(json.contains(r#""type":"BookingCreated""#));
+        assert!(json.contains(r#""type":"Ping""#));
         let back: EventEnvelope = serde_json::from_str(&json).unwrap();
         assert_eq!(back, envelope);
+    }
+
+    #[test]
+    fn an_envelope_decodes_to_its_own_type_and_version_only() {
+        let ping = Ping::Diagnostic { note: "hi".into() };
+        let mut envelope = EventEnvelope::of(&ping, CorrelationId::generate()).unwrap();
+        assert_eq!(envelope.decode::<Ping>().unwrap(), ping);
+        envelope.version = 2;
+        assert!(matches!(
+            envelope.decode::<Ping>(),
+            Err(DecodeError::UnsupportedVersion { version: 2, .. })
+        ));
+        envelope.version = 1;
+        envelope.event_type = EventType::WalletCharged;
+        assert!(matches!(
+            envelope.decode::<Ping>(),
+            Err(DecodeError::WrongType { .. })
+        ));
+    }
+
+    #[test]
+    fn a_nullable_field_must_still_be_present() {
+        let heartbeat = r#"{"schedule":null,"scheduled_at":"2027-01-15T10:00:00Z"}"#;
+        assert!(matches!(
+            serde_json::from_str::<Ping>(heartbeat).unwrap(),
+            Ping::Heartbeat { schedule: None, .. }
+        ));
+        assert!(
+            serde_json::from_str::<Ping>(r#"{"scheduled_at":"2027-01-15T10:00:00Z"}"#).is_err()
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! tokens are opaque, stored only as hashes ([`tokens`]); the use cases that
 //! tie them to the stores are in [`service`].
 
+pub mod events;
 pub mod password;
 pub mod service;
 pub mod tokens;

@@ -4,6 +4,8 @@
 //! One point is worth one cent of a booking's price, so a booking of
 //! 2,500 cents costs 2,500 points.
 
+pub mod events;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -270,56 +272,6 @@ impl RefundPolicy {
             .find(|(before, _)| notice >= *before)
             .map_or(0, |(_, percent)| *percent)
     }
-}
-
-/// What the payment context reads from `BookingCreated`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct PaymentOrder {
-    pub booking_id: BookingId,
-    pub user_id: UserId,
-    pub price_cents: u64,
-    pub currency: String,
-    pub hold_expires_at: DateTime<Utc>,
-    /// `None`: the hold waits for payment and is not paid by this event.
-    #[serde(default)]
-    pub payment: Option<PaymentChoice>,
-}
-
-/// What the payment context reads from `BookingCancelled` and
-/// `BookingExpired`: the booking ended, and how much of a payment to return.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct BookingEnded {
-    pub booking_id: BookingId,
-    pub user_id: UserId,
-    #[serde(default)]
-    pub price_cents: u64,
-    /// Absent in events from before refunds existed: refund in full.
-    #[serde(default = "full")]
-    pub refund_percent: u32,
-    #[serde(default)]
-    pub reason: String,
-    /// How the booking was to be paid; `None` for a hold never paid.
-    #[serde(default)]
-    pub payment: Option<PaymentMethod>,
-}
-
-fn full() -> u32 {
-    100
-}
-
-/// What the booking context reads from `PaymentCompleted`, `PaymentFailed`
-/// and `PaymentRefunded`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct PaymentOutcome {
-    pub booking_id: BookingId,
-    pub method: PaymentMethod,
-    pub amount_cents: u64,
-    #[serde(default)]
-    pub refunded_cents: u64,
-    #[serde(default)]
-    pub reason: Option<serde_json::Value>,
-    #[serde(default)]
-    pub message: Option<String>,
 }
 
 /// `percent` of `amount`, rounded down to a whole cent.

@@ -6,14 +6,15 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
 use serde_json::Value;
 use shared::adapters::dynamo::OutboxItem;
-use shared::{CorrelationId, EventEnvelope, EventSource, EventType};
+use shared::{CorrelationId, EventEnvelope, EventSource};
 use system_tests::{Cloud, PATIENCE, bus_event, eventually};
 
 fn envelope(note: &str) -> EventEnvelope {
-    EventEnvelope::new(
-        EventType::Ping,
+    EventEnvelope::of(
+        &shared::events::Ping::Diagnostic {
+            note: note.to_owned(),
+        },
         CorrelationId::generate(),
-        serde_json::json!({ "note": note }),
     )
     .unwrap()
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use shared::{CorrelationId, EventEnvelope, EventSource, EventType};
+use shared::{CorrelationId, EventEnvelope, EventSource};
 use system_tests::{Cloud, bus_event, eventually};
 
 #[tokio::test]
@@ -44,10 +44,11 @@ async fn a_message_whose_consumer_was_killed_is_redelivered_and_logged() {
     let restarts = cloud.function("event-log").await["restarts"]
         .as_u64()
         .unwrap();
-    let event = EventEnvelope::new(
-        EventType::Ping,
+    let event = EventEnvelope::of(
+        &shared::events::Ping::Diagnostic {
+            note: "killed".into(),
+        },
         CorrelationId::generate(),
-        serde_json::json!({"note": "killed"}),
     )
     .unwrap();
 

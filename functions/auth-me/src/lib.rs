@@ -44,10 +44,11 @@ mod tests {
     #[tokio::test]
     async fn the_caller_from_the_authorizer_context_gets_their_profile() {
         let users = MemoryIdentity::default();
-        let event = shared::EventEnvelope::new(
-            shared::EventType::UserRegistered,
+        let event = shared::EventEnvelope::of(
+            &shared::events::Ping::Diagnostic {
+                note: "registered".into(),
+            },
             shared::CorrelationId::generate(),
-            serde_json::json!({}),
         )
         .unwrap();
         users.create(&fixture_user(), &event).await.unwrap();

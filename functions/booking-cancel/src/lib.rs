@@ -8,8 +8,8 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::AppError;
-use shared::EventType;
 use shared::adapters::dynamo::booking::{DynamoBookings, Release};
+use shared::booking::events::EndedAs;
 use shared::booking::{Booking, BookingId, BookingStatus, cancellation_refund_percent};
 use shared::clock::Clock;
 use shared::http::{caller, correlation_id, path_param, respond};
@@ -53,7 +53,7 @@ pub async fn handle(
             to: BookingStatus::Cancelled,
             by: &by,
             reason: &reason,
-            event_type: EventType::BookingCancelled,
+            ended_as: EndedAs::Cancelled,
             correlation_id: &correlation_id,
             now,
             refund_percent: percent,

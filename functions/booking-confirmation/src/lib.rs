@@ -15,10 +15,12 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::adapters::dynamo::booking::{Confirmation, DynamoBookings, Release, SAGA};
+use shared::booking::events::EndedAs;
 use shared::booking::{Booking, BookingStatus};
 use shared::clock::Clock;
-use shared::consumer::{MessageError, data, each_event};
-use shared::payment::{PaymentMethod, PaymentOutcome};
+use shared::consumer::{MessageError, decode, each_event};
+use shared::payment::PaymentMethod;
+use shared::payment::events::{PaymentCompleted, PaymentFacts, PaymentFailed, PaymentRefunded};
 use shared::{AppError, EventEnvelope, EventType};
 
 pub async fn handle(
@@ -34,24 +36,25 @@ async fn on_event(
     clock: &impl Clock,
     event: EventEnvelope,
 ) -> Result<(), MessageError> {
-    let outcome: PaymentOutcome = data(&event)?;
-    let booking = store.get(&outcome.booking_id).await?.ok_or_else(|| {
-        MessageError::App(AppError::internal(
-            "handling a payment event",
-            format!("booking {} does not exist", outcome.booking_id),
-        ))
-    })?;
     match event.event_type {
         EventType::PaymentCompleted => {
-            completed(store, clock.now(), &booking, &outcome, &event).await
+            let paid: PaymentCompleted = decode(&event)?;
+            let booking = booking_of(store, &paid.payment).await?;
+            completed(store, clock.now(), &booking, &paid.payment, &event).await
         }
-        EventType::PaymentFailed => failed(store, clock.now(), &booking, &outcome, &event).await,
+        EventType::PaymentFailed => {
+            let failure: PaymentFailed = decode(&event)?;
+            let booking = booking_of(store, &failure.payment).await?;
+            failed(store, clock.now(), &booking, &failure, &event).await
+        }
         EventType::PaymentRefunded => {
+            let refund: PaymentRefunded = decode(&event)?;
+            let booking = booking_of(store, &refund.payment).await?;
             let reason = format!(
                 "refunded {} of {} ({})",
-                cents(outcome.refunded_cents),
-                cents(outcome.amount_cents),
-                method(outcome.method)
+                cents(refund.payment.refunded_cents),
+                cents(refund.payment.amount_cents),
+                method(refund.payment.method)
             );
             Ok(store.note(&booking, &event, &reason).await?)
         }
@@ -62,11 +65,24 @@ async fn on_event(
     }
 }
 
+/// The booking a payment is for; one that does not exist is a fault.
+async fn booking_of(
+    store: &DynamoBookings,
+    payment: &PaymentFacts,
+) -> Result<Booking, MessageError> {
+    store.get(&payment.booking_id).await?.ok_or_else(|| {
+        MessageError::App(AppError::internal(
+            "handling a payment event",
+            format!("booking {} does not exist", payment.booking_id),
+        ))
+    })
+}
+
 async fn completed(
     store: &DynamoBookings,
     now: DateTime<Utc>,
     booking: &Booking,
-    outcome: &PaymentOutcome,
+    outcome: &PaymentFacts,
     event: &EventEnvelope,
 ) -> Result<(), MessageError> {
     let paid = format!(
@@ -96,7 +112,7 @@ async fn completed(
                 to: BookingStatus::Expired,
                 by: SAGA,
                 reason: "the payment arrived after the hold expired; it is refunded in full",
-                event_type: EventType::BookingExpired,
+                ended_as: EndedAs::Expired,
                 correlation_id: &event.correlation_id,
                 now,
                 refund_percent: 100,
@@ -120,22 +136,17 @@ async fn failed(
     store: &DynamoBookings,
     now: DateTime<Utc>,
     booking: &Booking,
-    outcome: &PaymentOutcome,
+    failure: &PaymentFailed,
     event: &EventEnvelope,
 ) -> Result<(), MessageError> {
-    let code = outcome
-        .reason
-        .as_ref()
-        .and_then(|r| r.as_str())
-        .unwrap_or("PAYMENT_FAILED");
-    let why = outcome.message.as_deref().unwrap_or("the payment failed");
-    let reason = format!("payment failed: {why} ({code})");
+    let code = failure.reason.as_str();
+    let reason = format!("payment failed: {} ({code})", failure.message);
     let release = Release {
         from: &[BookingStatus::Pending],
         to: BookingStatus::Failed,
         by: SAGA,
         reason: &reason,
-        event_type: EventType::BookingCancelled,
+        ended_as: EndedAs::Cancelled,
         correlation_id: &event.correlation_id,
         now,
         refund_percent: 100,
@@ -173,21 +184,28 @@ mod tests {
             "../../../events/booking-confirmation/sqs-payment-events.json"
         ))
         .expect("fixture parses");
-        let events: Vec<(EventType, PaymentOutcome)> = batch
-            .records
-            .iter()
-            .map(|m| {
-                let e = envelope(m).unwrap();
-                (e.event_type.clone(), data(&e).unwrap())
-            })
-            .collect();
-        assert_eq!(events[0].0, EventType::PaymentCompleted);
-        assert_eq!(events[1].0, EventType::PaymentFailed);
-        assert_eq!(
-            events[1].1.reason.as_ref().and_then(|r| r.as_str()),
-            Some("CARD_DECLINED")
-        );
-        assert_eq!(events[2].1.refunded_cents, 5_000);
-        assert_eq!(cents(events[2].1.refunded_cents), "50.00 EUR");
+        let events: Vec<EventEnvelope> =
+            batch.records.iter().map(|m| envelope(m).unwrap()).collect();
+        let paid: PaymentCompleted = decode(&events[0]).unwrap();
+        assert_eq!(paid.payment.amount_cents, 10_000);
+        let failed: PaymentFailed = decode(&events[1]).unwrap();
+        assert_eq!(failed.reason.as_str(), "CARD_DECLINED");
+        let refunded: PaymentRefunded = decode(&events[2]).unwrap();
+        assert_eq!(refunded.payment.refunded_cents, 5_000);
+        assert_eq!(cents(refunded.payment.refunded_cents), "50.00 EUR");
+    }
+
+    #[test]
+    fn a_payment_event_missing_a_field_is_refused_not_defaulted() {
+        let batch: SqsEvent = serde_json::from_str(include_str!(
+            "../../../events/booking-confirmation/sqs-payment-events.json"
+        ))
+        .expect("fixture parses");
+        let mut failed = envelope(&batch.records[1]).unwrap();
+        failed.data.as_object_mut().unwrap().remove("reason");
+        assert!(matches!(
+            decode::<PaymentFailed>(&failed),
+            Err(MessageError::BadEvent(_))
+        ));
     }
 }

@@ -11,7 +11,8 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use shared::adapters::dynamo::booking::{DynamoBookings, Release};
 use shared::booking::BookingStatus;
-use shared::{AppError, CorrelationId, EventType};
+use shared::booking::events::EndedAs;
+use shared::{AppError, CorrelationId};
 
 /// The most holds one run expires; the next run takes the rest.
 pub const BATCH: usize = 200;
@@ -37,7 +38,7 @@ pub async fn handle(
         to: BookingStatus::Expired,
         by: "sweeper",
         reason: "the hold expired unpaid",
-        event_type: EventType::BookingExpired,
+        ended_as: EndedAs::Expired,
         correlation_id: &correlation_id,
         now,
         refund_percent: 100,

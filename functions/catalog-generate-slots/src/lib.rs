@@ -6,10 +6,11 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::adapters::dynamo::catalog::DynamoCatalog;
+use shared::catalog::events::SlotsGenerated;
 use shared::catalog::{GenerationRequest, ResourceId};
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
 use shared::identity::Permission;
-use shared::{AppError, EventEnvelope, EventType};
+use shared::{AppError, EventEnvelope};
 
 pub async fn handle(
     store: &DynamoCatalog,
@@ -25,15 +26,15 @@ pub async fn handle(
         if store.get_resource(&resource_id).await?.is_none() {
             return Err(AppError::NotFound { code: "RESOURCE_NOT_FOUND", what: format!("the resource {resource_id}") });
         }
-        let event = EventEnvelope::new(
-            EventType::SlotsGenerated,
-            correlation_id.clone(),
-            serde_json::json!({
-                "resource_id": resource_id, "from": body.from, "to": body.to,
-                "requested": slots.len(), "by": caller.user_id,
-            }),
-        )
-        .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
+        let generated = SlotsGenerated {
+            resource_id: resource_id.clone(),
+            from: body.from,
+            to: body.to,
+            requested: slots.len(),
+            by: caller.user_id.to_string(),
+        };
+        let event = EventEnvelope::of(&generated, correlation_id.clone())
+            .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
         let summary = store.generate(&slots, &event).await?;
         tracing::info!(%resource_id, created = summary.created, skipped = summary.skipped, "slots generated");
         Ok(summary)

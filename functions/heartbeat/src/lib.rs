@@ -4,29 +4,20 @@
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
-use serde::Serialize;
+use shared::events::Ping;
 use shared::ports::HeartbeatStore;
-use shared::{CorrelationId, EventEnvelope, EventSource, EventType};
-
-/// What a heartbeat's `Ping` event says.
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
-pub struct Beat {
-    /// The schedule rule that fired, when the invocation names one.
-    pub schedule: Option<String>,
-    /// When the scheduler fired, as it said.
-    pub scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
-}
+use shared::{CorrelationId, EventEnvelope, EventSource};
 
 pub async fn handle(
     store: &impl HeartbeatStore,
     event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
 ) -> Result<EventEnvelope, Error> {
     let correlation_id = CorrelationId::from_header_or_generate(event.payload.id.as_deref());
-    let beat = Beat {
+    let beat = Ping::Heartbeat {
         schedule: event.payload.resources.and_then(|r| r.into_iter().next()),
         scheduled_at: event.payload.time,
     };
-    let envelope = EventEnvelope::new(EventType::Ping, correlation_id, &beat)?;
+    let envelope = EventEnvelope::of(&beat, correlation_id)?;
     store.beat(EventSource::Platform, &envelope).await?;
     tracing::info!(event_id = %envelope.id, correlation_id = %envelope.correlation_id, "heartbeat sent");
     Ok(envelope)
@@ -35,6 +26,7 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::EventType;
     use shared::adapters::memory::MemoryHeartbeats;
 
     fn fixture() -> EventBridgeEvent<serde_json::Value> {
@@ -57,9 +49,11 @@ mod tests {
             sent.correlation_id.as_str(),
             "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa"
         );
-        let beat: Beat = serde_json::from_value(sent.data).unwrap();
+        let Ping::Heartbeat { schedule, .. } = sent.decode::<Ping>().unwrap() else {
+            panic!("a heartbeat's ping");
+        };
         assert_eq!(
-            beat.schedule.as_deref(),
+            schedule.as_deref(),
             Some("arn:aws:events:eu-west-1:123456789012:rule/booking-platform-HeartbeatRule")
         );
     }

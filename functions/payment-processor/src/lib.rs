@@ -20,11 +20,10 @@ use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
 use shared::adapters::dynamo::payment::{DynamoPayments, new_payment};
 use shared::adapters::gateway::{CardGateway, ChargeRequest, GatewayError, RefundRequest};
+use shared::booking::events::BookingCreated;
 use shared::clock::{Clock, SystemClock};
-use shared::consumer::{MessageError, data, each_event};
-use shared::payment::{
-    FailureReason, Payment, PaymentChoice, PaymentMethod, PaymentOrder, PaymentStatus,
-};
+use shared::consumer::{MessageError, decode, each_event};
+use shared::payment::{FailureReason, Payment, PaymentChoice, PaymentMethod, PaymentStatus};
 use shared::{EventEnvelope, EventType};
 
 pub struct Processor<C: Clock = SystemClock> {
@@ -46,7 +45,7 @@ impl<C: Clock> Processor<C> {
             tracing::warn!(event_type = %event.event_type, "not an event of this consumer; ignored");
             return Ok(());
         }
-        let order: PaymentOrder = data(&event)?;
+        let order: BookingCreated = decode(&event)?;
         let Some(choice) = &order.payment else {
             return Ok(()); // a hold that waits for its payment
         };
@@ -90,7 +89,7 @@ impl<C: Clock> Processor<C> {
 
     async fn pay_by_card(
         &self,
-        order: &PaymentOrder,
+        order: &BookingCreated,
         payment: Payment,
         card_token: &str,
         event: &EventEnvelope,
@@ -247,9 +246,9 @@ mod tests {
     #[test]
     fn booking_created_events_carry_what_a_payment_needs() {
         let batch = fixture();
-        let orders: Vec<PaymentOrder> = batch.records[..3]
+        let orders: Vec<BookingCreated> = batch.records[..3]
             .iter()
-            .map(|m| data(&envelope(m).unwrap()).unwrap())
+            .map(|m| decode(&envelope(m).unwrap()).unwrap())
             .collect();
         assert_eq!(orders[0].payment, Some(PaymentChoice::Wallet));
         assert_eq!(
@@ -265,7 +264,7 @@ mod tests {
     #[tokio::test]
     async fn a_message_that_is_not_an_event_is_reported_for_the_dead_letter_queue() {
         let response = each_event(&fixture(), |event| async move {
-            data::<PaymentOrder>(&event).map(|_| ())
+            decode::<BookingCreated>(&event).map(|_| ())
         })
         .await;
         let failed: Vec<_> = response

@@ -18,9 +18,10 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::adapters::dynamo::payment::{DynamoPayments, Refunded, new_payment};
 use shared::adapters::gateway::{CardGateway, RefundRequest};
+use shared::booking::events::{BookingCancelled, BookingEnded, BookingExpired};
 use shared::clock::{Clock, SystemClock};
-use shared::consumer::{MessageError, data, each_event};
-use shared::payment::{BookingEnded, Payment, PaymentMethod, PaymentStatus, share};
+use shared::consumer::{MessageError, decode, each_event};
+use shared::payment::{Payment, PaymentMethod, PaymentStatus, share};
 use shared::{AppError, EventEnvelope, EventType};
 
 pub struct Refunder<C: Clock = SystemClock> {
@@ -36,16 +37,22 @@ pub async fn handle(
     Ok(each_event(&event.payload, |e| refunder.on_event(e)).await)
 }
 
+/// What a `BookingCancelled` or `BookingExpired` says; `None` for any other
+/// event.
+fn ended(event: &EventEnvelope) -> Result<Option<BookingEnded>, MessageError> {
+    Ok(match event.event_type {
+        EventType::BookingCancelled => Some(decode::<BookingCancelled>(event)?.0),
+        EventType::BookingExpired => Some(decode::<BookingExpired>(event)?.0),
+        _ => None,
+    })
+}
+
 impl<C: Clock> Refunder<C> {
     async fn on_event(&self, event: EventEnvelope) -> Result<(), MessageError> {
-        if !matches!(
-            event.event_type,
-            EventType::BookingCancelled | EventType::BookingExpired
-        ) {
+        let Some(ended) = ended(&event)? else {
             tracing::warn!(event_type = %event.event_type, "not an event of this consumer; ignored");
             return Ok(());
-        }
-        let ended: BookingEnded = data(&event)?;
+        };
         let Some(method) = ended.payment else {
             return Ok(()); // a hold never asked to be paid
         };
@@ -138,7 +145,7 @@ mod tests {
         let ended: Vec<BookingEnded> = batch
             .records
             .iter()
-            .map(|m| data(&envelope(m).unwrap()).unwrap())
+            .map(|m| ended(&envelope(m).unwrap()).unwrap().unwrap())
             .collect();
         assert_eq!(ended[0].refund_percent, 50);
         assert_eq!(ended[0].payment, Some(PaymentMethod::Wallet));
@@ -149,5 +156,21 @@ mod tests {
             ended[2].payment, None,
             "never asked to be paid: nothing to do"
         );
+    }
+
+    #[test]
+    fn an_ended_booking_without_its_refund_share_is_refused_never_refunded_in_full() {
+        let batch: SqsEvent = serde_json::from_str(include_str!(
+            "../../../events/payment-refunder/sqs-booking-ended.json"
+        ))
+        .expect("fixture parses");
+        for field in ["refund_percent", "price_cents", "payment"] {
+            let mut event = envelope(&batch.records[0]).unwrap();
+            event.data.as_object_mut().unwrap().remove(field);
+            assert!(
+                matches!(ended(&event), Err(MessageError::BadEvent(_))),
+                "without {field}"
+            );
+        }
     }
 }

@@ -5,10 +5,11 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
+use shared::events::Ping;
 use shared::http::{caller, correlation_id, error_response, json_response, parse_json};
 use shared::identity::Permission;
 use shared::ports::HeartbeatStore;
-use shared::{AppError, EventEnvelope, EventSource, EventType};
+use shared::{AppError, EventEnvelope, EventSource};
 
 /// The longest note a ping may carry.
 pub const MAX_NOTE_CHARS: usize = 200;
@@ -57,12 +58,9 @@ pub async fn handle(
         caller(&req)?.require(Permission::DiagnosticsRun)?;
         let body: PingRequest = parse_json(&req)?;
         let note = Note::parse(&body.note)?;
-        let envelope = EventEnvelope::new(
-            EventType::Ping,
-            correlation_id.clone(),
-            serde_json::json!({ "note": note }),
-        )
-        .map_err(|e| AppError::internal("encoding the ping", e))?;
+        let envelope =
+            EventEnvelope::of(&Ping::Diagnostic { note: note.0 }, correlation_id.clone())
+                .map_err(|e| AppError::internal("encoding the ping", e))?;
         store.beat(EventSource::Platform, &envelope).await?;
         Ok::<_, AppError>(envelope)
     }

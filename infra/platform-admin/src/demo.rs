@@ -3,11 +3,12 @@
 
 use chrono::Duration;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
+use shared::catalog::events::SlotsGenerated;
 use shared::catalog::{
     BackNine, CatalogStatus, GenerationRequest, Prices, RangeRules, Resource, ResourceId,
     ResourceKind, SeatMapRequest, SeatSpec, SlotId, Venue, VenueId, VenueKind,
 };
-use shared::{AppError, CorrelationId, EventEnvelope, EventType};
+use shared::{AppError, CorrelationId, EventEnvelope};
 
 fn id<T>(parse: fn(&str) -> Result<T, AppError>, raw: &str) -> Result<T, AppError> {
     parse(raw)
@@ -136,12 +137,15 @@ pub async fn seed(store: &DynamoCatalog, days: i64) -> Result<String, AppError> 
         ),
     ] {
         let slots = request.slots(rid)?;
-        let event = EventEnvelope::new(
-            EventType::SlotsGenerated,
-            CorrelationId::generate(),
-            serde_json::json!({ "resource_id": rid, "from": from, "to": to, "requested": slots.len(), "by": "demo" }),
-        )
-        .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
+        let generated = SlotsGenerated {
+            resource_id: rid.clone(),
+            from,
+            to,
+            requested: slots.len(),
+            by: "demo".into(),
+        };
+        let event = EventEnvelope::of(&generated, CorrelationId::generate())
+            .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
         created += store.generate(&slots, &event).await?.created;
     }
     let seats: Vec<SeatSpec> = ["A", "B", "C", "D", "E"]

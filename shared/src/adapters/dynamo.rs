@@ -500,13 +500,12 @@ pub fn string_attr<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CorrelationId, EventType};
+    use crate::CorrelationId;
 
     fn envelope() -> EventEnvelope {
-        EventEnvelope::new(
-            EventType::Ping,
+        EventEnvelope::of(
+            &crate::events::Ping::Diagnostic { note: "one".into() },
             CorrelationId::generate(),
-            serde_json::json!({"n": 1}),
         )
         .unwrap()
     }

@@ -187,7 +187,7 @@ impl Probe for BusProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CorrelationId, EventEnvelope, EventType};
+    use crate::{CorrelationId, EventEnvelope};
     use aws_sdk_eventbridge::operation::put_events::{PutEventsError, PutEventsOutput};
     use aws_sdk_eventbridge::types::PutEventsResultEntry;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
@@ -196,10 +196,11 @@ mod tests {
         (0..n)
             .map(|i| OutgoingEvent {
                 source: "booking-platform.platform".into(),
-                envelope: EventEnvelope::new(
-                    EventType::Ping,
+                envelope: EventEnvelope::of(
+                    &crate::events::Ping::Diagnostic {
+                        note: format!("ping {i}"),
+                    },
                     CorrelationId::generate(),
-                    serde_json::json!({ "i": i }),
                 )
                 .unwrap(),
             })

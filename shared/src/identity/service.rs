@@ -7,12 +7,13 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::events::{AdminActivity, UserRegistered};
 use super::password;
 use super::tokens::{AccessTokens, RefreshToken};
 use super::{DisplayName, Email, Password, Phone, Profile, Role, User, UserId};
 use crate::config::{ConfigError, parsed_or};
 use crate::ports::{Attempt, LoginAttempts, Rotation, SessionStore, StoredRefreshToken, UserStore};
-use crate::{AppError, CorrelationId, EventEnvelope, EventType};
+use crate::{AppError, CorrelationId, EventEnvelope};
 
 /// How many failed logins lock an address, within which window, for how long.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,17 +145,14 @@ pub async fn signup(
         password_hash,
         created_at: now,
     };
-    let event = EventEnvelope::new(
-        EventType::UserRegistered,
-        correlation_id.clone(),
-        serde_json::json!({
-            "user_id": user.id,
-            "email": user.email,
-            "name": user.name,
-            "role": user.role,
-        }),
-    )
-    .map_err(|e| AppError::internal("encoding UserRegistered", e))?;
+    let registered = UserRegistered {
+        user_id: user.id.clone(),
+        email: user.email.clone(),
+        name: user.name.clone(),
+        role: user.role,
+    };
+    let event = EventEnvelope::of(&registered, correlation_id.clone())
+        .map_err(|e| AppError::internal("encoding UserRegistered", e))?;
     users.create(&user, &event).await?;
     Ok(Profile::from(&user))
 }
@@ -337,17 +335,13 @@ pub async fn change_role(
     correlation_id: &CorrelationId,
 ) -> Result<Profile, AppError> {
     let email = Email::parse(email)?;
-    let event = EventEnvelope::new(
-        EventType::AdminActivity,
-        correlation_id.clone(),
-        serde_json::json!({
-            "action": "role_changed",
-            "email_hash": short_hash(email.as_str()),
-            "role": role,
-            "actor": actor,
-        }),
-    )
-    .map_err(|e| AppError::internal("encoding AdminActivity", e))?;
+    let activity = AdminActivity::RoleChanged {
+        email_hash: short_hash(email.as_str()),
+        role,
+        actor: actor.to_owned(),
+    };
+    let event = EventEnvelope::of(&activity, correlation_id.clone())
+        .map_err(|e| AppError::internal("encoding AdminActivity", e))?;
     let user = users.set_role(&email, role, &event).await?;
     sessions.revoke_all(&user.id, event.occurred_at).await?;
     Ok(Profile::from(&user))
@@ -421,7 +415,7 @@ mod tests {
         assert!(user.password_hash.starts_with("$argon2id$"));
         let events = store.events();
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].event_type, EventType::UserRegistered);
+        assert_eq!(events[0].event_type, crate::EventType::UserRegistered);
         assert!(!events[0].data.to_string().contains("argon2"));
     }
 

@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::{SlotItem, range_pk, resource_pk, seats_pk};
 use super::{cancellation_codes, keys, n, s, transact_write, transaction_error};
+use crate::booking::events::{
+    BookingConfirmed, BookingCreated, BookingEnded, BookingModified, EndedAs, Placement,
+};
 use crate::booking::{
     BookedSeat, Booking, BookingId, BookingNumber, BookingStatus, HistoryEntry, IdempotencyKey,
     Order, RangeOrder,
@@ -23,7 +26,7 @@ use crate::booking::{
 use crate::catalog::{Availability, CatalogStatus, Resource, Seat, SlotId};
 use crate::identity::{Caller, Permission, UserId};
 use crate::payment::PaymentChoice;
-use crate::{AppError, CorrelationId, EventEnvelope, EventSource, EventType};
+use crate::{AppError, CorrelationId, EventEnvelope, EventSource};
 
 /// Partitions of the hold index, so one hot day of holds spreads out.
 pub const HOLD_SHARDS: u32 = 4;
@@ -153,7 +156,7 @@ pub struct Release<'a> {
     pub to: BookingStatus,
     pub by: &'a str,
     pub reason: &'a str,
-    pub event_type: EventType,
+    pub ended_as: EndedAs,
     pub correlation_id: &'a CorrelationId,
     pub now: DateTime<Utc>,
     /// The share of the price the payment context gives back (the refund
@@ -644,18 +647,21 @@ impl DynamoBookings {
             by: attempt.user.to_string(),
             reason,
         };
-        let event = EventEnvelope::new(
-            EventType::BookingCreated,
-            attempt.correlation_id.clone(),
-            serde_json::json!({
-                "booking_id": booking.id, "number": booking.number, "user_id": booking.user_id,
-                "kind": booking.kind, "slot_id": booking.slot_id, "quantity": booking.quantity,
-                "price_cents": booking.price_cents, "currency": booking.currency,
-                "hold_expires_at": booking.hold_expires_at,
-                "starts_at": booking.slot_id.starts_at(), "payment": attempt.payment,
-            }),
-        )
-        .map_err(|e| AppError::internal("encoding BookingCreated", e))?;
+        let created = BookingCreated {
+            booking_id: booking.id.clone(),
+            number: booking.number.clone(),
+            user_id: booking.user_id.clone(),
+            kind: booking.kind.clone(),
+            slot_id: booking.slot_id.clone(),
+            quantity: booking.quantity,
+            price_cents: booking.price_cents,
+            currency: booking.currency.clone(),
+            hold_expires_at: booking.hold_expires_at,
+            starts_at: booking.slot_id.starts_at(),
+            payment: attempt.payment.cloned(),
+        };
+        let event = EventEnvelope::of(&created, attempt.correlation_id.clone())
+            .map_err(|e| AppError::internal("encoding BookingCreated", e))?;
         Ok(vec![
             self.put(BookingItem::new(booking), Some("attribute_not_exists(PK)"))?,
             self.put(idempotency, Some("attribute_not_exists(PK)"))?,
@@ -740,7 +746,7 @@ impl DynamoBookings {
             to,
             by,
             reason,
-            event_type,
+            ended_as,
             correlation_id,
             now,
             refund_percent,
@@ -791,17 +797,21 @@ impl DynamoBookings {
             by: by.to_owned(),
             reason: reason.to_owned(),
         };
-        let event = EventEnvelope::new(
-            event_type,
-            correlation_id.clone(),
-            serde_json::json!({
-                "booking_id": booking.id, "user_id": booking.user_id, "slot_id": booking.slot_id,
-                "quantity": booking.quantity, "from": booking.status, "to": to, "reason": reason,
-                "refund_percent": refund_percent, "price_cents": booking.price_cents,
-                "payment": booking.payment,
-            }),
-        )
-        .map_err(|e| AppError::internal("encoding a booking event", e))?;
+        let ended = BookingEnded {
+            booking_id: booking.id.clone(),
+            user_id: booking.user_id.clone(),
+            slot_id: booking.slot_id.clone(),
+            quantity: booking.quantity,
+            from: booking.status,
+            to,
+            reason: reason.to_owned(),
+            refund_percent,
+            price_cents: booking.price_cents,
+            payment: booking.payment,
+        };
+        let event = ended_as
+            .envelope(ended, correlation_id.clone())
+            .map_err(|e| AppError::internal("encoding a booking event", e))?;
         let mut items = vec![
             TransactWriteItem::builder().update(update).build(),
             self.put(history_item(&booking.id, &entry, 1), None)?,
@@ -900,16 +910,17 @@ impl DynamoBookings {
             by: SAGA.into(),
             reason: reason.to_owned(),
         };
-        let event = EventEnvelope::new(
-            EventType::BookingConfirmed,
-            correlation_id.clone(),
-            serde_json::json!({
-                "booking_id": booking.id, "number": booking.number, "user_id": booking.user_id,
-                "slot_id": booking.slot_id, "quantity": booking.quantity,
-                "price_cents": booking.price_cents, "currency": booking.currency,
-            }),
-        )
-        .map_err(|e| AppError::internal("encoding BookingConfirmed", e))?;
+        let confirmed = BookingConfirmed {
+            booking_id: booking.id.clone(),
+            number: booking.number.clone(),
+            user_id: booking.user_id.clone(),
+            slot_id: booking.slot_id.clone(),
+            quantity: booking.quantity,
+            price_cents: booking.price_cents,
+            currency: booking.currency.clone(),
+        };
+        let event = EventEnvelope::of(&confirmed, correlation_id.clone())
+            .map_err(|e| AppError::internal("encoding BookingConfirmed", e))?;
         let items = vec![
             TransactWriteItem::builder().update(update).build(),
             self.put(history_item(&booking.id, &entry, 2), None)?,
@@ -1102,16 +1113,22 @@ impl DynamoBookings {
                 booking.quantity, booking.slot_id
             ),
         };
-        let event = EventEnvelope::new(
-            EventType::BookingModified,
-            correlation_id.clone(),
-            serde_json::json!({
-                "booking_id": booking.id, "user_id": booking.user_id,
-                "from": { "slot_id": booking.slot_id, "quantity": booking.quantity, "price_cents": booking.price_cents },
-                "to": { "slot_id": to_slot, "quantity": to_quantity, "price_cents": changed.price_cents },
-            }),
-        )
-        .map_err(|e| AppError::internal("encoding BookingModified", e))?;
+        let modified = BookingModified {
+            booking_id: booking.id.clone(),
+            user_id: booking.user_id.clone(),
+            from: Placement {
+                slot_id: booking.slot_id.clone(),
+                quantity: booking.quantity,
+                price_cents: booking.price_cents,
+            },
+            to: Placement {
+                slot_id: to_slot.clone(),
+                quantity: to_quantity,
+                price_cents: changed.price_cents,
+            },
+        };
+        let event = EventEnvelope::of(&modified, correlation_id.clone())
+            .map_err(|e| AppError::internal("encoding BookingModified", e))?;
         let booking_index = items.len();
         items.push(TransactWriteItem::builder().update(booking_update).build());
         items.push(self.put(history_item(&booking.id, &entry, 2), None)?);

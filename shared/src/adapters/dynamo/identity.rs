@@ -649,7 +649,6 @@ mod tests {
     use super::super::test_support::cancelled;
     use super::*;
     use crate::CorrelationId;
-    use crate::events::EventType;
     use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
     use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
@@ -668,10 +667,11 @@ mod tests {
     }
 
     fn registered() -> EventEnvelope {
-        EventEnvelope::new(
-            EventType::UserRegistered,
+        EventEnvelope::of(
+            &crate::events::Ping::Diagnostic {
+                note: "registered".into(),
+            },
             CorrelationId::generate(),
-            serde_json::json!({}),
         )
         .unwrap()
     }

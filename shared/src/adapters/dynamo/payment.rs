@@ -26,12 +26,16 @@ use super::{
     transact_write, transaction_error,
 };
 use crate::booking::{BookingId, IdempotencyKey};
+use crate::events::Event;
 use crate::identity::UserId;
+use crate::payment::events::{
+    PaymentCompleted, PaymentFacts, PaymentFailed, PaymentRefunded, WalletCharged,
+};
 use crate::payment::{
     FailureReason, LedgerEntry, LedgerKind, MAX_BALANCE, Payment, PaymentMethod, PaymentStatus,
     TopUp, WalletView,
 };
-use crate::{AppError, CorrelationId, EventEnvelope, EventSource, EventType};
+use crate::{AppError, CorrelationId, EventEnvelope, EventSource};
 
 /// How often a balance change is tried again when another change of the
 /// same wallet won the race.
@@ -279,15 +283,14 @@ impl DynamoPayments {
                     .map_err(|e| AppError::internal("encoding a ledger entry", e))?,
                 expires_at: (now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp(),
             };
-            let event = EventEnvelope::new(
-                EventType::WalletCharged,
-                correlation_id.clone(),
-                serde_json::json!({
-                    "user_id": user, "points": points.get(), "balance": entry.balance_after,
-                    "entry_id": entry.entry_id,
-                }),
-            )
-            .map_err(|e| AppError::internal("encoding WalletCharged", e))?;
+            let charged = WalletCharged {
+                user_id: user.clone(),
+                entry_id: entry.entry_id.clone(),
+                points: points.get(),
+                balance: entry.balance_after,
+            };
+            let event = EventEnvelope::of(&charged, correlation_id.clone())
+                .map_err(|e| AppError::internal("encoding WalletCharged", e))?;
             Ok(vec![
                 put_write(&self.table, record, Some("attribute_not_exists(PK)"))?,
                 self.outbox(&event)?,
@@ -389,20 +392,10 @@ impl DynamoPayments {
 
     fn payment_event(
         &self,
-        event_type: EventType,
-        payment: &Payment,
+        event: &impl Event,
         correlation_id: &CorrelationId,
-        extra: serde_json::Value,
     ) -> Result<TransactWriteItem, AppError> {
-        let mut data = serde_json::json!({
-            "booking_id": payment.booking_id, "user_id": payment.user_id,
-            "method": payment.method, "amount_cents": payment.amount_cents,
-            "refunded_cents": payment.refunded_cents, "charge_id": payment.charge_id,
-        });
-        if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
-            data.extend(extra);
-        }
-        let event = EventEnvelope::new(event_type, correlation_id.clone(), data)
+        let event = EventEnvelope::of(event, correlation_id.clone())
             .map_err(|e| AppError::internal("encoding a payment event", e))?;
         self.outbox(&event)
     }
@@ -438,10 +431,10 @@ impl DynamoPayments {
                     Some("attribute_not_exists(PK)"),
                 )?,
                 self.payment_event(
-                    EventType::PaymentCompleted,
-                    &completed,
+                    &PaymentCompleted {
+                        payment: PaymentFacts::of(&completed),
+                    },
                     correlation_id,
-                    serde_json::json!({}),
                 )?,
             ])
         };
@@ -466,13 +459,10 @@ impl DynamoPayments {
         payment: &Payment,
         correlation_id: &CorrelationId,
     ) -> Result<Payment, AppError> {
-        self.create(
-            payment,
-            EventType::PaymentCompleted,
-            correlation_id,
-            serde_json::json!({}),
-        )
-        .await
+        let completed = PaymentCompleted {
+            payment: PaymentFacts::of(payment),
+        };
+        self.create(payment, &completed, correlation_id).await
     }
 
     /// Records a failed payment with `PaymentFailed` (the booking saga then
@@ -488,13 +478,12 @@ impl DynamoPayments {
             failure: Some(reason),
             ..payment.clone()
         };
-        self.create(
-            &failed,
-            EventType::PaymentFailed,
-            correlation_id,
-            serde_json::json!({ "reason": reason, "message": reason.explain() }),
-        )
-        .await
+        let event = PaymentFailed {
+            payment: PaymentFacts::of(&failed),
+            reason,
+            message: reason.explain().to_owned(),
+        };
+        self.create(&failed, &event, correlation_id).await
     }
 
     /// Marks a booking that ended before it was paid, so that no payment of
@@ -521,9 +510,8 @@ impl DynamoPayments {
     async fn create(
         &self,
         payment: &Payment,
-        event_type: EventType,
+        event: &impl Event,
         correlation_id: &CorrelationId,
-        extra: serde_json::Value,
     ) -> Result<Payment, AppError> {
         let items = vec![
             put_write(
@@ -531,7 +519,7 @@ impl DynamoPayments {
                 PaymentItem::new(payment),
                 Some("attribute_not_exists(PK)"),
             )?,
-            self.payment_event(event_type, payment, correlation_id, extra)?,
+            self.payment_event(event, correlation_id)?,
         ];
         match transact_write(&self.client, items).await {
             Ok(()) => Ok(payment.clone()),
@@ -573,10 +561,11 @@ impl DynamoPayments {
             Ok(vec![
                 self.mark_refunded(&refunded, PaymentStatus::Completed)?,
                 self.payment_event(
-                    EventType::PaymentRefunded,
-                    &refunded,
+                    &PaymentRefunded {
+                        payment: PaymentFacts::of(&refunded),
+                        reason: reason.to_owned(),
+                    },
                     correlation_id,
-                    serde_json::json!({ "reason": reason }),
                 )?,
             ])
         };
@@ -603,10 +592,11 @@ impl DynamoPayments {
         let items = vec![
             self.mark_refunded(refunded, from)?,
             self.payment_event(
-                EventType::PaymentRefunded,
-                refunded,
+                &PaymentRefunded {
+                    payment: PaymentFacts::of(refunded),
+                    reason: reason.to_owned(),
+                },
                 correlation_id,
-                serde_json::json!({ "reason": reason }),
             )?,
         ];
         match transact_write(&self.client, items).await {

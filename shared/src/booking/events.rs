@@ -1,0 +1,137 @@
+//! The events the booking context emits.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{BookingId, BookingNumber, BookingStatus};
+use crate::EventType;
+use crate::catalog::SlotId;
+use crate::events::{Event, required_nullable};
+use crate::identity::UserId;
+use crate::payment::{PaymentChoice, PaymentMethod};
+
+/// A hold was taken: places of a slot are the booking's until
+/// `hold_expires_at`, unless it is paid and confirmed first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingCreated {
+    pub booking_id: BookingId,
+    pub number: BookingNumber,
+    pub user_id: UserId,
+    /// `counted`, `seated` or `range`.
+    pub kind: String,
+    pub slot_id: SlotId,
+    pub quantity: u32,
+    pub price_cents: u64,
+    pub currency: String,
+    pub hold_expires_at: DateTime<Utc>,
+    pub starts_at: DateTime<Utc>,
+    /// How the booking asked to be paid; `null`: a hold that waits.
+    #[serde(deserialize_with = "required_nullable")]
+    pub payment: Option<PaymentChoice>,
+}
+
+impl Event for BookingCreated {
+    const TYPE: EventType = EventType::BookingCreated;
+    const VERSION: u32 = 1;
+}
+
+/// A hold was paid and is now a booking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingConfirmed {
+    pub booking_id: BookingId,
+    pub number: BookingNumber,
+    pub user_id: UserId,
+    pub slot_id: SlotId,
+    pub quantity: u32,
+    pub price_cents: u64,
+    pub currency: String,
+}
+
+impl Event for BookingConfirmed {
+    const TYPE: EventType = EventType::BookingConfirmed;
+    const VERSION: u32 = 1;
+}
+
+/// What a booking that ended and gave its places back says: who, what, why,
+/// and how much of its price goes back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingEnded {
+    pub booking_id: BookingId,
+    pub user_id: UserId,
+    pub slot_id: SlotId,
+    pub quantity: u32,
+    pub from: BookingStatus,
+    pub to: BookingStatus,
+    pub reason: String,
+    /// The share of `price_cents` the payment context refunds (0-100).
+    pub refund_percent: u32,
+    pub price_cents: u64,
+    /// How the booking was to be paid; `null` for a hold never paid.
+    #[serde(deserialize_with = "required_nullable")]
+    pub payment: Option<PaymentMethod>,
+}
+
+/// A booking was cancelled by its customer, or failed because its payment
+/// did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BookingCancelled(pub BookingEnded);
+
+impl Event for BookingCancelled {
+    const TYPE: EventType = EventType::BookingCancelled;
+    const VERSION: u32 = 1;
+}
+
+/// A hold ran out unpaid (or was paid too late) and gave its places back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BookingExpired(pub BookingEnded);
+
+impl Event for BookingExpired {
+    const TYPE: EventType = EventType::BookingExpired;
+    const VERSION: u32 = 1;
+}
+
+/// Where a counted booking stands: its slot, places and price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub slot_id: SlotId,
+    pub quantity: u32,
+    pub price_cents: u64,
+}
+
+/// A counted booking changed its quantity or moved to another slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingModified {
+    pub booking_id: BookingId,
+    pub user_id: UserId,
+    pub from: Placement,
+    pub to: Placement,
+}
+
+impl Event for BookingModified {
+    const TYPE: EventType = EventType::BookingModified;
+    const VERSION: u32 = 1;
+}
+
+/// Which event a booking that ends writes: [`BookingCancelled`] or
+/// [`BookingExpired`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndedAs {
+    Cancelled,
+    Expired,
+}
+
+impl EndedAs {
+    /// The envelope of `ended` as this event.
+    pub fn envelope(
+        self,
+        ended: BookingEnded,
+        correlation_id: crate::CorrelationId,
+    ) -> Result<crate::EventEnvelope, serde_json::Error> {
+        match self {
+            Self::Cancelled => crate::EventEnvelope::of(&BookingCancelled(ended), correlation_id),
+            Self::Expired => crate::EventEnvelope::of(&BookingExpired(ended), correlation_id),
+        }
+    }
+}
