@@ -8,15 +8,13 @@
 
 pub mod events;
 
-use std::fmt;
-
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::AppError;
 use crate::catalog::{ResourceId, SlotId};
 use crate::identity::UserId;
+pub use crate::kernel::{BookingId, IdempotencyKey, fingerprint};
 use crate::payment::{PaymentChoice, PaymentMethod, RefundPolicy};
 
 /// The most places one booking may take.
@@ -24,32 +22,6 @@ pub const MAX_QUANTITY: u32 = 10;
 /// How long an unpaid hold lasts unless `HOLD_MINUTES` says otherwise.
 pub const DEFAULT_HOLD_MINUTES: i64 = 15;
 pub const CURRENCY: &str = "EUR";
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct BookingId(String);
-
-impl BookingId {
-    pub fn generate() -> Self {
-        Self(uuid::Uuid::now_v7().to_string())
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
-        uuid::Uuid::parse_str(raw)
-            .map(|id| Self(id.to_string()))
-            .map_err(|_| AppError::validation("INVALID_BOOKING_ID", "the booking id is not valid"))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for BookingId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// A booking number people can read out: `BK-` and 8 characters of
 /// Crockford base32 (no I, L, O, U). Unique by a conditional write.
@@ -91,45 +63,6 @@ impl Quantity {
     pub fn get(self) -> u32 {
         self.0
     }
-}
-
-/// The client's `Idempotency-Key` header: 8 to 64 letters, digits, `-`, `_`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey(String);
-
-impl IdempotencyKey {
-    pub const HEADER: &'static str = "idempotency-key";
-
-    pub fn parse(raw: Option<&str>) -> Result<Self, AppError> {
-        let raw = raw.ok_or_else(|| {
-            AppError::validation(
-                "MISSING_IDEMPOTENCY_KEY",
-                "an Idempotency-Key header is required, e.g. a UUID made once per booking attempt",
-            )
-        })?;
-        let ok = (8..=64).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(AppError::validation(
-                "INVALID_IDEMPOTENCY_KEY",
-                "Idempotency-Key must be 8 to 64 letters, digits, '-' or '_'",
-            ))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A fingerprint of a request body, to tell a replay from a different
-/// request under the same key.
-pub fn fingerprint(body: &[u8]) -> String {
-    hex::encode(Sha256::digest(body))
 }
 
 /// Where a booking is in its life. Every change is a conditional write on

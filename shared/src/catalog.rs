@@ -7,6 +7,8 @@
 //! is always computed here, on the server ([`Slot::unit_price`]).
 
 pub mod events;
+pub mod ports;
+pub mod service;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -99,6 +101,15 @@ pub struct Venue {
 pub enum CatalogStatus {
     Open,
     Closed,
+}
+
+impl CatalogStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "OPEN",
+            Self::Closed => "CLOSED",
+        }
+    }
 }
 
 /// What a resource is, which decides how it is booked.

@@ -116,8 +116,8 @@ pub fn no_content(correlation_id: &CorrelationId) -> Response<Body> {
 }
 
 /// The `Idempotency-Key` header a retry-safe POST requires.
-pub fn idempotency_key(req: &Request) -> Result<crate::booking::IdempotencyKey, AppError> {
-    use crate::booking::IdempotencyKey;
+pub fn idempotency_key(req: &Request) -> Result<crate::kernel::IdempotencyKey, AppError> {
+    use crate::kernel::IdempotencyKey;
     IdempotencyKey::parse(
         req.headers()
             .get(IdempotencyKey::HEADER)

@@ -14,11 +14,12 @@ pub mod tokens;
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::AppError;
+use crate::config::{ConfigError, parsed_or};
 
 /// The longest email address accepted (RFC 5321's path limit).
 pub const MAX_EMAIL_CHARS: usize = 254;
@@ -27,6 +28,46 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 pub const MIN_PASSWORD_CHARS: usize = 10;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 pub const MAX_NAME_CHARS: usize = 100;
+
+/// How many failed logins lock an address, within which window, for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginPolicy {
+    pub max_failures: u32,
+    pub window: Duration,
+    pub lockout: Duration,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            window: Duration::minutes(15),
+            lockout: Duration::minutes(15),
+        }
+    }
+}
+
+impl LoginPolicy {
+    /// `LOGIN_MAX_FAILURES`, `LOGIN_FAILURE_WINDOW_SECONDS`,
+    /// `LOGIN_LOCKOUT_SECONDS`, each with its default.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let max_failures: u32 = parsed_or("LOGIN_MAX_FAILURES", d.max_failures)?;
+        let window: u32 = parsed_or("LOGIN_FAILURE_WINDOW_SECONDS", 900)?;
+        let lockout: u32 = parsed_or("LOGIN_LOCKOUT_SECONDS", 900)?;
+        if max_failures == 0 || window == 0 || lockout == 0 {
+            return Err(ConfigError::Invalid {
+                name: "LOGIN_*",
+                reason: "login limits must be positive".into(),
+            });
+        }
+        Ok(Self {
+            max_failures,
+            window: Duration::seconds(window.into()),
+            lockout: Duration::seconds(lockout.into()),
+        })
+    }
+}
 
 /// A user's id: a UUID (v7, so ids sort by creation time).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -16,9 +16,12 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod identity;
+pub mod kernel;
 pub mod payment;
 pub mod ports;
 pub mod retry;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
 pub use correlation::CorrelationId;
 pub use error::AppError;

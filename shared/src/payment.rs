@@ -13,8 +13,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::AppError;
-use crate::booking::BookingId;
 use crate::identity::UserId;
+use crate::kernel::BookingId;
 
 /// The most points one top-up adds.
 pub const MAX_TOP_UP: u64 = 1_000_000;

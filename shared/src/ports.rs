@@ -5,8 +5,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-use crate::identity::service::LoginPolicy;
-use crate::identity::{Email, Role, User, UserId};
+use crate::identity::{Email, LoginPolicy, Role, User, UserId};
 use crate::{AppError, EventEnvelope};
 
 /// An event ready to leave the outbox.

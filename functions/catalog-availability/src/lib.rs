@@ -6,6 +6,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::AppError;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
+use shared::catalog::ports::ResourceStore;
 use shared::catalog::{Availability, ResourceId, SlotId};
 use shared::http::{correlation_id, path_param, query_param, respond};
 

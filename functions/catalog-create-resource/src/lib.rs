@@ -2,89 +2,117 @@
 //! resource (a course, a performance, a room) to a venue.
 
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use shared::AppError;
-use shared::adapters::dynamo::catalog::DynamoCatalog;
-use shared::catalog::{
-    BackNine, CatalogStatus, RangeRules, Resource, ResourceId, ResourceKind, VenueId, parse_name,
-};
+use shared::catalog::VenueId;
+use shared::catalog::ports::{ResourceStore, VenueStore};
+use shared::catalog::service::{self, CatalogWriter, CreateResourceRequest};
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
-use shared::identity::Permission;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateResource {
-    name: String,
-    kind: ResourceKind,
-    /// Rooms only: how the room is booked by time range.
-    range: Option<RangeRules>,
-    /// Courses only: the back nine an 18-hole round continues on.
-    back_nine: Option<BackNine>,
-}
-
-pub async fn handle(
-    store: &DynamoCatalog,
+pub async fn handle<S: VenueStore + ResourceStore>(
+    store: &S,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
     let result = async {
-        caller(&req)?.require(Permission::CatalogWrite)?;
+        let writer = CatalogWriter::of(&caller(&req)?)?;
         let venue_id = VenueId::parse(&path_param(&req, "venue_id")?)?;
-        let body: CreateResource = parse_json(&req)?;
-        let range = match (body.kind, body.range) {
-            (ResourceKind::Room, Some(rules)) => Some(rules.validate()?),
-            (ResourceKind::Room, None) => {
-                return Err(AppError::validation(
-                    "MISSING_RANGE_RULES",
-                    "a room needs range rules: unit_minutes, opens, closes, unit_price_cents",
-                ));
-            }
-            (_, Some(_)) => {
-                return Err(AppError::validation(
-                    "UNEXPECTED_RANGE_RULES",
-                    "only rooms are booked by time range",
-                ));
-            }
-            (_, None) => None,
-        };
-        let name = parse_name(&body.name)?;
-        let back_nine = match (body.kind, body.back_nine) {
-            (ResourceKind::Course, Some(back)) => Some(back.validate()?),
-            (_, Some(_)) => {
-                return Err(AppError::validation(
-                    "UNEXPECTED_BACK_NINE",
-                    "only courses have a back nine",
-                ));
-            }
-            (_, None) => None,
-        };
-        if store.get_venue(&venue_id).await?.is_none() {
-            return Err(AppError::NotFound {
-                code: "VENUE_NOT_FOUND",
-                what: format!("the venue {venue_id}"),
-            });
-        }
-        if let Some(back) = &back_nine {
-            let course = store.get_resource(&back.resource_id).await?;
-            if !course.is_some_and(|c| c.kind == ResourceKind::Course && c.venue_id == venue_id) {
-                return Err(AppError::validation(
-                    "INVALID_BACK_NINE",
-                    "the back nine must be a course of the same venue",
-                ));
-            }
-        }
-        let resource = Resource {
-            back_nine,
-            range,
-            id: ResourceId::generate(),
-            venue_id,
-            name,
-            kind: body.kind,
-            status: CatalogStatus::Open,
-        };
-        store.create_resource(&resource).await?;
-        Ok(resource)
+        let body: CreateResourceRequest = parse_json(&req)?;
+        service::create_resource(store, &writer, venue_id, body).await
     }
     .await;
     Ok(respond(201, result, &correlation_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::memory::MemoryCatalog;
+    use shared::catalog::{CatalogStatus, Resource, ResourceKind, Venue, VenueKind};
+    use shared::testing::{refusal, request, with_body, with_path_param, with_role};
+
+    const FIXTURE: &str =
+        include_str!("../../../events/catalog-create-resource/post-resource.json");
+    const VENUE: &str = "0195f0a4-0000-7000-8000-000000000001";
+
+    async fn store() -> MemoryCatalog {
+        let store = MemoryCatalog::default();
+        let venue = Venue {
+            id: VenueId::parse(VENUE).unwrap(),
+            name: "Canal Hub".into(),
+            kind: VenueKind::Coworking,
+            city: "Amsterdam".into(),
+            status: CatalogStatus::Open,
+        };
+        store.create_venue(&venue).await.unwrap();
+        store
+    }
+
+    fn venue() -> VenueId {
+        VenueId::parse(VENUE).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_admin_adds_a_room_with_its_range_rules() {
+        let store = store().await;
+        let res = handle(&store, request(FIXTURE)).await.unwrap();
+        assert_eq!(res.status(), 201);
+        let room: Resource = serde_json::from_slice(res.body().as_ref()).unwrap();
+        assert_eq!(room.kind, ResourceKind::Room);
+        assert_eq!(room.range.unwrap().unit_minutes, 15);
+        assert_eq!(store.list_resources(&venue()).await.unwrap(), vec![room]);
+    }
+
+    #[tokio::test]
+    async fn a_back_nine_must_be_a_course_of_the_same_venue() {
+        let store = store().await;
+        let course = r#"{"name":"Back nine","kind":"COURSE"}"#;
+        let back: Resource = serde_json::from_slice(
+            handle(&store, with_body(FIXTURE, course))
+                .await
+                .unwrap()
+                .body()
+                .as_ref(),
+        )
+        .unwrap();
+        let front = format!(
+            r#"{{"name":"Front nine","kind":"COURSE","back_nine":{{"resource_id":"{}","turn_minutes":120}}}}"#,
+            back.id
+        );
+        let res = handle(&store, with_body(FIXTURE, &front)).await.unwrap();
+        assert_eq!(res.status(), 201);
+        let stranger = format!(
+            r#"{{"name":"Front nine","kind":"COURSE","back_nine":{{"resource_id":"{}","turn_minutes":120}}}}"#,
+            shared::catalog::ResourceId::generate()
+        );
+        let res = handle(&store, with_body(FIXTURE, &stranger)).await.unwrap();
+        assert_eq!(refusal(&res), (400, "INVALID_BACK_NINE".into()));
+        assert_eq!(store.list_resources(&venue()).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn refusals_write_nothing() {
+        let store = store().await;
+        let res = handle(&store, with_role(FIXTURE, "USER")).await.unwrap();
+        assert_eq!(refusal(&res), (403, "FORBIDDEN".into()));
+        let other = VenueId::generate().to_string();
+        let res = handle(&store, with_path_param(FIXTURE, "venue_id", &other))
+            .await
+            .unwrap();
+        assert_eq!(refusal(&res), (404, "VENUE_NOT_FOUND".into()));
+        for (body, expected) in [
+            (r#"{"name":"Room","kind":"ROOM"}"#, "MISSING_RANGE_RULES"),
+            (
+                r#"{"name":"Hall","kind":"PERFORMANCE","range":{"unit_minutes":15,"opens":"08:00","closes":"20:00","unit_price_cents":500}}"#,
+                "UNEXPECTED_RANGE_RULES",
+            ),
+            (
+                r#"{"name":"Room","kind":"ROOM","back_nine":{"resource_id":"0195f0a4-0000-7000-8000-000000000011","turn_minutes":120},"range":{"unit_minutes":15,"opens":"08:00","closes":"20:00","unit_price_cents":500}}"#,
+                "UNEXPECTED_BACK_NINE",
+            ),
+            (r#"{"name":"Room","kind":"SPACESHIP"}"#, "INVALID_BODY"),
+        ] {
+            let res = handle(&store, with_body(FIXTURE, body)).await.unwrap();
+            assert_eq!(refusal(&res), (400, expected.into()), "{body}");
+        }
+        assert!(store.list_resources(&venue()).await.unwrap().is_empty());
+    }
 }

@@ -1,38 +1,71 @@
 //! POST /admin/venues (catalog:write): creates a venue.
 
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use shared::adapters::dynamo::catalog::DynamoCatalog;
-use shared::catalog::{CatalogStatus, Venue, VenueId, VenueKind, parse_name};
+use shared::catalog::ports::VenueStore;
+use shared::catalog::service::{self, CatalogWriter, CreateVenueRequest};
 use shared::http::{caller, correlation_id, parse_json, respond};
-use shared::identity::Permission;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateVenue {
-    name: String,
-    kind: VenueKind,
-    city: String,
-}
 
 pub async fn handle(
-    store: &DynamoCatalog,
+    venues: &impl VenueStore,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
     let result = async {
-        caller(&req)?.require(Permission::CatalogWrite)?;
-        let body: CreateVenue = parse_json(&req)?;
-        let venue = Venue {
-            id: VenueId::generate(),
-            name: parse_name(&body.name)?,
-            kind: body.kind,
-            city: parse_name(&body.city)?,
-            status: CatalogStatus::Open,
-        };
-        store.create_venue(&venue).await?;
-        Ok(venue)
+        let writer = CatalogWriter::of(&caller(&req)?)?;
+        let body: CreateVenueRequest = parse_json(&req)?;
+        service::create_venue(venues, &writer, body).await
     }
     .await;
     Ok(respond(201, result, &correlation_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::memory::MemoryCatalog;
+    use shared::catalog::{CatalogStatus, Venue};
+    use shared::testing::{refusal, request, with_body, with_role};
+
+    const FIXTURE: &str = include_str!("../../../events/catalog-create-venue/post-venue.json");
+
+    #[tokio::test]
+    async fn an_admin_creates_an_open_venue() {
+        let store = MemoryCatalog::default();
+        let res = handle(&store, request(FIXTURE)).await.unwrap();
+        assert_eq!(res.status(), 201);
+        let venue: Venue = serde_json::from_slice(res.body().as_ref()).unwrap();
+        assert_eq!(
+            (venue.name.as_str(), venue.city.as_str(), venue.status),
+            ("Royal Links", "St Andrews", CatalogStatus::Open)
+        );
+        assert_eq!(store.list_venues().await.unwrap(), vec![venue]);
+    }
+
+    #[tokio::test]
+    async fn a_customer_may_not_create_a_venue_whatever_the_body() {
+        let store = MemoryCatalog::default();
+        let res = handle(&store, with_role(FIXTURE, "USER")).await.unwrap();
+        assert_eq!(refusal(&res), (403, "FORBIDDEN".into()));
+        assert!(store.list_venues().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_blank_name_or_an_unknown_kind_is_a_400_and_writes_nothing() {
+        let store = MemoryCatalog::default();
+        for (body, expected) in [
+            (
+                r#"{"name":"  ","kind":"GOLF_CLUB","city":"Fife"}"#,
+                "INVALID_NAME",
+            ),
+            (
+                r#"{"name":"Links","kind":"CASINO","city":"Fife"}"#,
+                "INVALID_BODY",
+            ),
+            (r#"{"name":"Links","kind":"GOLF_CLUB"}"#, "INVALID_BODY"),
+        ] {
+            let res = handle(&store, with_body(FIXTURE, body)).await.unwrap();
+            assert_eq!(refusal(&res), (400, expected.into()), "{body}");
+        }
+        assert!(store.list_venues().await.unwrap().is_empty());
+    }
 }

@@ -6,6 +6,7 @@ use lambda_http::{Body, Request, Response};
 use shared::AppError;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
 use shared::catalog::ResourceId;
+use shared::catalog::ports::ResourceStore;
 use shared::http::{correlation_id, path_param, query_param, respond};
 
 pub async fn handle(

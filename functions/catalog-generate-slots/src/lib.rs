@@ -7,6 +7,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::adapters::dynamo::catalog::DynamoCatalog;
 use shared::catalog::events::SlotsGenerated;
+use shared::catalog::ports::ResourceStore;
 use shared::catalog::{GenerationRequest, ResourceId};
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
 use shared::identity::Permission;

@@ -3,56 +3,89 @@
 //! (409 RESOURCE_CLOSED, checked inside the booking's transaction) and keeps
 //! the bookings it has.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use shared::adapters::dynamo::catalog::DynamoCatalog;
-use shared::catalog::{CatalogStatus, ResourceId, parse_name};
+use shared::catalog::ResourceId;
+use shared::catalog::ports::ResourceStore;
+use shared::catalog::service::{self, CatalogWriter, UpdateResourceRequest};
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
-use shared::identity::Permission;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UpdateResource {
-    name: Option<String>,
-    status: Option<CatalogStatus>,
-}
 
 pub async fn handle(
-    store: &DynamoCatalog,
+    resources: &impl ResourceStore,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
     let result = async {
-        caller(&req)?.require(Permission::CatalogWrite)?;
+        let writer = CatalogWriter::of(&caller(&req)?)?;
         let id = ResourceId::parse(&path_param(&req, "resource_id")?)?;
-        let body: UpdateResource = parse_json(&req)?;
-        let mut fields = Vec::new();
-        if let Some(name) = &body.name {
-            let name = parse_name(name)?;
-            fields.push((
-                "GSI1SK",
-                AttributeValue::S(format!("{}#{id}", name.to_lowercase())),
-            ));
-            fields.push(("name", AttributeValue::S(name)));
-        }
-        if let Some(status) = body.status {
-            let value = match status {
-                CatalogStatus::Open => "OPEN",
-                CatalogStatus::Closed => "CLOSED",
-            };
-            fields.push(("status", AttributeValue::S(value.into())));
-        }
-        store
-            .update_entity(
-                format!("RESOURCE#{id}"),
-                "RESOURCE",
-                &fields,
-                &format!("the resource {id}"),
-            )
-            .await?;
-        store.get_resource(&id).await
+        let body: UpdateResourceRequest = parse_json(&req)?;
+        service::update_resource(resources, &writer, &id, body).await
     }
     .await;
     Ok(respond(200, result, &correlation_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::memory::MemoryCatalog;
+    use shared::catalog::{CatalogStatus, Resource, ResourceKind, VenueId};
+    use shared::testing::{body, refusal, request, with_body, with_path_param, with_role};
+
+    const FIXTURE: &str =
+        include_str!("../../../events/catalog-update-resource/patch-resource.json");
+    const RESOURCE: &str = "0195f0a4-0000-7000-8000-000000000012";
+
+    async fn store() -> MemoryCatalog {
+        let store = MemoryCatalog::default();
+        let resource = Resource {
+            id: ResourceId::parse(RESOURCE).unwrap(),
+            venue_id: VenueId::generate(),
+            name: "Front nine".into(),
+            kind: ResourceKind::Course,
+            status: CatalogStatus::Open,
+            range: None,
+            back_nine: None,
+        };
+        store.create_resource(&resource).await.unwrap();
+        store
+    }
+
+    async fn stored(store: &MemoryCatalog) -> Resource {
+        store
+            .get_resource(&ResourceId::parse(RESOURCE).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_admin_closes_a_resource() {
+        let store = store().await;
+        let res = handle(&store, request(FIXTURE)).await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(body(&res)["status"], "CLOSED");
+        assert_eq!(stored(&store).await.status, CatalogStatus::Closed);
+        assert_eq!(stored(&store).await.name, "Front nine");
+    }
+
+    #[tokio::test]
+    async fn refusals_change_nothing() {
+        let store = store().await;
+        let res = handle(&store, with_role(FIXTURE, "USER")).await.unwrap();
+        assert_eq!(refusal(&res), (403, "FORBIDDEN".into()));
+        let other = ResourceId::generate().to_string();
+        let res = handle(&store, with_path_param(FIXTURE, "resource_id", &other))
+            .await
+            .unwrap();
+        assert_eq!(refusal(&res), (404, "RESOURCE_NOT_FOUND".into()));
+        for (body, expected) in [
+            ("{}", "NOTHING_TO_CHANGE"),
+            (r#"{"name":"\u0007"}"#, "INVALID_NAME"),
+            (r#"{"capacity":4}"#, "INVALID_BODY"),
+        ] {
+            let res = handle(&store, with_body(FIXTURE, body)).await.unwrap();
+            assert_eq!(refusal(&res), (400, expected.into()), "{body}");
+        }
+        assert_eq!(stored(&store).await.status, CatalogStatus::Open);
+    }
 }

@@ -2,63 +2,95 @@
 //! any of them. A CLOSED venue is hidden from nothing but says so; its
 //! resources are closed one by one (PATCH /admin/resources/{id}).
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use shared::adapters::dynamo::catalog::DynamoCatalog;
-use shared::catalog::{CatalogStatus, VenueId, parse_name};
+use shared::catalog::VenueId;
+use shared::catalog::ports::VenueStore;
+use shared::catalog::service::{self, CatalogWriter, UpdateVenueRequest};
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
-use shared::identity::Permission;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UpdateVenue {
-    name: Option<String>,
-    city: Option<String>,
-    status: Option<CatalogStatus>,
-}
 
 pub async fn handle(
-    store: &DynamoCatalog,
+    venues: &impl VenueStore,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
     let result = async {
-        caller(&req)?.require(Permission::CatalogWrite)?;
+        let writer = CatalogWriter::of(&caller(&req)?)?;
         let id = VenueId::parse(&path_param(&req, "venue_id")?)?;
-        let body: UpdateVenue = parse_json(&req)?;
-        let mut fields = Vec::new();
-        if let Some(name) = &body.name {
-            let name = parse_name(name)?;
-            fields.push((
-                "GSI1SK",
-                AttributeValue::S(format!("{}#{id}", name.to_lowercase())),
-            ));
-            fields.push(("name", AttributeValue::S(name)));
-        }
-        if let Some(city) = &body.city {
-            fields.push(("city", AttributeValue::S(parse_name(city)?)));
-        }
-        if let Some(status) = body.status {
-            fields.push(("status", AttributeValue::S(status_name(status).into())));
-        }
-        store
-            .update_entity(
-                format!("VENUE#{id}"),
-                "VENUE",
-                &fields,
-                &format!("the venue {id}"),
-            )
-            .await?;
-        store.get_venue(&id).await
+        let body: UpdateVenueRequest = parse_json(&req)?;
+        service::update_venue(venues, &writer, &id, body).await
     }
     .await;
     Ok(respond(200, result, &correlation_id))
 }
 
-fn status_name(status: CatalogStatus) -> &'static str {
-    match status {
-        CatalogStatus::Open => "OPEN",
-        CatalogStatus::Closed => "CLOSED",
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::memory::MemoryCatalog;
+    use shared::catalog::{CatalogStatus, Venue, VenueKind};
+    use shared::testing::{body, refusal, request, with_body, with_path_param, with_role};
+
+    const FIXTURE: &str = include_str!("../../../events/catalog-update-venue/patch-venue.json");
+    const VENUE: &str = "0195f0a4-0000-7000-8000-000000000001";
+
+    async fn store() -> MemoryCatalog {
+        let store = MemoryCatalog::default();
+        let venue = Venue {
+            id: VenueId::parse(VENUE).unwrap(),
+            name: "Royal Links".into(),
+            kind: VenueKind::GolfClub,
+            city: "St Andrews".into(),
+            status: CatalogStatus::Open,
+        };
+        store.create_venue(&venue).await.unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn an_admin_renames_and_closes_a_venue() {
+        let store = store().await;
+        let res = handle(&store, request(FIXTURE)).await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(body(&res)["name"], "The Royal Links");
+        let stored = store
+            .get_venue(&VenueId::parse(VENUE).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stored.name.as_str(), stored.city.as_str(), stored.status),
+            ("The Royal Links", "St Andrews", CatalogStatus::Closed)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_customer_may_not_change_a_venue_and_an_unknown_one_is_a_404() {
+        let store = store().await;
+        let res = handle(&store, with_role(FIXTURE, "USER")).await.unwrap();
+        assert_eq!(refusal(&res), (403, "FORBIDDEN".into()));
+        let other = VenueId::generate().to_string();
+        let res = handle(&store, with_path_param(FIXTURE, "venue_id", &other))
+            .await
+            .unwrap();
+        assert_eq!(refusal(&res), (404, "VENUE_NOT_FOUND".into()));
+    }
+
+    #[tokio::test]
+    async fn an_empty_or_bad_change_is_a_400_and_changes_nothing() {
+        let store = store().await;
+        for (body, expected) in [
+            ("{}", "NOTHING_TO_CHANGE"),
+            (r#"{"name":""}"#, "INVALID_NAME"),
+            (r#"{"status":"GONE"}"#, "INVALID_BODY"),
+        ] {
+            let res = handle(&store, with_body(FIXTURE, body)).await.unwrap();
+            assert_eq!(refusal(&res), (400, expected.into()), "{body}");
+        }
+        let res = handle(&store, with_path_param(FIXTURE, "venue_id", "not-an-id"))
+            .await
+            .unwrap();
+        assert_eq!(refusal(&res), (400, "INVALID_VENUE_ID".into()));
+        let stored = store.list_venues().await.unwrap();
+        assert_eq!(stored[0].name, "Royal Links");
     }
 }

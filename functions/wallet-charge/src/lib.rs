@@ -6,11 +6,11 @@
 use lambda_http::{Body, Request, Response};
 use shared::AppError;
 use shared::adapters::dynamo::payment::{DynamoPayments, ToppedUp};
-use shared::booking::fingerprint;
 use shared::clock::Clock;
 use shared::http::{
     caller, correlation_id, error_response, idempotency_key, json_response, parse_json, replayed,
 };
+use shared::kernel::fingerprint;
 use shared::payment::{TopUp, TopUpRequest};
 
 pub async fn handle(

@@ -4,6 +4,7 @@
 use chrono::Duration;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
 use shared::catalog::events::SlotsGenerated;
+use shared::catalog::ports::{ResourceStore, VenueStore};
 use shared::catalog::{
     BackNine, CatalogStatus, GenerationRequest, Prices, RangeRules, Resource, ResourceId,
     ResourceKind, SeatMapRequest, SeatSpec, SlotId, Venue, VenueId, VenueKind,

@@ -5,6 +5,8 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
+use crate::catalog::ports::{ResourceChange, ResourceStore, VenueChange, VenueStore};
+use crate::catalog::{Resource, ResourceId, Venue, VenueId};
 use crate::events::{EventEnvelope, EventId};
 use crate::identity::service::LoginPolicy;
 use crate::identity::{Email, Role, User, UserId};
@@ -377,5 +379,115 @@ impl LoginAttempts for MemoryIdentity {
     async fn clear(&self, email: &Email) -> Result<(), AppError> {
         self.state.lock().expect("lock").attempts.remove(email);
         Ok(())
+    }
+}
+
+/// The catalog's venues and resources in memory, with the DynamoDB
+/// adapter's guarantees: an id is created once (a second create changes
+/// nothing), updates need the item to exist, lists are ordered by name
+/// (case-insensitively, then id).
+#[derive(Debug, Default)]
+pub struct MemoryCatalog {
+    venues: Mutex<HashMap<VenueId, Venue>>,
+    resources: Mutex<HashMap<ResourceId, Resource>>,
+}
+
+fn by_name<T>(mut items: Vec<T>, key: impl Fn(&T) -> (String, String)) -> Vec<T> {
+    items.sort_by_key(|item| key(item));
+    items
+}
+
+impl VenueStore for MemoryCatalog {
+    async fn create_venue(&self, venue: &Venue) -> Result<(), AppError> {
+        // Created once: a second create of the same id changes nothing.
+        self.venues
+            .lock()
+            .expect("lock")
+            .entry(venue.id.clone())
+            .or_insert_with(|| venue.clone());
+        Ok(())
+    }
+
+    async fn get_venue(&self, id: &VenueId) -> Result<Option<Venue>, AppError> {
+        Ok(self.venues.lock().expect("lock").get(id).cloned())
+    }
+
+    async fn list_venues(&self) -> Result<Vec<Venue>, AppError> {
+        let venues = self
+            .venues
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
+        Ok(by_name(venues, |v| {
+            (v.name.to_lowercase(), v.id.to_string())
+        }))
+    }
+
+    async fn update_venue(&self, id: &VenueId, change: &VenueChange) -> Result<Venue, AppError> {
+        let mut venues = self.venues.lock().expect("lock");
+        let venue = venues.get_mut(id).ok_or_else(|| AppError::NotFound {
+            code: "VENUE_NOT_FOUND",
+            what: format!("the venue {id}"),
+        })?;
+        if let Some(name) = &change.name {
+            venue.name.clone_from(name);
+        }
+        if let Some(city) = &change.city {
+            venue.city.clone_from(city);
+        }
+        if let Some(status) = change.status {
+            venue.status = status;
+        }
+        Ok(venue.clone())
+    }
+}
+
+impl ResourceStore for MemoryCatalog {
+    async fn create_resource(&self, resource: &Resource) -> Result<(), AppError> {
+        self.resources
+            .lock()
+            .expect("lock")
+            .entry(resource.id.clone())
+            .or_insert_with(|| resource.clone());
+        Ok(())
+    }
+
+    async fn get_resource(&self, id: &ResourceId) -> Result<Option<Resource>, AppError> {
+        Ok(self.resources.lock().expect("lock").get(id).cloned())
+    }
+
+    async fn list_resources(&self, venue: &VenueId) -> Result<Vec<Resource>, AppError> {
+        let resources = self
+            .resources
+            .lock()
+            .expect("lock")
+            .values()
+            .filter(|r| r.venue_id == *venue)
+            .cloned()
+            .collect();
+        Ok(by_name(resources, |r| {
+            (r.name.to_lowercase(), r.id.to_string())
+        }))
+    }
+
+    async fn update_resource(
+        &self,
+        id: &ResourceId,
+        change: &ResourceChange,
+    ) -> Result<Resource, AppError> {
+        let mut resources = self.resources.lock().expect("lock");
+        let resource = resources.get_mut(id).ok_or_else(|| AppError::NotFound {
+            code: "RESOURCE_NOT_FOUND",
+            what: format!("the resource {id}"),
+        })?;
+        if let Some(name) = &change.name {
+            resource.name.clone_from(name);
+        }
+        if let Some(status) = change.status {
+            resource.status = status;
+        }
+        Ok(resource.clone())
     }
 }

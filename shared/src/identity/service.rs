@@ -4,56 +4,17 @@
 //! these functions; every rule (password policy, lockout, rotation, reuse
 //! detection) is decided here, against the [`crate::ports`] traits.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::events::{AdminActivity, UserRegistered};
 use super::password;
 use super::tokens::{AccessTokens, RefreshToken};
 use super::{DisplayName, Email, Password, Phone, Profile, Role, User, UserId};
-use crate::config::{ConfigError, parsed_or};
 use crate::ports::{Attempt, LoginAttempts, Rotation, SessionStore, StoredRefreshToken, UserStore};
 use crate::{AppError, CorrelationId, EventEnvelope};
 
-/// How many failed logins lock an address, within which window, for how long.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginPolicy {
-    pub max_failures: u32,
-    pub window: Duration,
-    pub lockout: Duration,
-}
-
-impl Default for LoginPolicy {
-    fn default() -> Self {
-        Self {
-            max_failures: 5,
-            window: Duration::minutes(15),
-            lockout: Duration::minutes(15),
-        }
-    }
-}
-
-impl LoginPolicy {
-    /// `LOGIN_MAX_FAILURES`, `LOGIN_FAILURE_WINDOW_SECONDS`,
-    /// `LOGIN_LOCKOUT_SECONDS`, each with its default.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let d = Self::default();
-        let max_failures: u32 = parsed_or("LOGIN_MAX_FAILURES", d.max_failures)?;
-        let window: u32 = parsed_or("LOGIN_FAILURE_WINDOW_SECONDS", 900)?;
-        let lockout: u32 = parsed_or("LOGIN_LOCKOUT_SECONDS", 900)?;
-        if max_failures == 0 || window == 0 || lockout == 0 {
-            return Err(ConfigError::Invalid {
-                name: "LOGIN_*",
-                reason: "login limits must be positive".into(),
-            });
-        }
-        Ok(Self {
-            max_failures,
-            window: Duration::seconds(window.into()),
-            lockout: Duration::seconds(lockout.into()),
-        })
-    }
-}
+pub use super::LoginPolicy;
 
 /// POST /auth/signup
 #[derive(Debug, Deserialize)]
@@ -484,7 +445,7 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!((err.status(), err.code()), (429, "TOO_MANY_ATTEMPTS"));
-        let later = now + policy.lockout + Duration::seconds(1);
+        let later = now + policy.lockout + chrono::Duration::seconds(1);
         assert!(
             login(&id, login_request("ada@example.com", PASSWORD), later)
                 .await

@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{FailureReason, Payment, PaymentMethod};
 use crate::EventType;
-use crate::booking::BookingId;
 use crate::events::{Event, required_nullable};
 use crate::identity::UserId;
+use crate::kernel::BookingId;
 
 /// What every payment event says about the payment it is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,11 +15,16 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::{OutboxItem, is_conditional_failure, keys, s};
+use crate::catalog::ports::{ResourceChange, ResourceStore, VenueChange, VenueStore};
 use crate::catalog::{
     BackNine, CatalogStatus, GenerationSummary, RangeRules, Resource, ResourceId, ResourceKind,
     Seat, Slot, SlotId, SlotStatus, Venue, VenueId, VenueKind,
 };
 use crate::{AppError, EventEnvelope, EventSource};
+
+fn venue_pk(id: &VenueId) -> String {
+    format!("VENUE#{id}")
+}
 
 pub(crate) fn resource_pk(id: &ResourceId) -> String {
     format!("RESOURCE#{id}")
@@ -126,6 +131,48 @@ impl DynamoCatalog {
         }
     }
 
+    /// Renames, moves or closes/reopens a venue or a resource (`pk`/`sk`
+    /// name which). `fields` are (attribute, value) pairs already validated.
+    async fn update_entity(
+        &self,
+        pk: String,
+        sk: &str,
+        fields: &[(&str, AttributeValue)],
+        what: &str,
+    ) -> Result<std::collections::HashMap<String, AttributeValue>, AppError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("attribute_exists(PK)")
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let mut sets = Vec::new();
+        for (i, (name, value)) in fields.iter().enumerate() {
+            sets.push(format!("#f{i} = :f{i}"));
+            update = update
+                .expression_attribute_names(format!("#f{i}"), *name)
+                .expression_attribute_values(format!(":f{i}"), value.clone());
+        }
+        match update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.attributes.unwrap_or_default()),
+            Err(e) if is_conditional_failure(&e) => Err(AppError::NotFound {
+                code: if sk == "VENUE" {
+                    "VENUE_NOT_FOUND"
+                } else {
+                    "RESOURCE_NOT_FOUND"
+                },
+                what: what.to_owned(),
+            }),
+            Err(e) => Err(AppError::internal("updating the catalog", e)),
+        }
+    }
+
     async fn put_new(&self, item: impl Serialize, what: &'static str) -> Result<bool, AppError> {
         let item = serde_dynamo::to_item(item).map_err(|e| AppError::internal(what, e))?;
         match self
@@ -218,85 +265,6 @@ impl DynamoCatalog {
         }
     }
 
-    pub async fn create_venue(&self, venue: &Venue) -> Result<(), AppError> {
-        let item = VenueItem {
-            pk: format!("VENUE#{}", venue.id),
-            sk: "VENUE".into(),
-            gsi1pk: "VENUES".into(),
-            gsi1sk: format!("{}#{}", venue.name.to_lowercase(), venue.id),
-            entity: "VENUE".into(),
-            id: venue.id.clone(),
-            name: venue.name.clone(),
-            kind: venue.kind,
-            city: venue.city.clone(),
-            status: venue.status,
-        };
-        self.put_new(item, "creating a venue").await?;
-        Ok(())
-    }
-
-    pub async fn get_venue(&self, id: &VenueId) -> Result<Option<Venue>, AppError> {
-        let item: Option<VenueItem> = self
-            .get(format!("VENUE#{id}"), "VENUE".into(), "reading a venue")
-            .await?;
-        Ok(item.map(|v| Venue {
-            id: v.id,
-            name: v.name,
-            kind: v.kind,
-            city: v.city,
-            status: v.status,
-        }))
-    }
-
-    /// Every venue, ordered by name.
-    pub async fn list_venues(&self) -> Result<Vec<Venue>, AppError> {
-        let items: Vec<VenueItem> = self.query_gsi1("VENUES".into(), "listing venues").await?;
-        Ok(items
-            .into_iter()
-            .map(|v| Venue {
-                id: v.id,
-                name: v.name,
-                kind: v.kind,
-                city: v.city,
-                status: v.status,
-            })
-            .collect())
-    }
-
-    pub async fn create_resource(&self, resource: &Resource) -> Result<(), AppError> {
-        let item = ResourceItem {
-            pk: resource_pk(&resource.id),
-            sk: "RESOURCE".into(),
-            gsi1pk: format!("VENUE#{}#RESOURCES", resource.venue_id),
-            gsi1sk: format!("{}#{}", resource.name.to_lowercase(), resource.id),
-            entity: "RESOURCE".into(),
-            id: resource.id.clone(),
-            venue_id: resource.venue_id.clone(),
-            name: resource.name.clone(),
-            kind: resource.kind,
-            status: resource.status,
-            range: resource.range,
-            back_nine: resource.back_nine.clone(),
-        };
-        self.put_new(item, "creating a resource").await?;
-        Ok(())
-    }
-
-    pub async fn get_resource(&self, id: &ResourceId) -> Result<Option<Resource>, AppError> {
-        let item: Option<ResourceItem> = self
-            .get(resource_pk(id), "RESOURCE".into(), "reading a resource")
-            .await?;
-        Ok(item.map(resource_of))
-    }
-
-    /// The resources of a venue, ordered by name.
-    pub async fn list_resources(&self, venue: &VenueId) -> Result<Vec<Resource>, AppError> {
-        let items: Vec<ResourceItem> = self
-            .query_gsi1(format!("VENUE#{venue}#RESOURCES"), "listing resources")
-            .await?;
-        Ok(items.into_iter().map(resource_of).collect())
-    }
-
     /// Writes the slots that do not exist yet (16 at a time), leaving every
     /// existing one untouched, then records `event` (SlotsGenerated).
     pub async fn generate(
@@ -340,54 +308,6 @@ impl DynamoCatalog {
                     .map_err(|e| AppError::internal("decoding a slot", e))
             })
             .collect()
-    }
-
-    /// Renames, moves or closes/reopens a venue or a resource (`pk`/`sk`
-    /// name which). `fields` are (attribute, value) pairs already validated.
-    pub async fn update_entity(
-        &self,
-        pk: String,
-        sk: &str,
-        fields: &[(&str, AttributeValue)],
-        what: &str,
-    ) -> Result<std::collections::HashMap<String, AttributeValue>, AppError> {
-        if fields.is_empty() {
-            return Err(AppError::validation(
-                "NOTHING_TO_CHANGE",
-                "give at least one field to change",
-            ));
-        }
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .condition_expression("attribute_exists(PK)")
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
-        let mut sets = Vec::new();
-        for (i, (name, value)) in fields.iter().enumerate() {
-            sets.push(format!("#f{i} = :f{i}"));
-            update = update
-                .expression_attribute_names(format!("#f{i}"), *name)
-                .expression_attribute_values(format!(":f{i}"), value.clone());
-        }
-        match update
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.attributes.unwrap_or_default()),
-            Err(e) if is_conditional_failure(&e) => Err(AppError::NotFound {
-                code: if sk == "VENUE" {
-                    "VENUE_NOT_FOUND"
-                } else {
-                    "RESOURCE_NOT_FOUND"
-                },
-                what: what.to_owned(),
-            }),
-            Err(e) => Err(AppError::internal("updating the catalog", e)),
-        }
     }
 
     /// Changes a slot's status and/or capacity. A capacity below what is
@@ -592,6 +512,128 @@ impl DynamoCatalog {
             )
             .await?;
         Ok(item.map(|i| i.slot))
+    }
+}
+
+impl VenueStore for DynamoCatalog {
+    async fn create_venue(&self, venue: &Venue) -> Result<(), AppError> {
+        let item = VenueItem {
+            pk: venue_pk(&venue.id),
+            sk: "VENUE".into(),
+            gsi1pk: "VENUES".into(),
+            gsi1sk: format!("{}#{}", venue.name.to_lowercase(), venue.id),
+            entity: "VENUE".into(),
+            id: venue.id.clone(),
+            name: venue.name.clone(),
+            kind: venue.kind,
+            city: venue.city.clone(),
+            status: venue.status,
+        };
+        self.put_new(item, "creating a venue").await?;
+        Ok(())
+    }
+
+    async fn get_venue(&self, id: &VenueId) -> Result<Option<Venue>, AppError> {
+        let item: Option<VenueItem> = self
+            .get(venue_pk(id), "VENUE".into(), "reading a venue")
+            .await?;
+        Ok(item.map(venue_of))
+    }
+
+    async fn list_venues(&self) -> Result<Vec<Venue>, AppError> {
+        let items: Vec<VenueItem> = self.query_gsi1("VENUES".into(), "listing venues").await?;
+        Ok(items.into_iter().map(venue_of).collect())
+    }
+
+    async fn update_venue(&self, id: &VenueId, change: &VenueChange) -> Result<Venue, AppError> {
+        let mut fields = Vec::new();
+        if let Some(name) = &change.name {
+            fields.push(("GSI1SK", s(format!("{}#{id}", name.to_lowercase()))));
+            fields.push(("name", s(name)));
+        }
+        if let Some(city) = &change.city {
+            fields.push(("city", s(city)));
+        }
+        if let Some(status) = change.status {
+            fields.push(("status", s(status.as_str())));
+        }
+        let item = self
+            .update_entity(venue_pk(id), "VENUE", &fields, &format!("the venue {id}"))
+            .await?;
+        let item: VenueItem =
+            serde_dynamo::from_item(item).map_err(|e| AppError::internal("decoding a venue", e))?;
+        Ok(venue_of(item))
+    }
+}
+
+impl ResourceStore for DynamoCatalog {
+    async fn create_resource(&self, resource: &Resource) -> Result<(), AppError> {
+        let item = ResourceItem {
+            pk: resource_pk(&resource.id),
+            sk: "RESOURCE".into(),
+            gsi1pk: format!("VENUE#{}#RESOURCES", resource.venue_id),
+            gsi1sk: format!("{}#{}", resource.name.to_lowercase(), resource.id),
+            entity: "RESOURCE".into(),
+            id: resource.id.clone(),
+            venue_id: resource.venue_id.clone(),
+            name: resource.name.clone(),
+            kind: resource.kind,
+            status: resource.status,
+            range: resource.range,
+            back_nine: resource.back_nine.clone(),
+        };
+        self.put_new(item, "creating a resource").await?;
+        Ok(())
+    }
+
+    async fn get_resource(&self, id: &ResourceId) -> Result<Option<Resource>, AppError> {
+        let item: Option<ResourceItem> = self
+            .get(resource_pk(id), "RESOURCE".into(), "reading a resource")
+            .await?;
+        Ok(item.map(resource_of))
+    }
+
+    async fn list_resources(&self, venue: &VenueId) -> Result<Vec<Resource>, AppError> {
+        let items: Vec<ResourceItem> = self
+            .query_gsi1(format!("VENUE#{venue}#RESOURCES"), "listing resources")
+            .await?;
+        Ok(items.into_iter().map(resource_of).collect())
+    }
+
+    async fn update_resource(
+        &self,
+        id: &ResourceId,
+        change: &ResourceChange,
+    ) -> Result<Resource, AppError> {
+        let mut fields = Vec::new();
+        if let Some(name) = &change.name {
+            fields.push(("GSI1SK", s(format!("{}#{id}", name.to_lowercase()))));
+            fields.push(("name", s(name)));
+        }
+        if let Some(status) = change.status {
+            fields.push(("status", s(status.as_str())));
+        }
+        let item = self
+            .update_entity(
+                resource_pk(id),
+                "RESOURCE",
+                &fields,
+                &format!("the resource {id}"),
+            )
+            .await?;
+        let item: ResourceItem = serde_dynamo::from_item(item)
+            .map_err(|e| AppError::internal("decoding a resource", e))?;
+        Ok(resource_of(item))
+    }
+}
+
+fn venue_of(v: VenueItem) -> Venue {
+    Venue {
+        id: v.id,
+        name: v.name,
+        kind: v.kind,
+        city: v.city,
+        status: v.status,
     }
 }
 

@@ -25,9 +25,9 @@ use super::{
     cancellation_codes, get_consistent, keys, n, outbox_write, put_write, s, stored_answer,
     transact_write, transaction_error,
 };
-use crate::booking::{BookingId, IdempotencyKey};
 use crate::events::Event;
 use crate::identity::UserId;
+use crate::kernel::{BookingId, IdempotencyKey};
 use crate::payment::events::{
     PaymentCompleted, PaymentFacts, PaymentFailed, PaymentRefunded, WalletCharged,
 };

@@ -1,0 +1,338 @@
+//! The catalog's use cases for venues and resources, generic over the
+//! ports in [`super::ports`]. Handlers parse the request, call one of these
+//! and map the result; every rule is here or in the values of
+//! [`crate::catalog`].
+
+use serde::{Deserialize, Serialize};
+
+use super::ports::{ResourceChange, ResourceStore, VenueChange, VenueStore};
+use super::{
+    BackNine, CatalogStatus, RangeRules, Resource, ResourceId, ResourceKind, Venue, VenueId,
+    VenueKind, parse_name,
+};
+use crate::AppError;
+use crate::identity::{Caller, Permission, UserId};
+
+/// Proof that the caller may write the catalog (`catalog:write`). Every
+/// write use case takes one, so none runs without the check, and a handler
+/// obtains it before it reads the body: a customer learns nothing about
+/// what a valid write would be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogWriter {
+    pub user_id: UserId,
+}
+
+impl CatalogWriter {
+    pub fn of(caller: &Caller) -> Result<Self, AppError> {
+        caller.require(Permission::CatalogWrite)?;
+        Ok(Self {
+            user_id: caller.user_id.clone(),
+        })
+    }
+}
+
+/// POST /admin/venues
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateVenueRequest {
+    pub name: String,
+    pub kind: VenueKind,
+    pub city: String,
+}
+
+/// PATCH /admin/venues/{venue_id}: any of the fields.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateVenueRequest {
+    pub name: Option<String>,
+    pub city: Option<String>,
+    pub status: Option<CatalogStatus>,
+}
+
+/// POST /admin/venues/{venue_id}/resources
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateResourceRequest {
+    pub name: String,
+    pub kind: ResourceKind,
+    /// Rooms only: how the room is booked by time range.
+    pub range: Option<RangeRules>,
+    /// Courses only: the back nine an 18-hole round continues on.
+    pub back_nine: Option<BackNine>,
+}
+
+/// PATCH /admin/resources/{resource_id}: any of the fields.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateResourceRequest {
+    pub name: Option<String>,
+    pub status: Option<CatalogStatus>,
+}
+
+/// A venue and its resources, as `GET /venues/{venue_id}/resources` shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VenueResources {
+    pub venue: Venue,
+    pub resources: Vec<Resource>,
+}
+
+fn venue_not_found(id: &VenueId) -> AppError {
+    AppError::NotFound {
+        code: "VENUE_NOT_FOUND",
+        what: format!("the venue {id}"),
+    }
+}
+
+fn nothing_to_change() -> AppError {
+    AppError::validation("NOTHING_TO_CHANGE", "give at least one field to change")
+}
+
+pub async fn create_venue(
+    venues: &impl VenueStore,
+    _writer: &CatalogWriter,
+    request: CreateVenueRequest,
+) -> Result<Venue, AppError> {
+    let venue = Venue {
+        id: VenueId::generate(),
+        name: parse_name(&request.name)?,
+        kind: request.kind,
+        city: parse_name(&request.city)?,
+        status: CatalogStatus::Open,
+    };
+    venues.create_venue(&venue).await?;
+    Ok(venue)
+}
+
+/// Renames, moves or closes/reopens a venue. A closed venue says so; its
+/// resources are closed one by one.
+pub async fn update_venue(
+    venues: &impl VenueStore,
+    _writer: &CatalogWriter,
+    id: &VenueId,
+    request: UpdateVenueRequest,
+) -> Result<Venue, AppError> {
+    let change = VenueChange {
+        name: request.name.as_deref().map(parse_name).transpose()?,
+        city: request.city.as_deref().map(parse_name).transpose()?,
+        status: request.status,
+    };
+    if change == VenueChange::default() {
+        return Err(nothing_to_change());
+    }
+    venues.update_venue(id, &change).await
+}
+
+pub async fn list_venues(venues: &impl VenueStore) -> Result<Vec<Venue>, AppError> {
+    venues.list_venues().await
+}
+
+pub async fn venue_resources<S: VenueStore + ResourceStore>(
+    store: &S,
+    id: &VenueId,
+) -> Result<VenueResources, AppError> {
+    let venue = store
+        .get_venue(id)
+        .await?
+        .ok_or_else(|| venue_not_found(id))?;
+    let resources = store.list_resources(id).await?;
+    Ok(VenueResources { venue, resources })
+}
+
+/// Which rules a resource of `kind` takes: range rules for rooms (and only
+/// rooms), a back nine for courses (and only courses), each validated.
+pub fn resource_rules(
+    kind: ResourceKind,
+    range: Option<RangeRules>,
+    back_nine: Option<BackNine>,
+) -> Result<(Option<RangeRules>, Option<BackNine>), AppError> {
+    let range = match (kind, range) {
+        (ResourceKind::Room, Some(rules)) => Some(rules.validate()?),
+        (ResourceKind::Room, None) => {
+            return Err(AppError::validation(
+                "MISSING_RANGE_RULES",
+                "a room needs range rules: unit_minutes, opens, closes, unit_price_cents",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(AppError::validation(
+                "UNEXPECTED_RANGE_RULES",
+                "only rooms are booked by time range",
+            ));
+        }
+        (_, None) => None,
+    };
+    let back_nine = match (kind, back_nine) {
+        (ResourceKind::Course, Some(back)) => Some(back.validate()?),
+        (_, Some(_)) => {
+            return Err(AppError::validation(
+                "UNEXPECTED_BACK_NINE",
+                "only courses have a back nine",
+            ));
+        }
+        (_, None) => None,
+    };
+    Ok((range, back_nine))
+}
+
+/// A back nine must be an existing course of the same venue.
+pub fn check_back_nine(course: Option<&Resource>, venue: &VenueId) -> Result<(), AppError> {
+    if course.is_some_and(|c| c.kind == ResourceKind::Course && c.venue_id == *venue) {
+        Ok(())
+    } else {
+        Err(AppError::validation(
+            "INVALID_BACK_NINE",
+            "the back nine must be a course of the same venue",
+        ))
+    }
+}
+
+pub async fn create_resource<S: VenueStore + ResourceStore>(
+    store: &S,
+    _writer: &CatalogWriter,
+    venue_id: VenueId,
+    request: CreateResourceRequest,
+) -> Result<Resource, AppError> {
+    let (range, back_nine) = resource_rules(request.kind, request.range, request.back_nine)?;
+    let name = parse_name(&request.name)?;
+    if store.get_venue(&venue_id).await?.is_none() {
+        return Err(venue_not_found(&venue_id));
+    }
+    if let Some(back) = &back_nine {
+        let course = store.get_resource(&back.resource_id).await?;
+        check_back_nine(course.as_ref(), &venue_id)?;
+    }
+    let resource = Resource {
+        back_nine,
+        range,
+        id: ResourceId::generate(),
+        venue_id,
+        name,
+        kind: request.kind,
+        status: CatalogStatus::Open,
+    };
+    store.create_resource(&resource).await?;
+    Ok(resource)
+}
+
+/// Renames or closes/reopens a resource. A closed resource refuses new
+/// bookings (inside the booking's transaction) and keeps the ones it has.
+pub async fn update_resource(
+    resources: &impl ResourceStore,
+    _writer: &CatalogWriter,
+    id: &ResourceId,
+    request: UpdateResourceRequest,
+) -> Result<Resource, AppError> {
+    let change = ResourceChange {
+        name: request.name.as_deref().map(parse_name).transpose()?,
+        status: request.status,
+    };
+    if change == ResourceChange::default() {
+        return Err(nothing_to_change());
+    }
+    resources.update_resource(id, &change).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room_rules() -> RangeRules {
+        serde_json::from_str(
+            r#"{"unit_minutes":15,"opens":"08:00","closes":"20:00","unit_price_cents":500}"#,
+        )
+        .unwrap()
+    }
+
+    fn back() -> BackNine {
+        BackNine {
+            resource_id: ResourceId::generate(),
+            turn_minutes: 120,
+        }
+    }
+
+    fn code(result: Result<(Option<RangeRules>, Option<BackNine>), AppError>) -> &'static str {
+        result.unwrap_err().code()
+    }
+
+    #[test]
+    fn rooms_and_only_rooms_take_range_rules() {
+        let (range, _) = resource_rules(ResourceKind::Room, Some(room_rules()), None).unwrap();
+        assert!(range.is_some());
+        assert_eq!(
+            code(resource_rules(ResourceKind::Room, None, None)),
+            "MISSING_RANGE_RULES"
+        );
+        for kind in [ResourceKind::Course, ResourceKind::Performance] {
+            assert_eq!(
+                code(resource_rules(kind, Some(room_rules()), None)),
+                "UNEXPECTED_RANGE_RULES"
+            );
+        }
+    }
+
+    #[test]
+    fn courses_and_only_courses_take_a_back_nine() {
+        let (_, back_nine) = resource_rules(ResourceKind::Course, None, Some(back())).unwrap();
+        assert!(back_nine.is_some());
+        assert_eq!(
+            resource_rules(ResourceKind::Course, None, None).unwrap(),
+            (None, None)
+        );
+        assert_eq!(
+            code(resource_rules(
+                ResourceKind::Performance,
+                None,
+                Some(back())
+            )),
+            "UNEXPECTED_BACK_NINE"
+        );
+        assert_eq!(
+            code(resource_rules(
+                ResourceKind::Room,
+                Some(room_rules()),
+                Some(back())
+            )),
+            "UNEXPECTED_BACK_NINE"
+        );
+    }
+
+    #[test]
+    fn a_back_nine_is_a_course_of_the_same_venue() {
+        let venue = VenueId::generate();
+        let course = |kind, venue_id: &VenueId| Resource {
+            id: ResourceId::generate(),
+            venue_id: venue_id.clone(),
+            name: "Back nine".into(),
+            kind,
+            status: CatalogStatus::Open,
+            range: None,
+            back_nine: None,
+        };
+        assert!(check_back_nine(Some(&course(ResourceKind::Course, &venue)), &venue).is_ok());
+        for wrong in [
+            Some(course(ResourceKind::Course, &VenueId::generate())),
+            Some(course(ResourceKind::Performance, &venue)),
+            None,
+        ] {
+            assert_eq!(
+                check_back_nine(wrong.as_ref(), &venue).unwrap_err().code(),
+                "INVALID_BACK_NINE"
+            );
+        }
+    }
+
+    #[test]
+    fn only_catalog_writers_may_write() {
+        let caller = |role| Caller {
+            user_id: UserId::generate(),
+            role,
+        };
+        assert!(CatalogWriter::of(&caller(crate::identity::Role::Admin)).is_ok());
+        assert_eq!(
+            CatalogWriter::of(&caller(crate::identity::Role::User))
+                .unwrap_err()
+                .code(),
+            "FORBIDDEN"
+        );
+    }
+}
