@@ -306,6 +306,15 @@ pub enum SlotStatus {
     Closed,
 }
 
+impl SlotStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "AVAILABLE",
+            Self::Closed => "CLOSED",
+        }
+    }
+}
+
 /// What a client sees of a slot's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -523,6 +532,15 @@ impl GenerationRequest {
 pub struct GenerationSummary {
     pub created: usize,
     pub skipped: usize,
+}
+
+/// What setting a seat map did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatMapSummary {
+    pub created: usize,
+    pub skipped: usize,
+    /// The slot's capacity now: its number of seats.
+    pub capacity: u32,
 }
 
 #[cfg(test)]

@@ -151,6 +151,18 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The required `date` query parameter (`YYYY-MM-DD`) of a day's view.
+pub fn date_query(req: &Request) -> Result<chrono::NaiveDate, AppError> {
+    let date = query_param(req, "date").ok_or_else(|| {
+        AppError::validation(
+            "MISSING_DATE",
+            "the date query parameter is required (YYYY-MM-DD)",
+        )
+    })?;
+    chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+        .map_err(|_| AppError::validation("INVALID_DATE", "date must be YYYY-MM-DD"))
+}
+
 /// Keys of the Lambda authorizer's context, as the authorizer writes them.
 pub mod authorizer_context {
     pub const USER_ID: &str = "user_id";

@@ -1,65 +1,89 @@
 //! GET /resources/{resource_id}/availability?date=YYYY-MM-DD (public): the
-//! slots of a resource on a date, with remaining capacity, state and price.
+//! slots of that day with what is left of each and its price.
 
-use chrono::NaiveDate;
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
-use shared::AppError;
-use shared::adapters::dynamo::catalog::DynamoCatalog;
-use shared::catalog::ports::ResourceStore;
-use shared::catalog::{Availability, ResourceId, SlotId};
-use shared::http::{correlation_id, path_param, query_param, respond};
+use shared::catalog::ResourceId;
+use shared::catalog::ports::{ResourceStore, SlotStore};
+use shared::catalog::service;
+use shared::http::{correlation_id, date_query, path_param, respond};
 
-#[derive(Debug, Serialize)]
-struct SlotView {
-    slot_id: SlotId,
-    start: String,
-    end: String,
-    capacity: u32,
-    remaining: u32,
-    availability: Availability,
-    premium: bool,
-    unit_price_cents: u64,
-}
-
-pub async fn handle(
-    store: &DynamoCatalog,
+pub async fn handle<S: ResourceStore + SlotStore>(
+    store: &S,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
     let result = async {
         let resource_id = ResourceId::parse(&path_param(&req, "resource_id")?)?;
-        let date = query_param(&req, "date").ok_or_else(|| {
-            AppError::validation(
-                "MISSING_DATE",
-                "the date query parameter is required (YYYY-MM-DD)",
-            )
-        })?;
-        let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
-            .map_err(|_| AppError::validation("INVALID_DATE", "date must be YYYY-MM-DD"))?;
-        if store.get_resource(&resource_id).await?.is_none() {
-            return Err(AppError::NotFound {
-                code: "RESOURCE_NOT_FOUND",
-                what: format!("the resource {resource_id}"),
-            });
-        }
-        let slots: Vec<SlotView> = store
-            .slots_on(&resource_id, date)
-            .await?
-            .into_iter()
-            .map(|s| SlotView {
-                start: s.id.start.format("%H:%M").to_string(),
-                end: s.end.format("%H:%M").to_string(),
-                capacity: s.capacity,
-                remaining: s.remaining(),
-                availability: s.availability(),
-                premium: s.premium,
-                unit_price_cents: s.unit_price(),
-                slot_id: s.id,
-            })
-            .collect();
-        Ok(serde_json::json!({ "resource_id": resource_id, "date": date, "slots": slots }))
+        let date = date_query(&req)?;
+        service::availability(store, &resource_id, date).await
     }
     .await;
     Ok(respond(200, result, &correlation_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::memory::MemoryCatalog;
+    use shared::testing::catalog::{RESOURCE, course_with_slots};
+    use shared::testing::{body, refusal, request, with_path_param, with_query};
+
+    const FIXTURE: &str =
+        include_str!("../../../events/catalog-availability/get-availability.json");
+    async fn store() -> MemoryCatalog {
+        let store = MemoryCatalog::default();
+        course_with_slots(&store).await;
+        store
+    }
+
+    #[tokio::test]
+    async fn a_day_shows_each_slot_with_what_is_left_and_its_price() {
+        let store = store().await;
+        let slot = shared::catalog::SlotId::parse(&format!("{RESOURCE}@2027-01-15T08:10")).unwrap();
+        store.book(&slot, 4);
+        let res = handle(&store, request(FIXTURE)).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let day = body(&res);
+        assert_eq!(day["date"], "2027-01-15");
+        let slots = day["slots"].as_array().unwrap();
+        assert_eq!(slots.len(), 2);
+        assert_eq!(
+            (
+                &slots[0]["start"],
+                &slots[0]["premium"],
+                &slots[0]["remaining"]
+            ),
+            (&"08:00".into(), &true.into(), &4.into())
+        );
+        assert_eq!(slots[0]["unit_price_cents"], 6250, "a premium weekday");
+        assert_eq!(
+            (&slots[1]["availability"], &slots[1]["remaining"]),
+            (&"FULLY_BOOKED".into(), &0.into())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_day_without_slots_is_empty_and_an_unknown_resource_a_404() {
+        let store = store().await;
+        let res = handle(&store, with_query(FIXTURE, "date", Some("2027-01-16")))
+            .await
+            .unwrap();
+        assert_eq!(body(&res)["slots"], serde_json::json!([]));
+        let other = ResourceId::generate().to_string();
+        let res = handle(&store, with_path_param(FIXTURE, "resource_id", &other))
+            .await
+            .unwrap();
+        assert_eq!(refusal(&res), (404, "RESOURCE_NOT_FOUND".into()));
+    }
+
+    #[tokio::test]
+    async fn a_missing_or_malformed_date_is_a_400() {
+        let store = store().await;
+        for (query, expected) in [(None, "MISSING_DATE"), (Some("tomorrow"), "INVALID_DATE")] {
+            let res = handle(&store, with_query(FIXTURE, "date", query))
+                .await
+                .unwrap();
+            assert_eq!(refusal(&res), (400, expected.into()), "{query:?}");
+        }
+    }
 }

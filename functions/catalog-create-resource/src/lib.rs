@@ -26,28 +26,16 @@ pub async fn handle<S: VenueStore + ResourceStore>(
 mod tests {
     use super::*;
     use shared::adapters::memory::MemoryCatalog;
-    use shared::catalog::{CatalogStatus, Resource, ResourceKind, Venue, VenueKind};
+    use shared::catalog::{Resource, ResourceKind};
+    use shared::testing::catalog::{venue, venue_id};
     use shared::testing::{refusal, request, with_body, with_path_param, with_role};
 
     const FIXTURE: &str =
         include_str!("../../../events/catalog-create-resource/post-resource.json");
-    const VENUE: &str = "0195f0a4-0000-7000-8000-000000000001";
-
     async fn store() -> MemoryCatalog {
         let store = MemoryCatalog::default();
-        let venue = Venue {
-            id: VenueId::parse(VENUE).unwrap(),
-            name: "Canal Hub".into(),
-            kind: VenueKind::Coworking,
-            city: "Amsterdam".into(),
-            status: CatalogStatus::Open,
-        };
-        store.create_venue(&venue).await.unwrap();
+        venue(&store).await;
         store
-    }
-
-    fn venue() -> VenueId {
-        VenueId::parse(VENUE).unwrap()
     }
 
     #[tokio::test]
@@ -58,7 +46,7 @@ mod tests {
         let room: Resource = serde_json::from_slice(res.body().as_ref()).unwrap();
         assert_eq!(room.kind, ResourceKind::Room);
         assert_eq!(room.range.unwrap().unit_minutes, 15);
-        assert_eq!(store.list_resources(&venue()).await.unwrap(), vec![room]);
+        assert_eq!(store.list_resources(&venue_id()).await.unwrap(), vec![room]);
     }
 
     #[tokio::test]
@@ -85,7 +73,7 @@ mod tests {
         );
         let res = handle(&store, with_body(FIXTURE, &stranger)).await.unwrap();
         assert_eq!(refusal(&res), (400, "INVALID_BACK_NINE".into()));
-        assert_eq!(store.list_resources(&venue()).await.unwrap().len(), 2);
+        assert_eq!(store.list_resources(&venue_id()).await.unwrap().len(), 2);
     }
 
     #[tokio::test]
@@ -113,6 +101,6 @@ mod tests {
             let res = handle(&store, with_body(FIXTURE, body)).await.unwrap();
             assert_eq!(refusal(&res), (400, expected.into()), "{body}");
         }
-        assert!(store.list_resources(&venue()).await.unwrap().is_empty());
+        assert!(store.list_resources(&venue_id()).await.unwrap().is_empty());
     }
 }

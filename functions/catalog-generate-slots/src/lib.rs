@@ -1,45 +1,86 @@
-//! POST /admin/resources/{resource_id}/slots/generate (catalog:write):
-//! creates the slots of a daily pattern over a date range. Slots are keyed
-//! by resource, date and start time, so re-running the same request creates
-//! nothing new: the answer says how many were created and skipped. Emits
-//! SlotsGenerated.
+//! POST /admin/resources/{resource_id}/slots/generate (catalog:write): a
+//! daily pattern of slots over up to 92 days. Idempotent: the slot key is
+//! the resource, date and start time, so re-running creates nothing twice.
+//! Records `SlotsGenerated` with what was asked and what was written.
 
 use lambda_http::{Body, Request, Response};
-use shared::adapters::dynamo::catalog::DynamoCatalog;
-use shared::catalog::events::SlotsGenerated;
-use shared::catalog::ports::ResourceStore;
+use shared::catalog::ports::{ResourceStore, SlotStore};
+use shared::catalog::service::{self, CatalogWriter};
 use shared::catalog::{GenerationRequest, ResourceId};
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
-use shared::identity::Permission;
-use shared::{AppError, EventEnvelope};
 
-pub async fn handle(
-    store: &DynamoCatalog,
+pub async fn handle<S: ResourceStore + SlotStore>(
+    store: &S,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
     let result = async {
-        let caller = caller(&req)?;
-        caller.require(Permission::CatalogWrite)?;
+        let writer = CatalogWriter::of(&caller(&req)?)?;
         let resource_id = ResourceId::parse(&path_param(&req, "resource_id")?)?;
         let body: GenerationRequest = parse_json(&req)?;
-        let slots = body.slots(&resource_id)?;
-        if store.get_resource(&resource_id).await?.is_none() {
-            return Err(AppError::NotFound { code: "RESOURCE_NOT_FOUND", what: format!("the resource {resource_id}") });
-        }
-        let generated = SlotsGenerated {
-            resource_id: resource_id.clone(),
-            from: body.from,
-            to: body.to,
-            requested: slots.len(),
-            by: caller.user_id.to_string(),
-        };
-        let event = EventEnvelope::of(&generated, correlation_id.clone())
-            .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
-        let summary = store.generate(&slots, &event).await?;
+        let summary =
+            service::generate_slots(store, &writer, &resource_id, body, &correlation_id).await?;
         tracing::info!(%resource_id, created = summary.created, skipped = summary.skipped, "slots generated");
         Ok(summary)
     }
     .await;
     Ok(respond(200, result, &correlation_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::memory::MemoryCatalog;
+    use shared::catalog::events::SlotsGenerated;
+    use shared::testing::catalog::course;
+    use shared::testing::{body, refusal, request, with_body, with_role};
+
+    const FIXTURE: &str = include_str!("../../../events/catalog-generate-slots/post-generate.json");
+
+    async fn store() -> MemoryCatalog {
+        let store = MemoryCatalog::default();
+        course(&store).await;
+        store
+    }
+
+    #[tokio::test]
+    async fn generating_twice_creates_each_slot_once_and_announces_both_runs() {
+        let store = store().await;
+        let first = handle(&store, request(FIXTURE)).await.unwrap();
+        assert_eq!(first.status(), 200);
+        assert_eq!(
+            body(&first),
+            serde_json::json!({ "created": 8, "skipped": 0 })
+        );
+        let again = handle(&store, request(FIXTURE)).await.unwrap();
+        assert_eq!(
+            body(&again),
+            serde_json::json!({ "created": 0, "skipped": 8 })
+        );
+        let announced: Vec<SlotsGenerated> =
+            store.events().iter().map(|e| e.decode().unwrap()).collect();
+        assert_eq!(
+            announced
+                .iter()
+                .map(|a| (a.requested, a.created, a.skipped))
+                .collect::<Vec<_>>(),
+            [(8, 8, 0), (8, 0, 8)]
+        );
+        assert_eq!(announced[0].by, "0195f0a4-6c1e-7cc3-9a51-3f2d8e1b7a20");
+    }
+
+    #[tokio::test]
+    async fn refusals_write_nothing() {
+        let store = store().await;
+        let res = handle(&store, with_role(FIXTURE, "USER")).await.unwrap();
+        assert_eq!(refusal(&res), (403, "FORBIDDEN".into()));
+        let backwards = r#"{"from":"2027-01-18","to":"2027-01-15","start_times":["08:00"],
+            "duration_minutes":10,"capacity":4,"prices":{"weekday":1,"weekend":1,"holiday":1}}"#;
+        let res = handle(&store, with_body(FIXTURE, backwards)).await.unwrap();
+        assert_eq!(refusal(&res), (400, "INVALID_DATE_RANGE".into()));
+        let unknown = MemoryCatalog::default();
+        let res = handle(&unknown, request(FIXTURE)).await.unwrap();
+        assert_eq!(refusal(&res), (404, "RESOURCE_NOT_FOUND".into()));
+        assert!(store.events().is_empty() && unknown.events().is_empty());
+    }
 }

@@ -27,22 +27,14 @@ pub async fn handle(
 mod tests {
     use super::*;
     use shared::adapters::memory::MemoryCatalog;
-    use shared::catalog::{CatalogStatus, Venue, VenueKind};
+    use shared::catalog::CatalogStatus;
+    use shared::testing::catalog::{venue, venue_id};
     use shared::testing::{body, refusal, request, with_body, with_path_param, with_role};
 
     const FIXTURE: &str = include_str!("../../../events/catalog-update-venue/patch-venue.json");
-    const VENUE: &str = "0195f0a4-0000-7000-8000-000000000001";
-
     async fn store() -> MemoryCatalog {
         let store = MemoryCatalog::default();
-        let venue = Venue {
-            id: VenueId::parse(VENUE).unwrap(),
-            name: "Royal Links".into(),
-            kind: VenueKind::GolfClub,
-            city: "St Andrews".into(),
-            status: CatalogStatus::Open,
-        };
-        store.create_venue(&venue).await.unwrap();
+        venue(&store).await;
         store
     }
 
@@ -52,11 +44,7 @@ mod tests {
         let res = handle(&store, request(FIXTURE)).await.unwrap();
         assert_eq!(res.status(), 200);
         assert_eq!(body(&res)["name"], "The Royal Links");
-        let stored = store
-            .get_venue(&VenueId::parse(VENUE).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = store.get_venue(&venue_id()).await.unwrap().unwrap();
         assert_eq!(
             (stored.name.as_str(), stored.city.as_str(), stored.status),
             ("The Royal Links", "St Andrews", CatalogStatus::Closed)

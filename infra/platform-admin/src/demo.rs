@@ -4,12 +4,12 @@
 use chrono::Duration;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
 use shared::catalog::events::SlotsGenerated;
-use shared::catalog::ports::{ResourceStore, VenueStore};
+use shared::catalog::ports::{ResourceStore, SlotStore, VenueStore};
 use shared::catalog::{
     BackNine, CatalogStatus, GenerationRequest, Prices, RangeRules, Resource, ResourceId,
     ResourceKind, SeatMapRequest, SeatSpec, SlotId, Venue, VenueId, VenueKind,
 };
-use shared::{AppError, CorrelationId, EventEnvelope};
+use shared::{AppError, CorrelationId};
 
 fn id<T>(parse: fn(&str) -> Result<T, AppError>, raw: &str) -> Result<T, AppError> {
     parse(raw)
@@ -144,10 +144,13 @@ pub async fn seed(store: &DynamoCatalog, days: i64) -> Result<String, AppError> 
             to,
             requested: slots.len(),
             by: "demo".into(),
+            created: 0,
+            skipped: 0,
         };
-        let event = EventEnvelope::of(&generated, CorrelationId::generate())
-            .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
-        created += store.generate(&slots, &event).await?.created;
+        created += store
+            .generate(&slots, &generated, &CorrelationId::generate())
+            .await?
+            .created;
     }
     let seats: Vec<SeatSpec> = ["A", "B", "C", "D", "E"]
         .iter()

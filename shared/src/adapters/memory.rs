@@ -1,12 +1,17 @@
 //! In-memory twins of the adapters, for fast handler tests.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
-use crate::catalog::ports::{ResourceChange, ResourceStore, VenueChange, VenueStore};
-use crate::catalog::{Resource, ResourceId, Venue, VenueId};
+use crate::catalog::events::SlotsGenerated;
+use crate::catalog::ports::{
+    ResourceChange, ResourceStore, SlotChange, SlotStore, VenueChange, VenueStore,
+};
+use crate::catalog::{
+    GenerationSummary, Resource, ResourceId, Seat, SeatMapSummary, Slot, SlotId, Venue, VenueId,
+};
 use crate::events::{EventEnvelope, EventId};
 use crate::identity::service::LoginPolicy;
 use crate::identity::{Email, Role, User, UserId};
@@ -14,7 +19,7 @@ use crate::ports::{
     Attempt, EventLog, EventPublisher, HeartbeatStore, LoginAttempts, OutgoingEvent, Probe,
     PublishFailure, Recorded, Rotation, SessionStore, StoredRefreshToken, UserStore,
 };
-use crate::{AppError, EventSource};
+use crate::{AppError, CorrelationId, EventSource};
 
 /// Records published events; can be told to refuse some event ids.
 #[derive(Debug, Default)]
@@ -390,6 +395,7 @@ impl LoginAttempts for MemoryIdentity {
 pub struct MemoryCatalog {
     venues: Mutex<HashMap<VenueId, Venue>>,
     resources: Mutex<HashMap<ResourceId, Resource>>,
+    slots: Mutex<MemorySlots>,
 }
 
 fn by_name<T>(mut items: Vec<T>, key: impl Fn(&T) -> (String, String)) -> Vec<T> {
@@ -489,5 +495,170 @@ impl ResourceStore for MemoryCatalog {
             resource.status = status;
         }
         Ok(resource.clone())
+    }
+}
+
+/// The catalog's slots, seats and room units in memory (part of
+/// [`MemoryCatalog`]), with the adapter's guarantees: generation creates
+/// each slot once, a capacity never drops below what is booked, a seat map
+/// keeps the seats it has.
+#[derive(Debug, Default)]
+struct MemorySlots {
+    slots: BTreeMap<SlotId, Slot>,
+    seats: BTreeMap<SlotId, BTreeMap<String, Seat>>,
+    units: HashMap<(ResourceId, NaiveDate), BTreeSet<NaiveTime>>,
+    outbox: Vec<EventEnvelope>,
+}
+
+impl MemoryCatalog {
+    /// Takes `places` of a slot, as a booking would (for tests).
+    pub fn book(&self, id: &SlotId, places: u32) {
+        let mut slots = self.slots.lock().expect("lock");
+        if let Some(slot) = slots.slots.get_mut(id) {
+            slot.booked += places;
+        }
+    }
+
+    /// Locks units of a room on a date, as a range booking would (for tests).
+    pub fn take_units(&self, resource: &ResourceId, date: NaiveDate, units: &[NaiveTime]) {
+        let mut slots = self.slots.lock().expect("lock");
+        slots
+            .units
+            .entry((resource.clone(), date))
+            .or_default()
+            .extend(units.iter().copied());
+    }
+
+    /// The events written to the outbox, oldest first.
+    pub fn events(&self) -> Vec<EventEnvelope> {
+        self.slots.lock().expect("lock").outbox.clone()
+    }
+}
+
+fn no_slot(id: &SlotId) -> AppError {
+    AppError::NotFound {
+        code: "SLOT_NOT_FOUND",
+        what: format!("the slot {id}"),
+    }
+}
+
+impl SlotStore for MemoryCatalog {
+    async fn generate(
+        &self,
+        slots: &[Slot],
+        announce: &SlotsGenerated,
+        correlation_id: &CorrelationId,
+    ) -> Result<GenerationSummary, AppError> {
+        let mut state = self.slots.lock().expect("lock");
+        let mut summary = GenerationSummary::default();
+        for slot in slots {
+            if state.slots.contains_key(&slot.id) {
+                summary.skipped += 1;
+            } else {
+                state.slots.insert(slot.id.clone(), slot.clone());
+                summary.created += 1;
+            }
+        }
+        let announce = SlotsGenerated {
+            created: summary.created,
+            skipped: summary.skipped,
+            ..announce.clone()
+        };
+        let event = EventEnvelope::of(&announce, correlation_id.clone())
+            .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
+        state.outbox.push(event);
+        Ok(summary)
+    }
+
+    async fn slots_on(
+        &self,
+        resource: &ResourceId,
+        date: NaiveDate,
+    ) -> Result<Vec<Slot>, AppError> {
+        let state = self.slots.lock().expect("lock");
+        Ok(state
+            .slots
+            .values()
+            .filter(|s| s.id.resource_id == *resource && s.id.date == date)
+            .cloned()
+            .collect())
+    }
+
+    async fn get_slot(&self, id: &SlotId) -> Result<Option<Slot>, AppError> {
+        Ok(self.slots.lock().expect("lock").slots.get(id).cloned())
+    }
+
+    async fn update_slot(&self, id: &SlotId, change: &SlotChange) -> Result<Slot, AppError> {
+        let mut state = self.slots.lock().expect("lock");
+        let slot = state.slots.get_mut(id).ok_or_else(|| no_slot(id))?;
+        if let Some(capacity) = change.capacity
+            && capacity < slot.booked
+        {
+            return Err(AppError::conflict(
+                "CAPACITY_BELOW_BOOKED",
+                format!("{} places are already booked", slot.booked),
+            ));
+        }
+        if let Some(status) = change.status {
+            slot.status = status;
+        }
+        if let Some(capacity) = change.capacity {
+            slot.capacity = capacity;
+        }
+        Ok(slot.clone())
+    }
+
+    async fn set_seat_map(&self, id: &SlotId, seats: &[Seat]) -> Result<SeatMapSummary, AppError> {
+        let mut state = self.slots.lock().expect("lock");
+        let booked = state.slots.get(id).ok_or_else(|| no_slot(id))?.booked;
+        let existing = state.seats.get(id).cloned().unwrap_or_default();
+        let mut all: BTreeSet<&str> = existing.keys().map(String::as_str).collect();
+        all.extend(seats.iter().map(|s| s.seat_id.as_str()));
+        let capacity = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        if booked > capacity {
+            return Err(AppError::conflict(
+                "CAPACITY_BELOW_BOOKED",
+                format!("{booked} places are booked; the map has {capacity} seats"),
+            ));
+        }
+        let mut summary = SeatMapSummary {
+            capacity,
+            ..SeatMapSummary::default()
+        };
+        let map = state.seats.entry(id.clone()).or_default();
+        for seat in seats {
+            if map.contains_key(&seat.seat_id) {
+                summary.skipped += 1;
+            } else {
+                map.insert(seat.seat_id.clone(), seat.clone());
+                summary.created += 1;
+            }
+        }
+        let slot = state.slots.get_mut(id).ok_or_else(|| no_slot(id))?;
+        slot.seated = true;
+        slot.capacity = capacity;
+        Ok(summary)
+    }
+
+    async fn seats_of(&self, id: &SlotId) -> Result<Vec<Seat>, AppError> {
+        let state = self.slots.lock().expect("lock");
+        Ok(state
+            .seats
+            .get(id)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn taken_units(
+        &self,
+        resource: &ResourceId,
+        date: NaiveDate,
+    ) -> Result<BTreeSet<NaiveTime>, AppError> {
+        let state = self.slots.lock().expect("lock");
+        Ok(state
+            .units
+            .get(&(resource.clone(), date))
+            .cloned()
+            .unwrap_or_default())
     }
 }

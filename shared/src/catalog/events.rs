@@ -18,6 +18,9 @@ pub struct SlotsGenerated {
     pub requested: usize,
     /// Who asked: a user id, or the demo loader.
     pub by: String,
+    /// Slots written now, and slots that were there already.
+    pub created: usize,
+    pub skipped: usize,
 }
 
 impl Event for SlotsGenerated {

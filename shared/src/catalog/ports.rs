@@ -5,8 +5,16 @@
 
 use std::future::Future;
 
-use super::{CatalogStatus, Resource, ResourceId, Venue, VenueId};
-use crate::AppError;
+use std::collections::BTreeSet;
+
+use chrono::{NaiveDate, NaiveTime};
+
+use super::events::SlotsGenerated;
+use super::{
+    CatalogStatus, GenerationSummary, Resource, ResourceId, Seat, SeatMapSummary, Slot, SlotId,
+    SlotStatus, Venue, VenueId,
+};
+use crate::{AppError, CorrelationId};
 
 /// A validated change of a venue: each field, if given, replaces the stored one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,6 +22,13 @@ pub struct VenueChange {
     pub name: Option<String>,
     pub city: Option<String>,
     pub status: Option<CatalogStatus>,
+}
+
+/// A validated change of a slot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlotChange {
+    pub status: Option<SlotStatus>,
+    pub capacity: Option<u32>,
 }
 
 /// A validated change of a resource.
@@ -67,4 +82,52 @@ pub trait ResourceStore: Send + Sync {
         id: &ResourceId,
         change: &ResourceChange,
     ) -> impl Future<Output = Result<Resource, AppError>> + Send;
+}
+
+pub trait SlotStore: Send + Sync {
+    /// Writes the slots that do not exist yet, leaving every existing one
+    /// as it is, and records `announce` with the counts filled in.
+    fn generate(
+        &self,
+        slots: &[Slot],
+        announce: &SlotsGenerated,
+        correlation_id: &CorrelationId,
+    ) -> impl Future<Output = Result<GenerationSummary, AppError>> + Send;
+
+    /// The slots of a resource on a date, in start order.
+    fn slots_on(
+        &self,
+        resource: &ResourceId,
+        date: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<Slot>, AppError>> + Send;
+
+    fn get_slot(&self, id: &SlotId) -> impl Future<Output = Result<Option<Slot>, AppError>> + Send;
+
+    /// Changes a slot's status and/or capacity. A capacity below what is
+    /// booked is refused by the write's condition (`CAPACITY_BELOW_BOOKED`);
+    /// an unknown slot is `SLOT_NOT_FOUND`.
+    fn update_slot(
+        &self,
+        id: &SlotId,
+        change: &SlotChange,
+    ) -> impl Future<Output = Result<Slot, AppError>> + Send;
+
+    /// Adds the seats a slot does not have yet (existing ones stay as they
+    /// are, taken or not), marks the slot seated and sets its capacity to
+    /// its number of seats; never below what is booked.
+    fn set_seat_map(
+        &self,
+        id: &SlotId,
+        seats: &[Seat],
+    ) -> impl Future<Output = Result<SeatMapSummary, AppError>> + Send;
+
+    /// Every seat of a slot, by seat id.
+    fn seats_of(&self, id: &SlotId) -> impl Future<Output = Result<Vec<Seat>, AppError>> + Send;
+
+    /// The start of every unit of a room that a booking holds on a date.
+    fn taken_units(
+        &self,
+        resource: &ResourceId,
+        date: NaiveDate,
+    ) -> impl Future<Output = Result<BTreeSet<NaiveTime>, AppError>> + Send;
 }

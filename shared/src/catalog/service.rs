@@ -5,13 +5,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ports::{ResourceChange, ResourceStore, VenueChange, VenueStore};
+use chrono::NaiveDate;
+
+use super::events::SlotsGenerated;
+use super::ports::{ResourceChange, ResourceStore, SlotChange, SlotStore, VenueChange, VenueStore};
 use super::{
-    BackNine, CatalogStatus, RangeRules, Resource, ResourceId, ResourceKind, Venue, VenueId,
-    VenueKind, parse_name,
+    Availability, BackNine, CatalogStatus, GenerationRequest, GenerationSummary, MAX_CAPACITY,
+    RangeRules, Resource, ResourceId, ResourceKind, Seat, SeatMapRequest, SeatMapSummary, SlotId,
+    SlotStatus, Venue, VenueId, VenueKind, parse_name,
 };
-use crate::AppError;
 use crate::identity::{Caller, Permission, UserId};
+use crate::{AppError, CorrelationId};
 
 /// Proof that the caller may write the catalog (`catalog:write`). Every
 /// write use case takes one, so none runs without the check, and a handler
@@ -230,6 +234,247 @@ pub async fn update_resource(
         return Err(nothing_to_change());
     }
     resources.update_resource(id, &change).await
+}
+
+/// PATCH /admin/slots/{slot_id}: any of the fields.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSlotRequest {
+    pub status: Option<SlotStatus>,
+    pub capacity: Option<i64>,
+}
+
+/// One slot of a day, as the availability route shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotView {
+    pub slot_id: SlotId,
+    pub start: String,
+    pub end: String,
+    pub capacity: u32,
+    pub remaining: u32,
+    pub availability: Availability,
+    pub premium: bool,
+    pub unit_price_cents: u64,
+}
+
+/// `GET /resources/{resource_id}/availability?date=`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayAvailability {
+    pub resource_id: ResourceId,
+    pub date: NaiveDate,
+    pub slots: Vec<SlotView>,
+}
+
+/// A free stretch of a room's day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeRange {
+    pub start: String,
+    pub end: String,
+}
+
+/// `GET /resources/{resource_id}/free-ranges?date=`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeRanges {
+    pub resource_id: ResourceId,
+    pub date: NaiveDate,
+    pub unit_minutes: u32,
+    pub unit_price_cents: u64,
+    pub free: Vec<FreeRange>,
+}
+
+/// `GET /slots/{slot_id}/seats`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatMapView {
+    pub slot_id: SlotId,
+    pub seated: bool,
+    pub remaining: u32,
+    pub seats: Vec<Seat>,
+}
+
+/// A slot after `PATCH /admin/slots/{slot_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotUpdated {
+    pub slot_id: SlotId,
+    pub capacity: u32,
+    pub booked: u32,
+    pub remaining: u32,
+    pub availability: Availability,
+}
+
+fn resource_not_found(id: &ResourceId) -> AppError {
+    AppError::NotFound {
+        code: "RESOURCE_NOT_FOUND",
+        what: format!("the resource {id}"),
+    }
+}
+
+fn slot_not_found(id: &SlotId) -> AppError {
+    AppError::NotFound {
+        code: "SLOT_NOT_FOUND",
+        what: format!("the slot {id}"),
+    }
+}
+
+fn hhmm(time: chrono::NaiveTime) -> String {
+    time.format("%H:%M").to_string()
+}
+
+/// Generates a daily pattern of slots; running it again creates nothing
+/// twice. `SlotsGenerated` records what was asked and what was written.
+pub async fn generate_slots<S: ResourceStore + SlotStore>(
+    store: &S,
+    writer: &CatalogWriter,
+    resource_id: &ResourceId,
+    request: GenerationRequest,
+    correlation_id: &CorrelationId,
+) -> Result<GenerationSummary, AppError> {
+    let slots = request.slots(resource_id)?;
+    if store.get_resource(resource_id).await?.is_none() {
+        return Err(resource_not_found(resource_id));
+    }
+    let announce = SlotsGenerated {
+        resource_id: resource_id.clone(),
+        from: request.from,
+        to: request.to,
+        requested: slots.len(),
+        by: writer.user_id.to_string(),
+        created: 0,
+        skipped: 0,
+    };
+    store.generate(&slots, &announce, correlation_id).await
+}
+
+/// The slots of a resource on one day, with what is left of each.
+pub async fn availability<S: ResourceStore + SlotStore>(
+    store: &S,
+    resource_id: &ResourceId,
+    date: NaiveDate,
+) -> Result<DayAvailability, AppError> {
+    if store.get_resource(resource_id).await?.is_none() {
+        return Err(resource_not_found(resource_id));
+    }
+    let slots = store
+        .slots_on(resource_id, date)
+        .await?
+        .into_iter()
+        .map(|s| SlotView {
+            start: hhmm(s.id.start),
+            end: hhmm(s.end),
+            capacity: s.capacity,
+            remaining: s.remaining(),
+            availability: s.availability(),
+            premium: s.premium,
+            unit_price_cents: s.unit_price(),
+            slot_id: s.id,
+        })
+        .collect();
+    Ok(DayAvailability {
+        resource_id: resource_id.clone(),
+        date,
+        slots,
+    })
+}
+
+/// A room's free stretches of one day, on its unit grid.
+pub async fn free_ranges<S: ResourceStore + SlotStore>(
+    store: &S,
+    resource_id: &ResourceId,
+    date: NaiveDate,
+) -> Result<FreeRanges, AppError> {
+    let resource = store
+        .get_resource(resource_id)
+        .await?
+        .ok_or_else(|| resource_not_found(resource_id))?;
+    let Some(rules) = resource.range else {
+        return Err(AppError::conflict(
+            "NOT_A_ROOM",
+            "this resource is not booked by time range",
+        ));
+    };
+    let taken = store.taken_units(resource_id, date).await?;
+    let free = rules
+        .free_ranges(&taken)
+        .into_iter()
+        .map(|(start, end)| FreeRange {
+            start: hhmm(start),
+            end: hhmm(end),
+        })
+        .collect();
+    Ok(FreeRanges {
+        resource_id: resource_id.clone(),
+        date,
+        unit_minutes: rules.unit_minutes,
+        unit_price_cents: rules.unit_price_cents,
+        free,
+    })
+}
+
+/// A slot's seat map: every seat with its tier, price and status.
+pub async fn seat_map(store: &impl SlotStore, id: &SlotId) -> Result<SeatMapView, AppError> {
+    let slot = store
+        .get_slot(id)
+        .await?
+        .ok_or_else(|| slot_not_found(id))?;
+    let seats = store.seats_of(id).await?;
+    Ok(SeatMapView {
+        slot_id: id.clone(),
+        seated: slot.seated,
+        remaining: slot.remaining(),
+        seats,
+    })
+}
+
+/// Makes a slot seated with this map (seats already there stay as they are).
+pub async fn set_seats(
+    store: &impl SlotStore,
+    _writer: &CatalogWriter,
+    id: &SlotId,
+    request: SeatMapRequest,
+) -> Result<SeatMapSummary, AppError> {
+    let seats = request.seats()?;
+    store.set_seat_map(id, &seats).await
+}
+
+/// Closes or reopens a slot and/or changes its capacity (never below what
+/// is booked).
+pub async fn update_slot(
+    store: &impl SlotStore,
+    _writer: &CatalogWriter,
+    id: &SlotId,
+    request: UpdateSlotRequest,
+) -> Result<SlotUpdated, AppError> {
+    let capacity = request
+        .capacity
+        .map(|c| {
+            u32::try_from(c)
+                .ok()
+                .filter(|c| (1..=MAX_CAPACITY).contains(c))
+                .ok_or_else(|| {
+                    AppError::validation(
+                        "INVALID_CAPACITY",
+                        format!("capacity must be 1 to {MAX_CAPACITY}"),
+                    )
+                })
+        })
+        .transpose()?;
+    let change = SlotChange {
+        status: request.status,
+        capacity,
+    };
+    if change == SlotChange::default() {
+        return Err(AppError::validation(
+            "NOTHING_TO_CHANGE",
+            "give status and/or capacity",
+        ));
+    }
+    let slot = store.update_slot(id, &change).await?;
+    Ok(SlotUpdated {
+        capacity: slot.capacity,
+        booked: slot.booked,
+        remaining: slot.remaining(),
+        availability: slot.availability(),
+        slot_id: slot.id,
+    })
 }
 
 #[cfg(test)]

@@ -361,9 +361,17 @@ impl DynamoPayments {
             .last_evaluated_key()
             .and(ledger.last())
             .map(|last| last.entry_id.clone());
+        // On the first page the balance is the newest entry's balance_after:
+        // every balance change writes its entry in the same transaction, so
+        // the balance and the page come from one read and always agree (a
+        // second read of the wallet could already see a later change).
+        let balance = match (cursor, ledger.first()) {
+            (None, Some(newest)) => newest.balance_after,
+            _ => self.balance(user).await?.unwrap_or(0),
+        };
         Ok(WalletView {
             user_id: user.clone(),
-            balance: self.balance(user).await?.unwrap_or(0),
+            balance,
             ledger,
             next_cursor,
         })
