@@ -7,6 +7,8 @@
 //! machine and the request validation.
 
 pub mod events;
+pub mod ports;
+pub mod service;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -10,7 +10,7 @@ use crate::AppError;
 
 /// A booking's id (UUID v7). In the kernel because the payment context keys
 /// its payments by it without depending on the booking context.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct BookingId(String);
 

@@ -5,6 +5,7 @@
 //! 2,500 cents costs 2,500 points.
 
 pub mod events;
+pub mod ports;
 
 use std::fmt;
 use std::str::FromStr;

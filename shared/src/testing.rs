@@ -18,6 +18,28 @@ pub fn request(fixture: &str) -> Request {
     request_of(&fixture_json(fixture))
 }
 
+/// The fixture, changed by `change`, as JSON text: to change several
+/// things at once before making it a request.
+pub fn edit(fixture: &str, change: impl FnOnce(&mut Value)) -> String {
+    let mut json = fixture_json(fixture);
+    change(&mut json);
+    json.to_string()
+}
+
+/// The fixture with one header set, or removed (`None`).
+pub fn with_header(fixture: &str, name: &str, value: Option<&str>) -> Request {
+    let mut json = fixture_json(fixture);
+    match value {
+        Some(value) => json["headers"][name] = value.into(),
+        None => {
+            if let Some(headers) = json["headers"].as_object_mut() {
+                headers.remove(name);
+            }
+        }
+    }
+    request_of(&json)
+}
+
 /// The fixture with another body.
 pub fn with_body(fixture: &str, body: &str) -> Request {
     let mut json = fixture_json(fixture);
@@ -28,6 +50,14 @@ pub fn with_body(fixture: &str, body: &str) -> Request {
 /// The fixture as sent by a caller of another role (`USER`, `ADMIN`).
 pub fn with_role(fixture: &str, role: &str) -> Request {
     let mut json = fixture_json(fixture);
+    json["requestContext"]["authorizer"]["lambda"]["role"] = role.into();
+    request_of(&json)
+}
+
+/// The fixture as sent by another caller: their user id and role.
+pub fn with_user(fixture: &str, user_id: &str, role: &str) -> Request {
+    let mut json = fixture_json(fixture);
+    json["requestContext"]["authorizer"]["lambda"]["user_id"] = user_id.into();
     json["requestContext"]["authorizer"]["lambda"]["role"] = role.into();
     request_of(&json)
 }
@@ -50,6 +80,22 @@ pub fn with_query(fixture: &str, name: &str, value: Option<&str>) -> Request {
         Some(value) => query.insert(name.to_owned(), value.into()),
         None => query.remove(name),
     };
+    set_query(&mut json, query);
+    request_of(&json)
+}
+
+/// The fixture with exactly these query parameters.
+pub fn with_queries(fixture: &str, pairs: &[(&str, &str)]) -> Request {
+    let mut json = fixture_json(fixture);
+    let query = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+        .collect();
+    set_query(&mut json, query);
+    request_of(&json)
+}
+
+fn set_query(json: &mut Value, query: serde_json::Map<String, Value>) {
     json["rawQueryString"] = query
         .iter()
         .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
@@ -57,7 +103,6 @@ pub fn with_query(fixture: &str, name: &str, value: Option<&str>) -> Request {
         .join("&")
         .into();
     json["queryStringParameters"] = Value::Object(query);
-    request_of(&json)
 }
 
 /// The response's JSON body.
@@ -171,5 +216,81 @@ pub mod catalog {
             .set_seat_map(&slot(), &map.seats().expect("seats"))
             .await
             .expect("seated");
+    }
+}
+
+/// Bookings to test against, matching the `events/booking-*` fixtures.
+pub mod booking {
+    use chrono::{DateTime, Duration, Utc};
+
+    use crate::booking::{Booking, BookingId, BookingNumber, BookingStatus, HistoryEntry};
+    use crate::catalog::SlotId;
+    use crate::identity::UserId;
+
+    /// The booking the fixtures name.
+    pub const BOOKING: &str = "0195f0a4-7b00-7000-8000-000000000001";
+    /// Its owner, the caller of the fixtures.
+    pub const OWNER: &str = "0195f0a4-6c1e-7cc3-9a51-3f2d8e1b7a20";
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        "2027-01-10T09:30:00Z"
+            .parse::<DateTime<Utc>>()
+            .expect("an instant")
+            + Duration::minutes(minutes)
+    }
+
+    /// A PENDING booking of 2 places on 2027-01-15 at 08:00 by `user`,
+    /// made `minutes` after 2027-01-10T09:30Z.
+    pub fn booking_of(id: BookingId, user: &UserId, minutes: i64) -> Booking {
+        Booking {
+            id,
+            number: BookingNumber::generate(),
+            user_id: user.clone(),
+            kind: "counted".into(),
+            slot_id: SlotId::parse(super::catalog::SLOT).expect("a slot"),
+            quantity: 2,
+            unit_price_cents: Some(5000),
+            seats: Vec::new(),
+            back_nine_slot_id: None,
+            ends_at: None,
+            units: Vec::new(),
+            price_cents: 10_000,
+            currency: "EUR".into(),
+            payment: None,
+            status: BookingStatus::Pending,
+            confirmed_at: None,
+            hold_expires_at: at(minutes + 15),
+            created_at: at(minutes),
+            updated_at: at(minutes),
+        }
+    }
+
+    /// The fixtures' booking, of their caller.
+    pub fn booking() -> Booking {
+        booking_of(
+            BookingId::parse(BOOKING).expect("an id"),
+            &UserId::parse(OWNER).expect("an id"),
+            0,
+        )
+    }
+
+    /// Held, then cancelled by its owner.
+    pub fn cancelled_history() -> Vec<HistoryEntry> {
+        vec![
+            HistoryEntry {
+                at: at(0),
+                from: None,
+                to: BookingStatus::Pending,
+                by: OWNER.into(),
+                reason: "held".into(),
+            },
+            HistoryEntry {
+                at: at(5),
+                from: Some(BookingStatus::Pending),
+                to: BookingStatus::Cancelled,
+                by: OWNER.into(),
+                reason: "cancelled by the customer".into(),
+            },
+        ]
     }
 }

@@ -18,7 +18,7 @@ use shared::payment::RefundPolicy;
 /// The booking of the path, if the caller may see it (else 404).
 async fn visible(store: &DynamoBookings, req: &Request) -> Result<Booking, AppError> {
     let id = BookingId::parse(&path_param(req, "booking_id")?)?;
-    store.get_visible(&caller(req)?, &id).await
+    shared::booking::service::get_visible(store, &caller(req)?, &id).await
 }
 
 pub async fn handle(

@@ -1,21 +1,78 @@
-//! GET /bookings/{booking_id}: one booking, to its owner or an admin.
+//! GET /bookings/{booking_id}: the booking, to its owner or an admin with
+//! `bookings:manage`; anyone else gets 404, as for a booking that does not
+//! exist.
 
 use lambda_http::{Body, Request, Response};
-use shared::AppError;
-use shared::adapters::dynamo::booking::DynamoBookings;
-use shared::booking::{Booking, BookingId};
+use shared::booking::BookingId;
+use shared::booking::ports::BookingReader;
+use shared::booking::service;
 use shared::http::{caller, correlation_id, path_param, respond};
 
-/// The booking of the path, if the caller may see it (else 404).
-async fn visible(store: &DynamoBookings, req: &Request) -> Result<Booking, AppError> {
-    let id = BookingId::parse(&path_param(req, "booking_id")?)?;
-    store.get_visible(&caller(req)?, &id).await
-}
-
 pub async fn handle(
-    store: &DynamoBookings,
+    bookings: &impl BookingReader,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
-    Ok(respond(200, visible(store, &req).await, &correlation_id))
+    let result = async {
+        let id = BookingId::parse(&path_param(&req, "booking_id")?)?;
+        service::get_visible(bookings, &caller(&req)?, &id).await
+    }
+    .await;
+    Ok(respond(200, result, &correlation_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::memory::MemoryBookings;
+    use shared::testing::booking::{BOOKING, OWNER, booking};
+    use shared::testing::{body, refusal, request, with_path_param, with_user};
+
+    const FIXTURE: &str = include_str!("../../../events/booking-get/get-booking.json");
+
+    fn store() -> MemoryBookings {
+        let store = MemoryBookings::default();
+        store.insert(booking(), Vec::new());
+        store
+    }
+
+    #[tokio::test]
+    async fn the_owner_sees_their_booking() {
+        let res = handle(&store(), request(FIXTURE)).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let json = body(&res);
+        assert_eq!(
+            (&json["id"], &json["user_id"]),
+            (&BOOKING.into(), &OWNER.into())
+        );
+    }
+
+    #[tokio::test]
+    async fn another_customer_gets_the_404_of_a_booking_that_does_not_exist_and_an_admin_sees_it() {
+        let store = store();
+        let stranger = shared::identity::UserId::generate().to_string();
+        let theirs = handle(&store, with_user(FIXTURE, &stranger, "USER"))
+            .await
+            .unwrap();
+        let missing = handle(
+            &store,
+            with_path_param(FIXTURE, "booking_id", &BookingId::generate().to_string()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(refusal(&theirs), (404, "BOOKING_NOT_FOUND".into()));
+        assert_eq!(body(&theirs)["code"], body(&missing)["code"]);
+        let admin = handle(&store, with_user(FIXTURE, &stranger, "ADMIN"))
+            .await
+            .unwrap();
+        assert_eq!(admin.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_id_is_a_400() {
+        let res = handle(&store(), with_path_param(FIXTURE, "booking_id", "BK-1"))
+            .await
+            .unwrap();
+        assert_eq!(refusal(&res), (400, "INVALID_BOOKING_ID".into()));
+    }
 }

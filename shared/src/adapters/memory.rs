@@ -5,6 +5,8 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
+use crate::booking::ports::{BookingFilter, BookingPage, BookingReader};
+use crate::booking::{Booking, BookingId, HistoryEntry};
 use crate::catalog::events::SlotsGenerated;
 use crate::catalog::ports::{
     ResourceChange, ResourceStore, SlotChange, SlotStore, VenueChange, VenueStore,
@@ -15,6 +17,9 @@ use crate::catalog::{
 use crate::events::{EventEnvelope, EventId};
 use crate::identity::service::LoginPolicy;
 use crate::identity::{Email, Role, User, UserId};
+use crate::payment::events::WalletCharged;
+use crate::payment::ports::{TopUpOrder, ToppedUp, WalletStore};
+use crate::payment::{LedgerEntry, LedgerKind, MAX_BALANCE, WalletView};
 use crate::ports::{
     Attempt, EventLog, EventPublisher, HeartbeatStore, LoginAttempts, OutgoingEvent, Probe,
     PublishFailure, Recorded, Rotation, SessionStore, StoredRefreshToken, UserStore,
@@ -660,5 +665,209 @@ impl SlotStore for MemoryCatalog {
             .get(&(resource.clone(), date))
             .cloned()
             .unwrap_or_default())
+    }
+}
+
+/// Bookings and their histories in memory, read as the DynamoDB adapter
+/// reads them: a user's list newest first (by `created_at`, then id), paged
+/// by an opaque cursor, `limit` read before the filter applies.
+#[derive(Debug, Default)]
+pub struct MemoryBookings {
+    bookings: Mutex<BTreeMap<BookingId, (Booking, Vec<HistoryEntry>)>>,
+}
+
+impl MemoryBookings {
+    /// Stores a booking with its history (for tests).
+    pub fn insert(&self, booking: Booking, history: Vec<HistoryEntry>) {
+        self.bookings
+            .lock()
+            .expect("lock")
+            .insert(booking.id.clone(), (booking, history));
+    }
+}
+
+impl BookingReader for MemoryBookings {
+    async fn get(&self, id: &BookingId) -> Result<Option<Booking>, AppError> {
+        Ok(self
+            .bookings
+            .lock()
+            .expect("lock")
+            .get(id)
+            .map(|(b, _)| b.clone()))
+    }
+
+    async fn history(&self, id: &BookingId) -> Result<Vec<HistoryEntry>, AppError> {
+        Ok(self
+            .bookings
+            .lock()
+            .expect("lock")
+            .get(id)
+            .map(|(_, h)| h.clone())
+            .unwrap_or_default())
+    }
+
+    async fn list_for_user(
+        &self,
+        user: &UserId,
+        filter: &BookingFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<BookingPage, AppError> {
+        let mut mine: Vec<Booking> = self
+            .bookings
+            .lock()
+            .expect("lock")
+            .values()
+            .filter(|(b, _)| b.user_id == *user)
+            .map(|(b, _)| b.clone())
+            .collect();
+        mine.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        let start = match cursor {
+            None => 0,
+            Some(c) => {
+                mine.iter()
+                    .position(|b| b.id.as_str() == c)
+                    .ok_or_else(|| {
+                        AppError::validation(
+                            "INVALID_CURSOR",
+                            "cursor is not one this API returned",
+                        )
+                    })?
+                    + 1
+            }
+        };
+        let read: Vec<Booking> = mine
+            .into_iter()
+            .skip(start)
+            .take(usize::try_from(limit).unwrap_or(usize::MAX) + 1)
+            .collect();
+        let (page, more) = read.split_at(read.len().min(limit as usize));
+        let next_cursor = (!more.is_empty())
+            .then(|| page.last().map(|b| b.id.to_string()))
+            .flatten();
+        let bookings = page
+            .iter()
+            .filter(|b| filter.status.is_none_or(|s| b.status == s))
+            .filter(|b| filter.date.is_none_or(|d| b.slot_id.date == d))
+            .cloned()
+            .collect();
+        Ok(BookingPage {
+            bookings,
+            next_cursor,
+        })
+    }
+}
+
+/// Wallets in memory, with the DynamoDB adapter's guarantees: one top-up
+/// per idempotency key (the same body replays the first answer, another is
+/// 422), no wallet past `MAX_BALANCE`, the balance always the ledger's sum.
+#[derive(Debug, Default)]
+pub struct MemoryWallets {
+    state: Mutex<WalletState>,
+}
+
+#[derive(Debug, Default)]
+struct WalletState {
+    /// Each user's ledger, oldest first.
+    ledgers: HashMap<UserId, Vec<LedgerEntry>>,
+    /// (user, key) -> (fingerprint, first answer).
+    records: HashMap<(UserId, String), (String, String)>,
+    outbox: Vec<EventEnvelope>,
+}
+
+impl MemoryWallets {
+    /// The events written to the outbox, oldest first.
+    pub fn events(&self) -> Vec<EventEnvelope> {
+        self.state.lock().expect("lock").outbox.clone()
+    }
+}
+
+impl WalletStore for MemoryWallets {
+    async fn top_up(&self, order: &TopUpOrder<'_>) -> Result<ToppedUp, AppError> {
+        let mut state = self.state.lock().expect("lock");
+        let record = (order.user.clone(), order.key.as_str().to_owned());
+        if let Some((fingerprint, answer)) = state.records.get(&record) {
+            return if fingerprint == order.fingerprint {
+                Ok(ToppedUp::Replayed(answer.clone()))
+            } else {
+                Err(AppError::Unprocessable {
+                    code: "IDEMPOTENCY_KEY_REUSED",
+                    message: "this Idempotency-Key was used for a different request".into(),
+                })
+            };
+        }
+        let ledger = state.ledgers.entry(order.user.clone()).or_default();
+        let balance = ledger.last().map_or(0, |e| e.balance_after);
+        let after = balance + order.points.get();
+        if after > MAX_BALANCE {
+            return Err(AppError::conflict(
+                "BALANCE_LIMIT",
+                format!("a wallet holds at most {MAX_BALANCE} points"),
+            ));
+        }
+        let entry = LedgerEntry {
+            entry_id: uuid::Uuid::now_v7().to_string(),
+            kind: LedgerKind::TopUp,
+            points: i64::try_from(order.points.get())
+                .map_err(|e| AppError::internal("topping up", e))?,
+            balance_after: after,
+            booking_id: None,
+            at: order.now,
+        };
+        ledger.push(entry.clone());
+        let charged = WalletCharged {
+            user_id: order.user.clone(),
+            entry_id: entry.entry_id.clone(),
+            points: order.points.get(),
+            balance: after,
+        };
+        let event = EventEnvelope::of(&charged, order.correlation_id.clone())
+            .map_err(|e| AppError::internal("encoding WalletCharged", e))?;
+        state.outbox.push(event);
+        let answer = serde_json::to_string(&entry)
+            .map_err(|e| AppError::internal("encoding a ledger entry", e))?;
+        state
+            .records
+            .insert(record, (order.fingerprint.to_owned(), answer));
+        Ok(ToppedUp::New(entry))
+    }
+
+    async fn wallet(
+        &self,
+        user: &UserId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<WalletView, AppError> {
+        let state = self.state.lock().expect("lock");
+        let mut newest_first: Vec<LedgerEntry> =
+            state.ledgers.get(user).cloned().unwrap_or_default();
+        newest_first.reverse();
+        let balance = newest_first.first().map_or(0, |e| e.balance_after);
+        let start = match cursor {
+            None => 0,
+            Some(c) => {
+                newest_first
+                    .iter()
+                    .position(|e| e.entry_id == c)
+                    .ok_or_else(|| {
+                        AppError::validation(
+                            "INVALID_CURSOR",
+                            "cursor is not one this API returned",
+                        )
+                    })?
+                    + 1
+            }
+        };
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let rest: Vec<LedgerEntry> = newest_first.into_iter().skip(start).collect();
+        let next_cursor = (rest.len() > limit)
+            .then(|| rest.get(limit - 1).map(|e| e.entry_id.clone()))
+            .flatten();
+        Ok(WalletView {
+            user_id: user.clone(),
+            balance,
+            ledger: rest.into_iter().take(limit).collect(),
+            next_cursor,
+        })
     }
 }

@@ -19,12 +19,13 @@ use super::{cancellation_codes, keys, n, s, transact_write, transaction_error};
 use crate::booking::events::{
     BookingConfirmed, BookingCreated, BookingEnded, BookingModified, EndedAs, Placement,
 };
+use crate::booking::ports::{BookingFilter, BookingPage, BookingReader};
 use crate::booking::{
     BookedSeat, Booking, BookingId, BookingNumber, BookingStatus, HistoryEntry, IdempotencyKey,
     Order, RangeOrder,
 };
 use crate::catalog::{Availability, CatalogStatus, Resource, Seat, SlotId};
-use crate::identity::{Caller, Permission, UserId};
+use crate::identity::UserId;
 use crate::payment::PaymentChoice;
 use crate::{AppError, CorrelationId, EventEnvelope, EventSource};
 
@@ -217,21 +218,6 @@ impl DynamoBookings {
                     .map_err(|e| AppError::internal("decoding a booking", e))
             })
             .transpose()
-    }
-
-    /// The booking if `caller` may see it: its owner, or an admin with
-    /// `bookings:manage`. Anyone else gets the same 404 as for a booking
-    /// that does not exist, so ids reveal nothing.
-    pub async fn get_visible(&self, caller: &Caller, id: &BookingId) -> Result<Booking, AppError> {
-        let not_found = || AppError::NotFound {
-            code: "BOOKING_NOT_FOUND",
-            what: format!("the booking {id}"),
-        };
-        let booking = self.get(id).await?.ok_or_else(not_found)?;
-        caller
-            .require_owner_or(&booking.user_id, Permission::BookingsManage)
-            .map_err(|_| not_found())?;
-        Ok(booking)
     }
 
     /// Takes `request.quantity` places of the slot and writes the booking
@@ -1204,14 +1190,14 @@ impl DynamoBookings {
     /// A user's bookings, newest first, one page of at most `limit`, from
     /// the opaque `cursor` a previous page returned; optionally only one
     /// status and/or one date of the booked slot or range.
-    pub async fn list_for_user(
+    async fn list_page(
         &self,
         user: &UserId,
-        status: Option<BookingStatus>,
-        date: Option<chrono::NaiveDate>,
+        filter: &BookingFilter,
         limit: u32,
         cursor: Option<&str>,
-    ) -> Result<(Vec<Booking>, Option<String>), AppError> {
+    ) -> Result<BookingPage, AppError> {
+        let BookingFilter { status, date } = *filter;
         use base64::Engine;
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let bad_cursor =
@@ -1283,11 +1269,14 @@ impl DynamoBookings {
                 .collect();
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
         });
-        Ok((bookings, next))
+        Ok(BookingPage {
+            bookings,
+            next_cursor: next,
+        })
     }
 
     /// A booking's history, oldest first.
-    pub async fn history(&self, id: &BookingId) -> Result<Vec<HistoryEntry>, AppError> {
+    async fn history_of(&self, id: &BookingId) -> Result<Vec<HistoryEntry>, AppError> {
         let page = self
             .client
             .query()
@@ -1317,6 +1306,26 @@ fn slot_not_found(id: &SlotId) -> AppError {
     AppError::NotFound {
         code: "SLOT_NOT_FOUND",
         what: format!("the slot {id}"),
+    }
+}
+
+impl BookingReader for DynamoBookings {
+    async fn get(&self, id: &BookingId) -> Result<Option<Booking>, AppError> {
+        DynamoBookings::get(self, id).await
+    }
+
+    async fn history(&self, id: &BookingId) -> Result<Vec<HistoryEntry>, AppError> {
+        self.history_of(id).await
+    }
+
+    async fn list_for_user(
+        &self,
+        user: &UserId,
+        filter: &BookingFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<BookingPage, AppError> {
+        self.list_page(user, filter, limit, cursor).await
     }
 }
 

@@ -27,13 +27,14 @@ use super::{
 };
 use crate::events::Event;
 use crate::identity::UserId;
-use crate::kernel::{BookingId, IdempotencyKey};
+use crate::kernel::BookingId;
 use crate::payment::events::{
     PaymentCompleted, PaymentFacts, PaymentFailed, PaymentRefunded, WalletCharged,
 };
+use crate::payment::ports::{TopUpOrder, WalletStore};
 use crate::payment::{
     FailureReason, LedgerEntry, LedgerKind, MAX_BALANCE, Payment, PaymentMethod, PaymentStatus,
-    TopUp, WalletView,
+    WalletView,
 };
 use crate::{AppError, CorrelationId, EventEnvelope, EventSource};
 
@@ -95,13 +96,7 @@ struct TopUpRecord {
     expires_at: i64,
 }
 
-/// What a top-up led to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ToppedUp {
-    New(LedgerEntry),
-    /// The same key and amount were sent before: the first answer, verbatim.
-    Replayed(String),
-}
+pub use crate::payment::ports::ToppedUp;
 
 /// A balance change: which wallet, by how much, why.
 struct Movement<'a> {
@@ -253,15 +248,15 @@ impl DynamoPayments {
 
     /// Adds `points` to the caller's wallet (`POST /wallet/charge`), once per
     /// idempotency key, with `WalletCharged`.
-    pub async fn top_up(
-        &self,
-        user: &UserId,
-        key: &IdempotencyKey,
-        fingerprint: &str,
-        points: TopUp,
-        correlation_id: &CorrelationId,
-        now: DateTime<Utc>,
-    ) -> Result<ToppedUp, AppError> {
+    async fn add_points(&self, order: &TopUpOrder<'_>) -> Result<ToppedUp, AppError> {
+        let TopUpOrder {
+            user,
+            key,
+            fingerprint,
+            points,
+            correlation_id,
+            now,
+        } = *order;
         let record_pk = format!("IDEMPOTENCY#WALLET#{user}#{}", key.as_str());
         if let Some(replay) = self.replay(&record_pk, fingerprint).await? {
             return Ok(replay);
@@ -315,7 +310,7 @@ impl DynamoPayments {
     }
 
     /// The caller's balance and one page of the ledger, newest first.
-    pub async fn wallet(
+    async fn wallet_page(
         &self,
         user: &UserId,
         limit: u32,
@@ -684,4 +679,19 @@ pub fn new_payment(
 /// Items of the payment context read back for reconciliation and tests.
 pub fn ledger_sum(entries: &[LedgerEntry]) -> i64 {
     entries.iter().map(|e| e.points).sum()
+}
+
+impl WalletStore for DynamoPayments {
+    async fn top_up(&self, order: &TopUpOrder<'_>) -> Result<ToppedUp, AppError> {
+        self.add_points(order).await
+    }
+
+    async fn wallet(
+        &self,
+        user: &UserId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<WalletView, AppError> {
+        self.wallet_page(user, limit, cursor).await
+    }
 }
