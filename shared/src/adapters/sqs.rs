@@ -7,6 +7,7 @@
 //! that was in fact handled changes nothing the second time.
 
 use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
@@ -212,6 +213,41 @@ fn dead_letter(message: &aws_sdk_sqs::types::Message) -> DeadLetter {
         sent_at: attr(MessageSystemAttributeName::SentTimestamp),
         body: event.is_none().then(|| body.to_owned()),
         event,
+    }
+}
+
+/// The platform's dead-letter queues, by consumer name: what failed, and
+/// sending it back. [`DeadLetters`] (SQS) and
+/// [`crate::adapters::memory::MemoryDeadLetters`] implement it.
+pub trait DeadLetterQueues: Send + Sync {
+    /// How many messages wait in each dead-letter queue.
+    fn depths(&self) -> impl Future<Output = Result<BTreeMap<String, u64>, AppError>> + Send;
+
+    /// Up to `limit` messages of one queue, left in place; an unknown queue
+    /// is `QUEUE_NOT_FOUND`.
+    fn list(
+        &self,
+        name: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<DeadLetter>, AppError>> + Send;
+
+    /// Moves up to `limit` messages back to the queue they came from;
+    /// returns how many moved.
+    fn redrive(&self, name: &str, limit: u32)
+    -> impl Future<Output = Result<u32, AppError>> + Send;
+}
+
+impl DeadLetterQueues for DeadLetters {
+    async fn depths(&self) -> Result<BTreeMap<String, u64>, AppError> {
+        DeadLetters::depths(self).await
+    }
+
+    async fn list(&self, name: &str, limit: u32) -> Result<Vec<DeadLetter>, AppError> {
+        DeadLetters::list(self, name, limit).await
+    }
+
+    async fn redrive(&self, name: &str, limit: u32) -> Result<u32, AppError> {
+        DeadLetters::redrive(self, name, limit).await
     }
 }
 
