@@ -1,0 +1,139 @@
+//! Twins of the platform adapters: the event bus, the event log, probes, heartbeats.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use crate::events::{EventEnvelope, EventId};
+use crate::ports::{
+    EventLog, EventPublisher, HeartbeatStore, OutgoingEvent, Probe, PublishFailure, Recorded,
+};
+use crate::{AppError, EventSource};
+
+/// Records published events; can be told to refuse some event ids.
+#[derive(Debug, Default)]
+pub struct MemoryPublisher {
+    published: Mutex<Vec<OutgoingEvent>>,
+    refuse: Mutex<HashSet<EventId>>,
+}
+
+impl MemoryPublisher {
+    /// Makes every later publish of `id` fail.
+    pub fn refuse(&self, id: EventId) {
+        self.refuse.lock().expect("lock").insert(id);
+    }
+
+    pub fn published(&self) -> Vec<OutgoingEvent> {
+        self.published.lock().expect("lock").clone()
+    }
+}
+
+impl EventPublisher for MemoryPublisher {
+    async fn publish(&self, events: &[OutgoingEvent]) -> Vec<PublishFailure> {
+        let refuse = self.refuse.lock().expect("lock").clone();
+        let mut published = self.published.lock().expect("lock");
+        let mut failures = Vec::new();
+        for (index, event) in events.iter().enumerate() {
+            if refuse.contains(&event.envelope.id) {
+                failures.push(PublishFailure {
+                    index,
+                    reason: "refused by the test".into(),
+                });
+            } else {
+                published.push(event.clone());
+            }
+        }
+        failures
+    }
+}
+
+/// An event log in a map; can be told to fail.
+#[derive(Debug, Default)]
+pub struct MemoryEventLog {
+    events: Mutex<HashMap<EventId, (String, EventEnvelope)>>,
+    failing: Mutex<bool>,
+}
+
+impl MemoryEventLog {
+    pub fn set_failing(&self, failing: bool) {
+        *self.failing.lock().expect("lock") = failing;
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.lock().expect("lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, id: &EventId) -> Option<(String, EventEnvelope)> {
+        self.events.lock().expect("lock").get(id).cloned()
+    }
+}
+
+impl EventLog for MemoryEventLog {
+    async fn record(&self, source: &str, envelope: &EventEnvelope) -> Result<Recorded, AppError> {
+        if *self.failing.lock().expect("lock") {
+            return Err(AppError::internal(
+                "recording the event",
+                "store unavailable",
+            ));
+        }
+        let mut events = self.events.lock().expect("lock");
+        if events.contains_key(&envelope.id) {
+            return Ok(Recorded::Duplicate);
+        }
+        events.insert(envelope.id, (source.to_owned(), envelope.clone()));
+        Ok(Recorded::New)
+    }
+}
+
+/// A probe whose answer the test chooses.
+#[derive(Debug)]
+pub struct StaticProbe {
+    pub name: &'static str,
+    pub result: Result<(), String>,
+}
+
+impl Probe for StaticProbe {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        self.result.clone()
+    }
+}
+
+/// Heartbeats kept in a vector; can be told to fail.
+#[derive(Debug, Default)]
+pub struct MemoryHeartbeats {
+    written: Mutex<Vec<OutgoingEvent>>,
+    failing: Mutex<bool>,
+}
+
+impl MemoryHeartbeats {
+    pub fn set_failing(&self, failing: bool) {
+        *self.failing.lock().expect("lock") = failing;
+    }
+
+    pub fn written(&self) -> Vec<OutgoingEvent> {
+        self.written.lock().expect("lock").clone()
+    }
+}
+
+impl HeartbeatStore for MemoryHeartbeats {
+    async fn beat(&self, source: EventSource, envelope: &EventEnvelope) -> Result<(), AppError> {
+        if *self.failing.lock().expect("lock") {
+            return Err(AppError::internal(
+                "writing the heartbeat",
+                "store unavailable",
+            ));
+        }
+        self.written.lock().expect("lock").push(OutgoingEvent {
+            source: source.as_str().to_owned(),
+            envelope: envelope.clone(),
+        });
+        Ok(())
+    }
+}
