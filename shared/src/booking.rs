@@ -8,6 +8,7 @@
 
 pub mod events;
 pub mod ports;
+pub mod rules;
 pub mod service;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -261,6 +262,36 @@ impl BookingRequest {
                 })
             }
         }
+    }
+}
+
+/// A change of a counted booking, as `PATCH /bookings/{booking_id}` takes
+/// it: a new quantity, a new slot, or both.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRequest {
+    pub quantity: Option<i64>,
+    pub slot_id: Option<String>,
+}
+
+/// A validated [`ChangeRequest`]: at least one of the two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modification {
+    pub quantity: Option<Quantity>,
+    pub slot_id: Option<SlotId>,
+}
+
+impl ChangeRequest {
+    pub fn validate(&self) -> Result<Modification, AppError> {
+        let quantity = self.quantity.map(Quantity::parse).transpose()?;
+        let slot_id = self.slot_id.as_deref().map(SlotId::parse).transpose()?;
+        if quantity.is_none() && slot_id.is_none() {
+            return Err(AppError::validation(
+                "NOTHING_TO_CHANGE",
+                "give quantity and/or slot_id",
+            ));
+        }
+        Ok(Modification { quantity, slot_id })
     }
 }
 

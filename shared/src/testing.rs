@@ -221,9 +221,17 @@ pub mod catalog {
 
 /// Bookings to test against, matching the `events/booking-*` fixtures.
 pub mod booking {
+    use std::sync::Arc;
+
     use chrono::{DateTime, Duration, Utc};
 
-    use crate::booking::{Booking, BookingId, BookingNumber, BookingStatus, HistoryEntry};
+    use crate::CorrelationId;
+    use crate::adapters::memory::{MemoryBookings, MemoryCatalog};
+    use crate::booking::service::{self, Attempt, Created};
+    use crate::booking::{
+        Booking, BookingId, BookingNumber, BookingRequest, BookingStatus, HistoryEntry,
+        IdempotencyKey,
+    };
     use crate::catalog::SlotId;
     use crate::identity::UserId;
 
@@ -232,7 +240,8 @@ pub mod booking {
     /// Its owner, the caller of the fixtures.
     pub const OWNER: &str = "0195f0a4-6c1e-7cc3-9a51-3f2d8e1b7a20";
 
-    fn at(minutes: i64) -> DateTime<Utc> {
+    /// `minutes` after 2027-01-10T09:30Z, the fixtures' "now".
+    pub fn at(minutes: i64) -> DateTime<Utc> {
         "2027-01-10T09:30:00Z"
             .parse::<DateTime<Utc>>()
             .expect("an instant")
@@ -272,6 +281,61 @@ pub mod booking {
             &UserId::parse(OWNER).expect("an id"),
             0,
         )
+    }
+
+    /// The bookings twin over the fixtures' course with its slots
+    /// ([`super::catalog::course_with_slots`]).
+    pub async fn over_course() -> MemoryBookings {
+        let catalog = Arc::new(MemoryCatalog::default());
+        super::catalog::course_with_slots(&catalog).await;
+        MemoryBookings::over(catalog)
+    }
+
+    /// Holds `quantity` places of `slot` for `user` at `now`, as
+    /// `POST /bookings` would (a fresh idempotency key, no payment).
+    pub async fn hold(
+        bookings: &MemoryBookings,
+        user: &UserId,
+        slot: &SlotId,
+        quantity: i64,
+        now: DateTime<Utc>,
+    ) -> Booking {
+        let request = BookingRequest::Counted {
+            slot_id: slot.to_string(),
+            quantity,
+            holes: None,
+            payment: None,
+        };
+        let key = IdempotencyKey::parse(Some(&uuid::Uuid::now_v7().to_string())).expect("a key");
+        let attempt = Attempt {
+            user,
+            key: &key,
+            fingerprint: "test",
+            hold: Duration::minutes(crate::booking::DEFAULT_HOLD_MINUTES),
+            correlation_id: &CorrelationId::generate(),
+            now,
+            payment: None,
+        };
+        let valid = request.validate().expect("a valid request");
+        match service::create(bookings, bookings.catalog(), &attempt, &valid)
+            .await
+            .expect("held")
+        {
+            Created::New(booking) => *booking,
+            Created::Replayed(_) => panic!("a fresh key replayed"),
+        }
+    }
+
+    /// How many places of `slot` are booked.
+    pub async fn booked(bookings: &MemoryBookings, slot: &SlotId) -> u32 {
+        use crate::catalog::ports::SlotStore;
+        bookings
+            .catalog()
+            .get_slot(slot)
+            .await
+            .expect("a read")
+            .expect("the slot")
+            .booked
     }
 
     /// Held, then cancelled by its owner.

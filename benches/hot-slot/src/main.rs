@@ -10,10 +10,10 @@
 //! 2. HTTP phase: `--requests` `POST /bookings` of one place each (unique
 //!    `Idempotency-Key`), `--concurrency` in flight, after `--warmup`
 //!    uncounted requests.
-//! 3. Raw phase: the same count and concurrency of
-//!    `DynamoBookings::create` called in-process against the table in
-//!    DynamoDB Local: the same GetItem of the slot and the same
-//!    TransactWriteItems of six items the `booking-create` function runs.
+//! 3. Raw phase: the same count and concurrency of the booking service's
+//!    `create` called in-process over the DynamoDB adapters against the
+//!    table in DynamoDB Local: the same GetItem of the slot and the same
+//!    TransactWriteItems of seven items the `booking-create` function runs.
 //! 4. Prints requests, successes, wall time, bookings/s, p50/p99/max latency
 //!    of each phase and the HTTP/raw ratios.
 //!
@@ -51,9 +51,11 @@ use clap::Parser;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use shared::CorrelationId;
-use shared::adapters::dynamo::booking::{Attempt, DynamoBookings};
+use shared::adapters::dynamo::booking::DynamoBookings;
+use shared::adapters::dynamo::catalog::DynamoCatalog;
+use shared::booking::service::{self, Attempt};
 use shared::booking::{
-    BookingRequest, DEFAULT_HOLD_MINUTES, IdempotencyKey, Order, ValidRequest, fingerprint,
+    BookingRequest, DEFAULT_HOLD_MINUTES, IdempotencyKey, ValidRequest, fingerprint,
 };
 use shared::catalog::MAX_CAPACITY;
 use shared::identity::UserId;
@@ -177,11 +179,11 @@ async fn http_booking(cloud: &Cloud, token: &str, body: &Value) -> (Duration, Re
     (started.elapsed(), outcome)
 }
 
-/// One in-process `DynamoBookings::create` of one place.
+/// One in-process booking service `create` of one place.
 async fn raw_booking(
-    store: &DynamoBookings,
+    (bookings, catalog): &(DynamoBookings, DynamoCatalog),
     user: &UserId,
-    request: &Order,
+    request: &ValidRequest,
     fingerprint: &str,
 ) -> (Duration, Result<(), String>) {
     let started = Instant::now();
@@ -189,19 +191,16 @@ async fn raw_booking(
         let key = IdempotencyKey::parse(Some(&uuid::Uuid::new_v4().to_string()))
             .map_err(|e| e.to_string())?;
         let now = Utc::now();
-        store
-            .create(
-                &Attempt {
-                    user,
-                    key: &key,
-                    fingerprint,
-                    hold: chrono::Duration::minutes(DEFAULT_HOLD_MINUTES),
-                    correlation_id: &CorrelationId::generate(),
-                    now,
-                    payment: None,
-                },
-                request,
-            )
+        let attempt = Attempt {
+            user,
+            key: &key,
+            fingerprint,
+            hold: chrono::Duration::minutes(DEFAULT_HOLD_MINUTES),
+            correlation_id: &CorrelationId::generate(),
+            now,
+            payment: None,
+        };
+        service::create(bookings, catalog, &attempt, request)
             .await
             .map(|_| ())
             .map_err(|e| format!("{} {}", e.status(), e.code()))
@@ -310,7 +309,11 @@ async fn run(args: Args) -> Result<(), Error> {
     let http = Phase::new("http", wall, outcomes);
 
     // Raw phase: the same transaction, in-process, on a second slot.
-    let store = DynamoBookings::new(cloud.dynamo_client().await, cloud.table.clone());
+    let client = cloud.dynamo_client().await;
+    let store = (
+        DynamoBookings::new(client.clone(), cloud.table.clone()),
+        DynamoCatalog::new(client, cloud.table.clone()),
+    );
     let user = UserId::parse(&user_id)?;
     let body = BookingRequest::Counted {
         slot_id: raw_slot,
@@ -318,9 +321,7 @@ async fn run(args: Args) -> Result<(), Error> {
         holes: None,
         payment: None,
     };
-    let ValidRequest::Slot(request) = body.validate()? else {
-        return Err("a counted request validates to a slot order".into());
-    };
+    let request = body.validate()?;
     let fingerprint = fingerprint(&serde_json::to_vec(&body)?);
     let raw_op = || raw_booking(&store, &user, &request, &fingerprint);
     println!("raw: warming up ({} requests)", args.warmup);

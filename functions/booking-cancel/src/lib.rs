@@ -7,59 +7,135 @@
 //! notice before the start. The payment context makes the refund.
 
 use lambda_http::{Body, Request, Response};
-use shared::AppError;
-use shared::adapters::dynamo::booking::{DynamoBookings, Release};
-use shared::booking::events::EndedAs;
-use shared::booking::{Booking, BookingId, BookingStatus, cancellation_refund_percent};
+use shared::booking::BookingId;
+use shared::booking::ports::BookingStore;
+use shared::booking::service;
 use shared::clock::Clock;
 use shared::http::{caller, correlation_id, path_param, respond};
 use shared::payment::RefundPolicy;
 
-/// The booking of the path, if the caller may see it (else 404).
-async fn visible(store: &DynamoBookings, req: &Request) -> Result<Booking, AppError> {
-    let id = BookingId::parse(&path_param(req, "booking_id")?)?;
-    shared::booking::service::get_visible(store, &caller(req)?, &id).await
-}
-
 pub async fn handle(
-    store: &DynamoBookings,
+    bookings: &impl BookingStore,
     clock: &impl Clock,
     policy: &RefundPolicy,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
     let result = async {
-        let booking = visible(store, &req).await?;
-        if !booking.status.can_become(BookingStatus::Cancelled) {
-            return Err(AppError::conflict(
-                "INVALID_TRANSITION",
-                format!("a {} booking cannot be cancelled", booking.status.as_str()),
-            ));
-        }
-        let by = caller(&req)?.user_id.to_string();
-        let now = clock.now();
-        let percent =
-            cancellation_refund_percent(booking.status, booking.slot_id.starts_at(), policy, now);
-        let reason = if booking.payment.is_some() {
-            format!("cancelled by the customer; {percent}% refunded by policy ({policy})")
-        } else {
-            "cancelled by the customer".to_owned()
-        };
-        // Conditional on the status the refund share was computed for: a
-        // hold confirmed meanwhile is refused (409) rather than refunded in
-        // full.
-        let release = Release {
-            from: &[booking.status],
-            to: BookingStatus::Cancelled,
-            by: &by,
-            reason: &reason,
-            ended_as: EndedAs::Cancelled,
-            correlation_id: &correlation_id,
-            now,
-            refund_percent: percent,
-        };
-        store.release(&booking, &release).await
+        let id = BookingId::parse(&path_param(&req, "booking_id")?)?;
+        let caller = caller(&req)?;
+        service::cancel(bookings, &caller, &id, policy, &correlation_id, clock.now()).await
     }
     .await;
     Ok(respond(200, result, &correlation_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::memory::MemoryBookings;
+    use shared::booking::Booking;
+    use shared::clock::FixedClock;
+    use shared::identity::UserId;
+    use shared::testing::booking::{OWNER, at, booked, hold, over_course};
+    use shared::testing::catalog::slot;
+    use shared::testing::{body, refusal, request, with_path_param, with_user};
+
+    const FIXTURE: &str = include_str!("../../../events/booking-cancel/post-cancel.json");
+
+    fn owner() -> UserId {
+        UserId::parse(OWNER).unwrap()
+    }
+
+    async fn held(bookings: &MemoryBookings) -> Booking {
+        hold(bookings, &owner(), &slot(), 2, at(0)).await
+    }
+
+    fn cancel_of(booking: &Booking) -> Request {
+        with_path_param(FIXTURE, "booking_id", booking.id.as_str())
+    }
+
+    async fn cancel(bookings: &MemoryBookings, req: Request, minutes: i64) -> Response<Body> {
+        handle(
+            bookings,
+            &FixedClock::at(at(minutes)),
+            &RefundPolicy::default(),
+            req,
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_owner_cancels_a_hold_its_places_go_back_and_all_of_it_is_refundable() {
+        let bookings = over_course().await;
+        let booking = held(&bookings).await;
+        assert_eq!(booked(&bookings, &slot()).await, 2);
+        let res = cancel(&bookings, cancel_of(&booking), 5).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(body(&res)["status"], "CANCELLED");
+        assert_eq!(booked(&bookings, &slot()).await, 0);
+        let last = bookings.events().pop().unwrap();
+        assert_eq!(last.event_type.as_str(), "BookingCancelled");
+        assert_eq!(last.data["refund_percent"], 100);
+    }
+
+    #[tokio::test]
+    async fn a_confirmed_booking_a_day_and_a_half_ahead_gets_the_policys_half() {
+        let bookings = over_course().await;
+        let booking = held(&bookings).await;
+        bookings
+            .confirm(&booking, "paid", &shared::CorrelationId::generate(), at(1))
+            .await
+            .unwrap();
+        // 2027-01-14T00:00Z, 32 hours before the 08:00 start on the 15th.
+        let day_before = "2027-01-14T00:00:00Z".parse::<chrono::DateTime<chrono::Utc>>();
+        let minutes = (day_before.unwrap() - at(0)).num_minutes();
+        let res = cancel(&bookings, cancel_of(&booking), minutes).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(bookings.events().pop().unwrap().data["refund_percent"], 50);
+    }
+
+    #[tokio::test]
+    async fn a_second_cancel_is_a_409_that_gives_nothing_back_twice() {
+        let bookings = over_course().await;
+        let booking = held(&bookings).await;
+        hold(&bookings, &UserId::generate(), &slot(), 1, at(0)).await;
+        assert_eq!(
+            cancel(&bookings, cancel_of(&booking), 5).await.status(),
+            200
+        );
+        let events = bookings.events().len();
+        let again = cancel(&bookings, cancel_of(&booking), 6).await;
+        assert_eq!(refusal(&again), (409, "INVALID_TRANSITION".into()));
+        assert_eq!(
+            (booked(&bookings, &slot()).await, bookings.events().len()),
+            (1, events)
+        );
+    }
+
+    #[tokio::test]
+    async fn another_customers_booking_is_a_404_and_a_malformed_id_a_400() {
+        let bookings = over_course().await;
+        let booking = held(&bookings).await;
+        let stranger = with_user(
+            &shared::testing::edit(FIXTURE, |e| {
+                e["pathParameters"]["booking_id"] = booking.id.as_str().into();
+            }),
+            &UserId::generate().to_string(),
+            "USER",
+        );
+        assert_eq!(
+            refusal(&cancel(&bookings, stranger, 5).await),
+            (404, "BOOKING_NOT_FOUND".into())
+        );
+        assert_eq!(booked(&bookings, &slot()).await, 2);
+        let bad = with_path_param(FIXTURE, "booking_id", "BK-1");
+        assert_eq!(cancel(&bookings, bad, 5).await.status(), 400);
+        let missing = request(FIXTURE);
+        assert_eq!(
+            refusal(&cancel(&bookings, missing, 5).await),
+            (404, "BOOKING_NOT_FOUND".into())
+        );
+    }
 }

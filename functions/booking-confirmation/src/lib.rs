@@ -12,51 +12,52 @@
 //! keyed by its event, so duplicate and out-of-order events change nothing.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use chrono::{DateTime, Utc};
 use lambda_runtime::{Error, LambdaEvent};
-use shared::adapters::dynamo::booking::{Confirmation, DynamoBookings, Release, SAGA};
-use shared::booking::events::EndedAs;
-use shared::booking::{Booking, BookingStatus};
+use shared::booking::Booking;
+use shared::booking::ports::{BookingStore, Confirmation};
+use shared::booking::service;
 use shared::clock::Clock;
 use shared::consumer::{MessageError, decode, each_event};
-use shared::payment::PaymentMethod;
 use shared::payment::events::{PaymentCompleted, PaymentFacts, PaymentFailed, PaymentRefunded};
 use shared::{AppError, EventEnvelope, EventType};
 
 pub async fn handle(
-    store: &DynamoBookings,
+    bookings: &impl BookingStore,
     clock: &impl Clock,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    Ok(each_event(&event.payload, |e| on_event(store, clock, e)).await)
+    Ok(each_event(&event.payload, |e| on_event(bookings, clock, e)).await)
 }
 
 async fn on_event(
-    store: &DynamoBookings,
+    bookings: &impl BookingStore,
     clock: &impl Clock,
     event: EventEnvelope,
 ) -> Result<(), MessageError> {
     match event.event_type {
         EventType::PaymentCompleted => {
             let paid: PaymentCompleted = decode(&event)?;
-            let booking = booking_of(store, &paid.payment).await?;
-            completed(store, clock.now(), &booking, &paid.payment, &event).await
+            let booking = booking_of(bookings, &paid.payment).await?;
+            let outcome =
+                service::payment_completed(bookings, &booking, &paid.payment, &event, clock.now())
+                    .await?;
+            if outcome == Confirmation::Confirmed {
+                tracing::info!(booking_id = %booking.id, "booking confirmed");
+            }
+            Ok(())
         }
         EventType::PaymentFailed => {
             let failure: PaymentFailed = decode(&event)?;
-            let booking = booking_of(store, &failure.payment).await?;
-            failed(store, clock.now(), &booking, &failure, &event).await
+            let booking = booking_of(bookings, &failure.payment).await?;
+            if service::payment_failed(bookings, &booking, &failure, &event, clock.now()).await? {
+                tracing::info!(booking_id = %booking.id, code = failure.reason.as_str(), "payment failed; booking released");
+            }
+            Ok(())
         }
         EventType::PaymentRefunded => {
             let refund: PaymentRefunded = decode(&event)?;
-            let booking = booking_of(store, &refund.payment).await?;
-            let reason = format!(
-                "refunded {} of {} ({})",
-                cents(refund.payment.refunded_cents),
-                cents(refund.payment.amount_cents),
-                method(refund.payment.method)
-            );
-            Ok(store.note(&booking, &event, &reason).await?)
+            let booking = booking_of(bookings, &refund.payment).await?;
+            Ok(service::payment_refunded(bookings, &booking, &refund, &event).await?)
         }
         ref other => {
             tracing::warn!(event_type = %other, "not an event of this consumer; ignored");
@@ -67,110 +68,15 @@ async fn on_event(
 
 /// The booking a payment is for; one that does not exist is a fault.
 async fn booking_of(
-    store: &DynamoBookings,
+    bookings: &impl BookingStore,
     payment: &PaymentFacts,
 ) -> Result<Booking, MessageError> {
-    store.get(&payment.booking_id).await?.ok_or_else(|| {
+    bookings.get(&payment.booking_id).await?.ok_or_else(|| {
         MessageError::App(AppError::internal(
             "handling a payment event",
             format!("booking {} does not exist", payment.booking_id),
         ))
     })
-}
-
-async fn completed(
-    store: &DynamoBookings,
-    now: DateTime<Utc>,
-    booking: &Booking,
-    outcome: &PaymentFacts,
-    event: &EventEnvelope,
-) -> Result<(), MessageError> {
-    let paid = format!(
-        "paid {} ({})",
-        cents(outcome.amount_cents),
-        method(outcome.method)
-    );
-    let confirmation = if booking.status == BookingStatus::Pending {
-        store
-            .confirm(booking, &paid, &event.correlation_id, now)
-            .await?
-    } else if booking.confirmed_at.is_some() {
-        // Confirmed by this payment before (and maybe cancelled since).
-        Confirmation::AlreadyConfirmed
-    } else {
-        Confirmation::Ended(booking.status)
-    };
-    match confirmation {
-        Confirmation::Confirmed => {
-            tracing::info!(booking_id = %booking.id, "booking confirmed");
-            Ok(())
-        }
-        Confirmation::AlreadyConfirmed => Ok(()),
-        Confirmation::HoldLapsed(current) => {
-            let release = Release {
-                from: &[BookingStatus::Pending],
-                to: BookingStatus::Expired,
-                by: SAGA,
-                reason: "the payment arrived after the hold expired; it is refunded in full",
-                ended_as: EndedAs::Expired,
-                correlation_id: &event.correlation_id,
-                now,
-                refund_percent: 100,
-            };
-            match store.release(&current, &release).await {
-                Ok(_) | Err(AppError::Conflict { .. }) => Ok(()),
-                Err(e) => Err(e.into()),
-            }
-        }
-        Confirmation::Ended(status) => {
-            let reason = format!(
-                "{paid} after the booking was {}; the payment is refunded",
-                status.as_str()
-            );
-            Ok(store.note(booking, event, &reason).await?)
-        }
-    }
-}
-
-async fn failed(
-    store: &DynamoBookings,
-    now: DateTime<Utc>,
-    booking: &Booking,
-    failure: &PaymentFailed,
-    event: &EventEnvelope,
-) -> Result<(), MessageError> {
-    let code = failure.reason.as_str();
-    let reason = format!("payment failed: {} ({code})", failure.message);
-    let release = Release {
-        from: &[BookingStatus::Pending],
-        to: BookingStatus::Failed,
-        by: SAGA,
-        reason: &reason,
-        ended_as: EndedAs::Cancelled,
-        correlation_id: &event.correlation_id,
-        now,
-        refund_percent: 100,
-    };
-    match store.release(booking, &release).await {
-        Ok(_) => {
-            tracing::info!(booking_id = %booking.id, code, "payment failed; booking released");
-            Ok(())
-        }
-        // Already ended (expired, cancelled, or this event seen before).
-        Err(AppError::Conflict { .. }) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn cents(amount: u64) -> String {
-    format!("{}.{:02} EUR", amount / 100, amount % 100)
-}
-
-fn method(method: PaymentMethod) -> &'static str {
-    match method {
-        PaymentMethod::Wallet => "wallet points",
-        PaymentMethod::Card => "card",
-    }
 }
 
 #[cfg(test)]
@@ -192,7 +98,7 @@ mod tests {
         assert_eq!(failed.reason.as_str(), "CARD_DECLINED");
         let refunded: PaymentRefunded = decode(&events[2]).unwrap();
         assert_eq!(refunded.payment.refunded_cents, 5_000);
-        assert_eq!(cents(refunded.payment.refunded_cents), "50.00 EUR");
+        assert_eq!(service::cents(refunded.payment.refunded_cents), "50.00 EUR");
     }
 
     #[test]
@@ -207,5 +113,104 @@ mod tests {
             decode::<PaymentFailed>(&failed),
             Err(MessageError::BadEvent(_))
         ));
+    }
+
+    mod over_the_twin {
+        use super::*;
+        use shared::adapters::memory::MemoryBookings;
+        use shared::booking::ports::BookingReader;
+        use shared::booking::{BookingId, BookingStatus};
+        use shared::clock::FixedClock;
+        use shared::identity::UserId;
+        use shared::testing::booking::{at, booked, booking_of, over_course};
+        use shared::testing::catalog::slot;
+
+        const FIXTURE: &str =
+            include_str!("../../../events/booking-confirmation/sqs-payment-events.json");
+
+        /// The fixture's record `index` alone, as a batch.
+        fn record(index: usize) -> LambdaEvent<SqsEvent> {
+            let mut batch: SqsEvent = serde_json::from_str(FIXTURE).unwrap();
+            batch.records = vec![batch.records[index].clone()];
+            LambdaEvent::new(batch, lambda_runtime::Context::default())
+        }
+
+        /// The fixture's bookings `...0001` and `...0002`, held at 09:30
+        /// until 09:45, with their places taken.
+        async fn bookings() -> MemoryBookings {
+            let bookings = over_course().await;
+            let user = UserId::parse("0193a5f2-7a00-7000-8000-000000000001").unwrap();
+            for n in 1..=2 {
+                let id = BookingId::parse(&format!("0193a5f2-7b00-7000-8000-00000000000{n}"));
+                bookings.insert(booking_of(id.unwrap(), &user, 0), Vec::new());
+                bookings.catalog().book(&slot(), 2);
+            }
+            bookings
+        }
+
+        async fn status_of(bookings: &MemoryBookings, n: u8) -> BookingStatus {
+            let id = BookingId::parse(&format!("0193a5f2-7b00-7000-8000-00000000000{n}"));
+            bookings.get(&id.unwrap()).await.unwrap().unwrap().status
+        }
+
+        #[tokio::test]
+        async fn a_payment_confirms_its_hold_once_however_often_it_arrives() {
+            let bookings = bookings().await;
+            let clock = FixedClock::at(at(5));
+            for _ in 0..2 {
+                let res = handle(&bookings, &clock, record(0)).await.unwrap();
+                assert!(res.batch_item_failures.is_empty());
+            }
+            assert_eq!(status_of(&bookings, 1).await, BookingStatus::Confirmed);
+            let kinds: Vec<_> = bookings
+                .events()
+                .iter()
+                .map(|e| e.event_type.to_string())
+                .collect();
+            assert_eq!(kinds, ["BookingConfirmed"]);
+            assert_eq!(booked(&bookings, &slot()).await, 4);
+        }
+
+        #[tokio::test]
+        async fn a_payment_after_the_hold_ran_out_expires_it_for_a_full_refund() {
+            let bookings = bookings().await;
+            handle(&bookings, &FixedClock::at(at(20)), record(0))
+                .await
+                .unwrap();
+            assert_eq!(status_of(&bookings, 1).await, BookingStatus::Expired);
+            let expired = bookings.events().pop().unwrap();
+            assert_eq!(expired.event_type.as_str(), "BookingExpired");
+            assert_eq!(expired.data["refund_percent"], 100);
+            assert_eq!(booked(&bookings, &slot()).await, 2);
+        }
+
+        #[tokio::test]
+        async fn a_failed_payment_releases_the_hold_and_a_refund_only_adds_a_note_once() {
+            let bookings = bookings().await;
+            let clock = FixedClock::at(at(5));
+            handle(&bookings, &clock, record(1)).await.unwrap();
+            assert_eq!(status_of(&bookings, 2).await, BookingStatus::Failed);
+            assert_eq!(booked(&bookings, &slot()).await, 2);
+            for _ in 0..2 {
+                handle(&bookings, &clock, record(2)).await.unwrap();
+            }
+            let id = BookingId::parse("0193a5f2-7b00-7000-8000-000000000001").unwrap();
+            let history = bookings.history(&id).await.unwrap();
+            assert_eq!(history.len(), 1);
+            assert!(
+                history[0]
+                    .reason
+                    .starts_with("refunded 50.00 EUR of 100.00 EUR")
+            );
+        }
+
+        #[tokio::test]
+        async fn a_payment_for_a_booking_that_does_not_exist_fails_its_message() {
+            let bookings = over_course().await;
+            let res = handle(&bookings, &FixedClock::at(at(5)), record(0))
+                .await
+                .unwrap();
+            assert_eq!(res.batch_item_failures.len(), 1);
+        }
     }
 }

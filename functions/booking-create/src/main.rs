@@ -1,6 +1,7 @@
 use chrono::Duration;
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::booking::DynamoBookings;
+use shared::adapters::dynamo::catalog::DynamoCatalog;
 use shared::booking::DEFAULT_HOLD_MINUTES;
 use shared::clock::SystemClock;
 use shared::config::{parsed_or, required};
@@ -11,9 +12,11 @@ async fn main() -> Result<(), Error> {
     let table = required("TABLE_NAME")?;
     let hold = Duration::minutes(parsed_or("HOLD_MINUTES", DEFAULT_HOLD_MINUTES)?);
     let aws = aws_config::load_from_env().await;
-    let store = DynamoBookings::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let client = aws_sdk_dynamodb::Client::new(&aws);
+    let bookings = DynamoBookings::new(client.clone(), &table);
+    let catalog = DynamoCatalog::new(client, table);
     run(service_fn(|req: Request| {
-        booking_create::handle(&store, &SystemClock, hold, req)
+        booking_create::handle(&bookings, &catalog, &SystemClock, hold, req)
     }))
     .await
 }

@@ -1,5 +1,6 @@
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::booking::DynamoBookings;
+use shared::adapters::dynamo::catalog::DynamoCatalog;
 use shared::clock::SystemClock;
 use shared::config::required;
 
@@ -8,9 +9,11 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let table = required("TABLE_NAME")?;
     let aws = aws_config::load_from_env().await;
-    let store = DynamoBookings::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let client = aws_sdk_dynamodb::Client::new(&aws);
+    let bookings = DynamoBookings::new(client.clone(), &table);
+    let catalog = DynamoCatalog::new(client, table);
     run(service_fn(|req: Request| {
-        booking_modify::handle(&store, &SystemClock, req)
+        booking_modify::handle(&bookings, &catalog, &SystemClock, req)
     }))
     .await
 }

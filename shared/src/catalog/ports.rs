@@ -121,6 +121,13 @@ pub trait SlotStore: Send + Sync {
         seats: &[Seat],
     ) -> impl Future<Output = Result<SeatMapSummary, AppError>> + Send;
 
+    /// One seat of a slot.
+    fn get_seat(
+        &self,
+        id: &SlotId,
+        seat_id: &str,
+    ) -> impl Future<Output = Result<Option<Seat>, AppError>> + Send;
+
     /// Every seat of a slot, by seat id.
     fn seats_of(&self, id: &SlotId) -> impl Future<Output = Result<Vec<Seat>, AppError>> + Send;
 

@@ -207,6 +207,8 @@ impl DynamoCatalog {
         Ok(counts)
     }
 
+    /// A strongly consistent read: a booking prices and refuses by what it
+    /// reads here, so it must see a slot generated or changed a moment ago.
     async fn get<T: serde::de::DeserializeOwned>(
         &self,
         pk: String,
@@ -219,6 +221,7 @@ impl DynamoCatalog {
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
+            .consistent_read(true)
             .send()
             .await
             .map_err(|e| AppError::internal(what, e))?;
@@ -573,6 +576,11 @@ impl SlotStore for DynamoCatalog {
     }
 
     /// Every seat of a slot, by seat id.
+    async fn get_seat(&self, id: &SlotId, seat_id: &str) -> Result<Option<Seat>, AppError> {
+        self.get(seats_pk(id), format!("SEAT#{seat_id}"), "reading a seat")
+            .await
+    }
+
     async fn seats_of(&self, id: &SlotId) -> Result<Vec<Seat>, AppError> {
         let mut out = Vec::new();
         let mut start = None;

@@ -1,28 +1,162 @@
-//! The booking context's twin: bookings and their histories, read.
+//! The booking context's twin: bookings, their histories and idempotency
+//! records, and the places they take of the catalog twin's slots, seats
+//! and room units.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
-use crate::AppError;
-use crate::booking::ports::{BookingFilter, BookingPage, BookingReader};
-use crate::booking::{Booking, BookingId, HistoryEntry};
+use chrono::{DateTime, Utc};
+
+use super::MemoryCatalog;
+use super::catalog::MemorySlots;
+use crate::booking::ports::{
+    BookingChange, BookingFilter, BookingPage, BookingReader, BookingStore, ChangeRefused,
+    Confirmation, HoldRefused, KeyRecord, NewHold, Release, confirmation, note,
+};
+use crate::booking::{Booking, BookingId, BookingStatus, HistoryEntry};
+use crate::catalog::{CatalogStatus, ResourceId, SeatStatus, SlotId, SlotStatus};
+use crate::events::EventId;
 use crate::identity::UserId;
+use crate::{AppError, CorrelationId, EventEnvelope};
 
-/// Bookings and their histories in memory, read as the DynamoDB adapter
-/// reads them: a user's list newest first (by `created_at`, then id), paged
-/// by an opaque cursor, `limit` read before the filter applies.
+/// Bookings in memory, with the DynamoDB adapter's guarantees: a hold
+/// takes all its places or none (a slot's places never go below zero, a
+/// seat or unit has one holder), one booking per idempotency key and per
+/// number, every transition conditional on the status read, every change
+/// written with its event. Read as the adapter reads: a user's list newest
+/// first (by `created_at`, then id), paged by an opaque cursor, `limit`
+/// read before the filter applies; a history in time order.
 #[derive(Debug, Default)]
 pub struct MemoryBookings {
+    catalog: Arc<MemoryCatalog>,
     bookings: Mutex<BTreeMap<BookingId, (Booking, Vec<HistoryEntry>)>>,
+    state: Mutex<Records>,
+}
+
+/// What the adapter keeps beside the bookings.
+#[derive(Debug, Default)]
+struct Records {
+    /// `(user, key)` to `(fingerprint, first answer)`.
+    keys: HashMap<(UserId, String), (String, String)>,
+    numbers: HashSet<String>,
+    notes: HashSet<(BookingId, EventId)>,
+    outbox: Vec<EventEnvelope>,
 }
 
 impl MemoryBookings {
+    /// Bookings of the slots, seats and units of `catalog`.
+    pub fn over(catalog: Arc<MemoryCatalog>) -> Self {
+        Self {
+            catalog,
+            ..Self::default()
+        }
+    }
+
+    /// The catalog whose places the bookings take.
+    pub fn catalog(&self) -> &MemoryCatalog {
+        &self.catalog
+    }
+
     /// Stores a booking with its history (for tests).
     pub fn insert(&self, booking: Booking, history: Vec<HistoryEntry>) {
         self.bookings
             .lock()
             .expect("lock")
             .insert(booking.id.clone(), (booking, history));
+    }
+
+    /// The events written to the outbox, oldest first.
+    pub fn events(&self) -> Vec<EventEnvelope> {
+        self.state.lock().expect("lock").outbox.clone()
+    }
+}
+
+/// Whether `slot` has `quantity` places for a booking seated (or not).
+fn has_room(slots: &MemorySlots, slot: &SlotId, quantity: u32, seated: bool) -> bool {
+    slots.slots.get(slot).is_some_and(|s| {
+        s.status == SlotStatus::Available && s.remaining() >= quantity && s.seated == seated
+    })
+}
+
+fn take(slots: &mut MemorySlots, slot: &SlotId, quantity: u32) {
+    if let Some(s) = slots.slots.get_mut(slot) {
+        s.booked += quantity;
+    }
+}
+
+fn give_back(slots: &mut MemorySlots, slot: &SlotId, quantity: u32) {
+    if let Some(s) = slots.slots.get_mut(slot) {
+        s.booked = s.booked.saturating_sub(quantity);
+    }
+}
+
+impl MemoryBookings {
+    fn resource_open(&self, id: &ResourceId) -> bool {
+        self.catalog
+            .resources
+            .lock()
+            .expect("lock")
+            .get(id)
+            .is_some_and(|r| r.status == CatalogStatus::Open)
+    }
+
+    /// The refusal of a hold, in the adapter's order of precedence.
+    fn hold_refusal(
+        &self,
+        hold: &NewHold<'_>,
+        records: &Records,
+        slots: &MemorySlots,
+    ) -> Option<HoldRefused> {
+        let booking = hold.booking;
+        let slot = &booking.slot_id;
+        if records
+            .keys
+            .contains_key(&(hold.key.user.clone(), hold.key.key.as_str().to_owned()))
+        {
+            return Some(HoldRefused::KeyUsed);
+        }
+        if !self.resource_open(&slot.resource_id) {
+            return Some(HoldRefused::ResourceClosed);
+        }
+        if let Some(back) = &booking.back_nine_slot_id
+            && !has_room(slots, back, booking.quantity, false)
+        {
+            return Some(HoldRefused::Slot(back.clone()));
+        }
+        let seats: Vec<String> = booking
+            .seats
+            .iter()
+            .filter(|seat| {
+                slots
+                    .seats
+                    .get(slot)
+                    .and_then(|m| m.get(&seat.seat_id))
+                    .is_none_or(|s| s.status != SeatStatus::Available)
+            })
+            .map(|seat| seat.seat_id.clone())
+            .collect();
+        if !seats.is_empty() {
+            return Some(HoldRefused::Seats(seats));
+        }
+        let held = slots.units.get(&(slot.resource_id.clone(), slot.date));
+        let units: Vec<_> = booking
+            .units
+            .iter()
+            .filter(|u| held.is_some_and(|h| h.contains_key(u)))
+            .copied()
+            .collect();
+        if !units.is_empty() {
+            return Some(HoldRefused::Units(units));
+        }
+        if booking.units.is_empty()
+            && !has_room(slots, slot, booking.quantity, !booking.seats.is_empty())
+        {
+            return Some(HoldRefused::Slot(slot.clone()));
+        }
+        if records.numbers.contains(booking.number.as_str()) {
+            return Some(HoldRefused::NumberTaken);
+        }
+        None
     }
 }
 
@@ -42,7 +176,11 @@ impl BookingReader for MemoryBookings {
             .lock()
             .expect("lock")
             .get(id)
-            .map(|(_, h)| h.clone())
+            .map(|(_, h)| {
+                let mut h = h.clone();
+                h.sort_by_key(|e| e.at);
+                h
+            })
             .unwrap_or_default())
     }
 
@@ -95,5 +233,225 @@ impl BookingReader for MemoryBookings {
             bookings,
             next_cursor,
         })
+    }
+}
+
+impl BookingStore for MemoryBookings {
+    async fn answer(&self, key: &KeyRecord<'_>) -> Result<Option<String>, AppError> {
+        let records = self.state.lock().expect("lock");
+        match records
+            .keys
+            .get(&(key.user.clone(), key.key.as_str().to_owned()))
+        {
+            None => Ok(None),
+            Some((fingerprint, _)) if fingerprint != key.fingerprint => {
+                Err(AppError::Unprocessable {
+                    code: "IDEMPOTENCY_KEY_REUSED",
+                    message: "this Idempotency-Key was used for a different request".into(),
+                })
+            }
+            Some((_, answer)) => Ok(Some(answer.clone())),
+        }
+    }
+
+    async fn hold(&self, hold: &NewHold<'_>) -> Result<(), HoldRefused> {
+        let mut bookings = self.bookings.lock().expect("lock");
+        let mut records = self.state.lock().expect("lock");
+        let mut slots = self.catalog.slots.lock().expect("lock");
+        if let Some(refusal) = self.hold_refusal(hold, &records, &slots) {
+            return Err(refusal);
+        }
+        let booking = hold.booking;
+        let slot = &booking.slot_id;
+        if booking.units.is_empty() {
+            take(&mut slots, slot, booking.quantity);
+        }
+        if let Some(back) = &booking.back_nine_slot_id {
+            take(&mut slots, back, booking.quantity);
+        }
+        for seat in &booking.seats {
+            if let Some(s) = slots
+                .seats
+                .get_mut(slot)
+                .and_then(|m| m.get_mut(&seat.seat_id))
+            {
+                s.status = SeatStatus::Taken;
+            }
+            slots
+                .seat_holders
+                .insert((slot.clone(), seat.seat_id.clone()), booking.id.clone());
+        }
+        let held = slots
+            .units
+            .entry((slot.resource_id.clone(), slot.date))
+            .or_default();
+        for unit in &booking.units {
+            held.insert(*unit, Some(booking.id.clone()));
+        }
+        let answer = serde_json::to_string(booking)
+            .map_err(|e| AppError::internal("encoding a booking", e))?;
+        records.keys.insert(
+            (hold.key.user.clone(), hold.key.key.as_str().to_owned()),
+            (hold.key.fingerprint.to_owned(), answer),
+        );
+        records.numbers.insert(booking.number.as_str().to_owned());
+        records.outbox.push(hold.event.clone());
+        bookings.insert(
+            booking.id.clone(),
+            (booking.clone(), vec![hold.entry.clone()]),
+        );
+        Ok(())
+    }
+
+    async fn change(&self, change: &BookingChange<'_>) -> Result<(), ChangeRefused> {
+        let (before, after) = (change.before, change.after);
+        let mut bookings = self.bookings.lock().expect("lock");
+        let mut records = self.state.lock().expect("lock");
+        let mut slots = self.catalog.slots.lock().expect("lock");
+        if !self.resource_open(&after.slot_id.resource_id) {
+            return Err(ChangeRefused::ResourceClosed);
+        }
+        let Some((stored, history)) = bookings.get_mut(&before.id) else {
+            return Err(ChangeRefused::BookingMoved);
+        };
+        if (stored.status, stored.quantity, &stored.slot_id)
+            != (before.status, before.quantity, &before.slot_id)
+        {
+            return Err(ChangeRefused::BookingMoved);
+        }
+        let moved = before.slot_id != after.slot_id;
+        let taken = crate::booking::rules::places_taken(before, after);
+        if taken > 0 && !has_room(&slots, &after.slot_id, taken, false) {
+            return Err(ChangeRefused::Slot(after.slot_id.clone()));
+        }
+        if moved {
+            give_back(&mut slots, &before.slot_id, before.quantity);
+            take(&mut slots, &after.slot_id, after.quantity);
+        } else if after.quantity > before.quantity {
+            take(&mut slots, &after.slot_id, taken);
+        } else {
+            give_back(
+                &mut slots,
+                &before.slot_id,
+                before.quantity - after.quantity,
+            );
+        }
+        *stored = Booking {
+            status: stored.status,
+            hold_expires_at: stored.hold_expires_at,
+            ..after.clone()
+        };
+        history.push(change.entry.clone());
+        records.outbox.push(change.event.clone());
+        Ok(())
+    }
+
+    async fn release(&self, booking: &Booking, release: &Release<'_>) -> Result<Booking, AppError> {
+        let mut bookings = self.bookings.lock().expect("lock");
+        let mut records = self.state.lock().expect("lock");
+        let mut slots = self.catalog.slots.lock().expect("lock");
+        let Some((stored, history)) = bookings.get_mut(&booking.id) else {
+            return Err(release.refused());
+        };
+        let lapsed = release.to != BookingStatus::Expired
+            || (stored.status == BookingStatus::Pending && stored.hold_expires_at <= release.now);
+        if !release.from.contains(&stored.status)
+            || stored.quantity != booking.quantity
+            || stored.slot_id != booking.slot_id
+            || !lapsed
+        {
+            return Err(release.refused());
+        }
+        let event = release.event(booking)?;
+        let slot = &booking.slot_id;
+        if booking.units.is_empty() {
+            give_back(&mut slots, slot, booking.quantity);
+        }
+        if let Some(back) = &booking.back_nine_slot_id {
+            give_back(&mut slots, back, booking.quantity);
+        }
+        if let Some(held) = slots.units.get_mut(&(slot.resource_id.clone(), slot.date)) {
+            for unit in &booking.units {
+                held.remove(unit);
+            }
+        }
+        for seat in &booking.seats {
+            slots
+                .seat_holders
+                .remove(&(slot.clone(), seat.seat_id.clone()));
+            if let Some(s) = slots
+                .seats
+                .get_mut(slot)
+                .and_then(|m| m.get_mut(&seat.seat_id))
+            {
+                s.status = SeatStatus::Available;
+            }
+        }
+        history.push(release.entry(booking));
+        records.outbox.push(event);
+        *stored = release.released(stored);
+        Ok(stored.clone())
+    }
+
+    async fn confirm(
+        &self,
+        booking: &Booking,
+        reason: &str,
+        correlation_id: &CorrelationId,
+        now: DateTime<Utc>,
+    ) -> Result<Confirmation, AppError> {
+        let (entry, event) = confirmation(booking, reason, correlation_id, now)?;
+        let mut bookings = self.bookings.lock().expect("lock");
+        let Some((stored, history)) = bookings.get_mut(&booking.id) else {
+            return Err(AppError::internal(
+                "confirming a booking",
+                "the booking vanished",
+            ));
+        };
+        if stored.status != BookingStatus::Pending || stored.hold_expires_at <= now {
+            return Ok(Confirmation::of_current(stored.clone()));
+        }
+        stored.status = BookingStatus::Confirmed;
+        stored.confirmed_at = Some(now);
+        stored.updated_at = now;
+        history.push(entry);
+        self.state.lock().expect("lock").outbox.push(event);
+        Ok(Confirmation::Confirmed)
+    }
+
+    async fn note(
+        &self,
+        booking: &Booking,
+        cause: &EventEnvelope,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let mut bookings = self.bookings.lock().expect("lock");
+        let mut records = self.state.lock().expect("lock");
+        if !records.notes.insert((booking.id.clone(), cause.id)) {
+            return Ok(());
+        }
+        if let Some((_, history)) = bookings.get_mut(&booking.id) {
+            history.push(note(booking, cause, reason));
+        }
+        Ok(())
+    }
+
+    async fn expired_holds(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Booking>, AppError> {
+        let mut lapsed: Vec<Booking> = self
+            .bookings
+            .lock()
+            .expect("lock")
+            .values()
+            .map(|(b, _)| b)
+            .filter(|b| b.status == BookingStatus::Pending && b.hold_expires_at <= now)
+            .cloned()
+            .collect();
+        lapsed.sort_by_key(|b| b.hold_expires_at);
+        lapsed.truncate(limit);
+        Ok(lapsed)
     }
 }

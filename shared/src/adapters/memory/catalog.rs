@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use chrono::{NaiveDate, NaiveTime};
 
+use crate::booking::BookingId;
 use crate::catalog::events::SlotsGenerated;
 use crate::catalog::ports::{
     ResourceChange, ResourceStore, SlotChange, SlotStore, VenueChange, VenueStore,
@@ -22,8 +23,8 @@ use crate::{AppError, CorrelationId};
 #[derive(Debug, Default)]
 pub struct MemoryCatalog {
     venues: Mutex<HashMap<VenueId, Venue>>,
-    resources: Mutex<HashMap<ResourceId, Resource>>,
-    slots: Mutex<MemorySlots>,
+    pub(super) resources: Mutex<HashMap<ResourceId, Resource>>,
+    pub(super) slots: Mutex<MemorySlots>,
 }
 
 fn by_name<T>(mut items: Vec<T>, key: impl Fn(&T) -> (String, String)) -> Vec<T> {
@@ -131,10 +132,14 @@ impl ResourceStore for MemoryCatalog {
 /// each slot once, a capacity never drops below what is booked, a seat map
 /// keeps the seats it has.
 #[derive(Debug, Default)]
-struct MemorySlots {
-    slots: BTreeMap<SlotId, Slot>,
-    seats: BTreeMap<SlotId, BTreeMap<String, Seat>>,
-    units: HashMap<(ResourceId, NaiveDate), BTreeSet<NaiveTime>>,
+pub(super) struct MemorySlots {
+    pub slots: BTreeMap<SlotId, Slot>,
+    pub seats: BTreeMap<SlotId, BTreeMap<String, Seat>>,
+    /// Who holds each taken seat.
+    pub seat_holders: HashMap<(SlotId, String), BookingId>,
+    /// The units of a room on a date that a booking holds, and by whom
+    /// (`None`: taken by a test).
+    pub units: HashMap<(ResourceId, NaiveDate), BTreeMap<NaiveTime, Option<BookingId>>>,
     outbox: Vec<EventEnvelope>,
 }
 
@@ -154,7 +159,7 @@ impl MemoryCatalog {
             .units
             .entry((resource.clone(), date))
             .or_default()
-            .extend(units.iter().copied());
+            .extend(units.iter().map(|u| (*u, None)));
     }
 
     /// The events written to the outbox, oldest first.
@@ -268,6 +273,11 @@ impl SlotStore for MemoryCatalog {
         Ok(summary)
     }
 
+    async fn get_seat(&self, id: &SlotId, seat_id: &str) -> Result<Option<Seat>, AppError> {
+        let state = self.slots.lock().expect("lock");
+        Ok(state.seats.get(id).and_then(|m| m.get(seat_id)).cloned())
+    }
+
     async fn seats_of(&self, id: &SlotId) -> Result<Vec<Seat>, AppError> {
         let state = self.slots.lock().expect("lock");
         Ok(state
@@ -286,7 +296,7 @@ impl SlotStore for MemoryCatalog {
         Ok(state
             .units
             .get(&(resource.clone(), date))
-            .cloned()
+            .map(|held| held.keys().copied().collect())
             .unwrap_or_default())
     }
 }

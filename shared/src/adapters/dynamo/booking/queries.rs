@@ -1,0 +1,168 @@
+//! The booking context's reads: one booking, a user's bookings by page,
+//! a booking's history, and the lapsed holds of the hold index.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::super::{keys, s};
+use super::DynamoBookings;
+use super::items::{BookingItem, GSI2, HOLD_SHARDS, booking_pk, due};
+use crate::AppError;
+use crate::booking::ports::{BookingFilter, BookingPage};
+use crate::booking::{Booking, BookingId, HistoryEntry};
+use crate::identity::UserId;
+
+impl DynamoBookings {
+    pub async fn get(&self, id: &BookingId) -> Result<Option<Booking>, AppError> {
+        super::super::get_consistent(&self.client, &self.table, booking_pk(id), "BOOKING")
+            .await?
+            .map(|i| {
+                serde_dynamo::from_item::<_, BookingItem>(i)
+                    .map(|b| b.booking)
+                    .map_err(|e| AppError::internal("decoding a booking", e))
+            })
+            .transpose()
+    }
+
+    /// Holds whose time ran out, oldest first, at most `limit`.
+    pub(super) async fn lapsed_holds(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Booking>, AppError> {
+        let mut out = Vec::new();
+        for shard in 0..HOLD_SHARDS {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI2)
+                .key_condition_expression("GSI2PK = :pk AND GSI2SK <= :now")
+                .expression_attribute_values(":pk", s(format!("HOLD#{shard}")))
+                .expression_attribute_values(":now", s(due(now)))
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(|e| AppError::internal("listing expired holds", e))?;
+            for item in page.items() {
+                let b: BookingItem = serde_dynamo::from_item(item.clone())
+                    .map_err(|e| AppError::internal("decoding a booking", e))?;
+                out.push(b.booking);
+            }
+        }
+        out.sort_by_key(|b| b.hold_expires_at);
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// A user's bookings, newest first, one page of at most `limit`, from
+    /// the opaque `cursor` a previous page returned; optionally only one
+    /// status and/or one date of the booked slot or range.
+    pub(super) async fn list_page(
+        &self,
+        user: &UserId,
+        filter: &BookingFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<BookingPage, AppError> {
+        let BookingFilter { status, date } = *filter;
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let bad_cursor =
+            || AppError::validation("INVALID_CURSOR", "cursor is not one this API returned");
+        let start = cursor
+            .map(|c| {
+                let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad_cursor())?;
+                let key: HashMap<String, String> =
+                    serde_json::from_slice(&raw).map_err(|_| bad_cursor())?;
+                // Exactly the keys of one of this user's booking items, or
+                // DynamoDB would refuse the start key (a 500, not a 400).
+                let expected = format!("USER#{user}#BOOKINGS");
+                let well_formed = key.len() == 4
+                    && key.get("GSI1PK") == Some(&expected)
+                    && key.get("SK").is_some_and(|sk| sk == "BOOKING")
+                    && key.get("PK").is_some_and(|pk| pk.starts_with("BOOKING#"))
+                    && key.contains_key("GSI1SK");
+                if !well_formed {
+                    return Err(bad_cursor());
+                }
+                Ok(key
+                    .into_iter()
+                    .map(|(k, v)| (k, s(v)))
+                    .collect::<HashMap<_, _>>())
+            })
+            .transpose()?;
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(format!("USER#{user}#BOOKINGS")))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(100))
+            .set_exclusive_start_key(start);
+        let mut filters = Vec::new();
+        if let Some(status) = status {
+            filters.push("#status = :status");
+            query = query
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        if let Some(date) = date {
+            // The slot id holds the date: `<resource>@<date>T<time>`.
+            filters.push("contains(slot_id, :day)");
+            query = query.expression_attribute_values(":day", s(format!("@{date}T")));
+        }
+        if !filters.is_empty() {
+            query = query.filter_expression(filters.join(" AND "));
+        }
+        let page = query
+            .send()
+            .await
+            .map_err(|e| AppError::internal("listing bookings", e))?;
+        let bookings = page
+            .items()
+            .iter()
+            .map(|i| {
+                serde_dynamo::from_item::<_, BookingItem>(i.clone())
+                    .map(|b| b.booking)
+                    .map_err(|e| AppError::internal("decoding a booking", e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = page.last_evaluated_key().map(|key| {
+            let plain: HashMap<&str, &str> = key
+                .iter()
+                .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str())))
+                .collect();
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
+        });
+        Ok(BookingPage {
+            bookings,
+            next_cursor: next,
+        })
+    }
+
+    /// A booking's history, oldest first.
+    pub(super) async fn history_of(&self, id: &BookingId) -> Result<Vec<HistoryEntry>, AppError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :h)")
+            .expression_attribute_values(":pk", s(booking_pk(id)))
+            .expression_attribute_values(":h", s("HISTORY#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AppError::internal("reading a booking's history", e))?;
+        page.items()
+            .iter()
+            .map(|i| {
+                serde_dynamo::from_item(i.clone())
+                    .map_err(|e| AppError::internal("decoding history", e))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,267 @@
+//! The items of the booking transactions, each with its condition, and the
+//! transaction that reads back which of them refused. Capacity is taken in
+//! one place ([`Tx::take`]) and given back in one ([`Tx::give_back`]).
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
+use chrono::{NaiveDate, NaiveTime};
+use serde::Serialize;
+
+use super::super::catalog::{range_pk, resource_pk, seats_pk};
+use super::super::{cancellation_codes, keys, n, s, transact_write, transaction_error};
+use crate::booking::BookingId;
+use crate::catalog::{ResourceId, SlotId};
+use crate::{AppError, EventEnvelope, EventSource};
+
+/// What an item of a booking transaction stands for, to tell which
+/// condition refused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Part {
+    /// Places of this slot taken.
+    Slot(SlotId),
+    Seat(String),
+    Unit(NaiveTime),
+    Booking,
+    Key,
+    Number,
+    ResourceOpen,
+    /// An item whose condition cannot fail but by a fault.
+    Other,
+}
+
+/// A transaction being built: its items and what each stands for.
+pub(super) struct Tx<'a> {
+    table: &'a str,
+    items: Vec<TransactWriteItem>,
+    parts: Vec<Part>,
+}
+
+/// A transaction that did not commit: the parts whose condition failed
+/// (empty when it failed otherwise), and the error to give if none of
+/// them explains it.
+#[derive(Debug)]
+pub(super) struct Refused {
+    pub failed: Vec<Part>,
+    pub error: AppError,
+}
+
+impl Refused {
+    pub fn has(&self, part: &Part) -> bool {
+        self.failed.contains(part)
+    }
+}
+
+impl<'a> Tx<'a> {
+    pub fn new(table: &'a str) -> Self {
+        Self {
+            table,
+            items: Vec::new(),
+            parts: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, part: Part, item: TransactWriteItem) {
+        self.items.push(item);
+        self.parts.push(part);
+    }
+
+    fn update(&self, pk: String, sk: String) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        Update::builder()
+            .table_name(self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+    }
+
+    /// Takes `quantity` places of an available slot, on the condition that
+    /// it has them and is seated (or not) as the booking expects.
+    pub fn take(&mut self, slot: &SlotId, quantity: u32, seated: bool) -> Result<(), AppError> {
+        let condition = if seated {
+            "attribute_exists(PK) AND #status = :available AND remaining >= :q AND seated = :seated"
+        } else {
+            "attribute_exists(PK) AND #status = :available AND remaining >= :q \
+             AND (attribute_not_exists(seated) OR seated = :seated)"
+        };
+        let update = self
+            .update(resource_pk(&slot.resource_id), slot.sort_key())
+            .update_expression("SET remaining = remaining - :q, booked = booked + :q")
+            .condition_expression(condition)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":available", s("AVAILABLE"))
+            .expression_attribute_values(":q", n(quantity))
+            .expression_attribute_values(":seated", AttributeValue::Bool(seated))
+            .build()
+            .map_err(|e| AppError::internal("building the capacity update", e))?;
+        self.push(
+            Part::Slot(slot.clone()),
+            TransactWriteItem::builder().update(update).build(),
+        );
+        Ok(())
+    }
+
+    /// Gives `quantity` places back to a slot.
+    pub fn give_back(&mut self, slot: &SlotId, quantity: u32) -> Result<(), AppError> {
+        let update = self
+            .update(resource_pk(&slot.resource_id), slot.sort_key())
+            .update_expression("SET remaining = remaining + :q, booked = booked - :q")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":q", n(quantity))
+            .build()
+            .map_err(|e| AppError::internal("building the capacity update", e))?;
+        self.push(
+            Part::Other,
+            TransactWriteItem::builder().update(update).build(),
+        );
+        Ok(())
+    }
+
+    /// Takes a seat, on the condition that it exists and is available.
+    pub fn lock_seat(
+        &mut self,
+        slot: &SlotId,
+        seat: &str,
+        booking: &BookingId,
+    ) -> Result<(), AppError> {
+        let update = self
+            .update(seats_pk(slot), format!("SEAT#{seat}"))
+            .update_expression("SET #status = :taken, booking_id = :booking")
+            .condition_expression("attribute_exists(PK) AND #status = :available")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":taken", s("TAKEN"))
+            .expression_attribute_values(":available", s("AVAILABLE"))
+            .expression_attribute_values(":booking", s(booking.as_str()))
+            .build()
+            .map_err(|e| AppError::internal("building a seat lock", e))?;
+        self.push(
+            Part::Seat(seat.to_owned()),
+            TransactWriteItem::builder().update(update).build(),
+        );
+        Ok(())
+    }
+
+    /// Frees a seat the booking holds.
+    pub fn free_seat(
+        &mut self,
+        slot: &SlotId,
+        seat: &str,
+        booking: &BookingId,
+    ) -> Result<(), AppError> {
+        let update = self
+            .update(seats_pk(slot), format!("SEAT#{seat}"))
+            .update_expression("SET #status = :available REMOVE booking_id")
+            .condition_expression("booking_id = :booking")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":available", s("AVAILABLE"))
+            .expression_attribute_values(":booking", s(booking.as_str()))
+            .build()
+            .map_err(|e| AppError::internal("building a seat release", e))?;
+        self.push(
+            Part::Other,
+            TransactWriteItem::builder().update(update).build(),
+        );
+        Ok(())
+    }
+
+    /// Locks a unit of a room on a date, on the condition that no booking
+    /// has it.
+    pub fn lock_unit(
+        &mut self,
+        room: &ResourceId,
+        date: NaiveDate,
+        unit: NaiveTime,
+        booking: &BookingId,
+    ) -> Result<(), AppError> {
+        let lock = serde_json::json!({
+            "PK": range_pk(room, date), "SK": format!("UNIT#{}", unit.format("%H:%M")),
+            "entity": "RANGE_LOCK", "booking_id": booking,
+        });
+        self.put(Part::Unit(unit), lock, Some("attribute_not_exists(PK)"))
+    }
+
+    /// Frees a unit the booking holds.
+    pub fn free_unit(
+        &mut self,
+        room: &ResourceId,
+        date: NaiveDate,
+        unit: NaiveTime,
+        booking: &BookingId,
+    ) -> Result<(), AppError> {
+        let free = Delete::builder()
+            .table_name(self.table)
+            .key(keys::PK, s(range_pk(room, date)))
+            .key(keys::SK, s(format!("UNIT#{}", unit.format("%H:%M"))))
+            .condition_expression("booking_id = :booking")
+            .expression_attribute_values(":booking", s(booking.as_str()))
+            .build()
+            .map_err(|e| AppError::internal("building a unit release", e))?;
+        self.push(
+            Part::Other,
+            TransactWriteItem::builder().delete(free).build(),
+        );
+        Ok(())
+    }
+
+    /// The condition that the booked resource is open.
+    pub fn resource_open(&mut self, resource: &ResourceId) -> Result<(), AppError> {
+        let check = ConditionCheck::builder()
+            .table_name(self.table)
+            .key(keys::PK, s(resource_pk(resource)))
+            .key(keys::SK, s("RESOURCE"))
+            .condition_expression("#status = :open")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":open", s("OPEN"))
+            .build()
+            .map_err(|e| AppError::internal("building the resource check", e))?;
+        self.push(
+            Part::ResourceOpen,
+            TransactWriteItem::builder().condition_check(check).build(),
+        );
+        Ok(())
+    }
+
+    /// A put of `item`, on `condition` if any.
+    pub fn put(
+        &mut self,
+        part: Part,
+        item: impl Serialize,
+        condition: Option<&str>,
+    ) -> Result<(), AppError> {
+        let item = super::super::put_write(self.table, item, condition)?;
+        self.push(part, item);
+        Ok(())
+    }
+
+    /// An update built by the caller.
+    pub fn raw_update(&mut self, part: Part, update: Update) {
+        self.push(part, TransactWriteItem::builder().update(update).build());
+    }
+
+    /// The outbox item of the event the transaction's change emits.
+    pub fn outbox(&mut self, event: &EventEnvelope) -> Result<(), AppError> {
+        let item = super::super::outbox_write(self.table, EventSource::Booking, event)?;
+        self.push(Part::Other, item);
+        Ok(())
+    }
+
+    /// Sends the transaction (retrying conflicts and throttling).
+    pub async fn send(self, client: &Client, context: &'static str) -> Result<(), Refused> {
+        let Self { items, parts, .. } = self;
+        let err = match transact_write(client, items).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        let failed = cancellation_codes(&err)
+            .map(|codes| {
+                codes
+                    .iter()
+                    .zip(&parts)
+                    .filter(|(code, _)| *code == "ConditionalCheckFailed")
+                    .map(|(_, part)| part.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Err(Refused {
+            failed,
+            error: transaction_error(context, err),
+        })
+    }
+}

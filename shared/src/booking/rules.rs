@@ -1,0 +1,302 @@
+//! The booking rules that need no storage: what a booking costs, whether a
+//! slot takes the kind of booking asked for, and what may be changed.
+//! Pure functions; the use cases in [`super::service`] call them with what
+//! they read.
+
+use chrono::{DateTime, NaiveTime, Utc};
+
+use super::{BookedSeat, Booking, BookingStatus};
+use crate::AppError;
+use crate::catalog::{RangeRules, Slot};
+
+/// A booking's price: per place (counted bookings and rooms) and in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price {
+    pub unit_cents: Option<u64>,
+    pub total_cents: u64,
+}
+
+/// `quantity` places of a slot at its unit price (the day's price, plus the
+/// premium surcharge on a premium slot). An 18-hole round is priced by its
+/// front-nine tee time alone: its back nine is part of the round.
+pub fn counted_price(slot: &Slot, quantity: u32) -> Price {
+    let unit = slot.unit_price();
+    Price {
+        unit_cents: Some(unit),
+        total_cents: unit * u64::from(quantity),
+    }
+}
+
+/// Chosen seats, each at its tier's price when booked.
+pub fn seated_price(seats: &[BookedSeat]) -> Price {
+    Price {
+        unit_cents: None,
+        total_cents: seats.iter().map(|s| s.price_cents).sum(),
+    }
+}
+
+/// A room's units, each at the room's unit price.
+pub fn range_price(rules: &RangeRules, units: &[NaiveTime]) -> Price {
+    Price {
+        unit_cents: Some(rules.unit_price_cents),
+        total_cents: rules.unit_price_cents * units.len() as u64,
+    }
+}
+
+/// Whether the slot takes the booking asked for: seats on a seated slot, a
+/// quantity on any other.
+pub fn check_seating(slot: &Slot, seated: bool) -> Result<(), AppError> {
+    match (slot.seated, seated) {
+        (false, true) => Err(AppError::conflict(
+            "NOT_SEATED",
+            "this slot has no seat map; book a quantity",
+        )),
+        (true, false) => Err(AppError::conflict(
+            "SEATS_REQUIRED",
+            "this slot is seated; choose seats",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a booking may be changed at all: only a counted, single-slot,
+/// unpaid booking that still holds its places.
+pub fn check_modifiable(booking: &Booking) -> Result<(), AppError> {
+    if booking.kind != "counted" || booking.back_nine_slot_id.is_some() {
+        return Err(AppError::conflict(
+            "NOT_MODIFIABLE",
+            "only counted bookings can be changed; cancel and book again",
+        ));
+    }
+    if booking.payment.is_some() {
+        // The payment is for the price at booking time; a change would
+        // need a charge or refund of the difference.
+        return Err(AppError::conflict(
+            "NOT_MODIFIABLE",
+            "a paid booking cannot be changed; cancel it (refund by policy) and book again",
+        ));
+    }
+    if !booking.status.holds_capacity() {
+        return Err(AppError::conflict(
+            "INVALID_TRANSITION",
+            format!("a {} booking cannot be changed", booking.status.as_str()),
+        ));
+    }
+    Ok(())
+}
+
+/// The booking as a change to `quantity` places of `to` makes it: priced at
+/// the new slot's unit price. Its status and hold are not the change's.
+pub fn changed(
+    booking: &Booking,
+    to: &Slot,
+    quantity: u32,
+    now: DateTime<Utc>,
+) -> Result<Booking, AppError> {
+    if to.seated {
+        return Err(AppError::conflict(
+            "SEATS_REQUIRED",
+            "the new slot is seated; choose seats",
+        ));
+    }
+    if booking.slot_id == to.id && booking.quantity == quantity {
+        return Err(AppError::validation(
+            "NOTHING_TO_CHANGE",
+            "the booking already is that",
+        ));
+    }
+    let price = counted_price(to, quantity);
+    Ok(Booking {
+        slot_id: to.id.clone(),
+        quantity,
+        unit_price_cents: price.unit_cents,
+        price_cents: price.total_cents,
+        updated_at: now,
+        ..booking.clone()
+    })
+}
+
+/// How many more places of its new slot a change takes (0 if it takes none).
+pub fn places_taken(before: &Booking, after: &Booking) -> u32 {
+    if before.slot_id == after.slot_id {
+        after.quantity.saturating_sub(before.quantity)
+    } else {
+        after.quantity
+    }
+}
+
+/// Whether a booking in `status` may still be cancelled.
+pub fn check_cancellable(status: BookingStatus) -> Result<(), AppError> {
+    if status.can_become(BookingStatus::Cancelled) {
+        Ok(())
+    } else {
+        Err(AppError::conflict(
+            "INVALID_TRANSITION",
+            format!("a {} booking cannot be cancelled", status.as_str()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{DayType, Prices, SlotId, SlotStatus};
+    use crate::payment::PaymentMethod;
+    use crate::testing::booking::booking;
+
+    fn slot(day_type: DayType, premium: bool) -> Slot {
+        Slot {
+            id: SlotId::parse(crate::testing::catalog::SLOT).unwrap(),
+            end: NaiveTime::from_hms_opt(8, 10, 0).unwrap(),
+            capacity: 4,
+            booked: 0,
+            status: SlotStatus::Available,
+            day_type,
+            prices: Prices {
+                weekday: 5000,
+                weekend: 7000,
+                holiday: 9000,
+            },
+            premium,
+            premium_surcharge_percent: 25,
+            seated: false,
+        }
+    }
+
+    #[test]
+    fn a_counted_booking_costs_its_days_price_per_place_with_the_premium_on_top() {
+        assert_eq!(
+            counted_price(&slot(DayType::Weekday, false), 3),
+            Price {
+                unit_cents: Some(5000),
+                total_cents: 15_000
+            }
+        );
+        assert_eq!(
+            counted_price(&slot(DayType::Weekend, true), 2).total_cents,
+            2 * 8750
+        );
+        assert_eq!(
+            counted_price(&slot(DayType::Holiday, false), 1).total_cents,
+            9000
+        );
+    }
+
+    #[test]
+    fn seats_cost_their_tiers_and_rooms_their_units() {
+        let seats = [("A-1", 9000), ("B-1", 5000)].map(|(id, price)| BookedSeat {
+            seat_id: id.into(),
+            tier: id[..1].into(),
+            price_cents: price,
+        });
+        assert_eq!(
+            seated_price(&seats),
+            Price {
+                unit_cents: None,
+                total_cents: 14_000
+            }
+        );
+        let rules = RangeRules {
+            unit_minutes: 30,
+            opens: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+            closes: NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+            unit_price_cents: 1500,
+        };
+        let units = rules
+            .units(
+                NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+                NaiveTime::from_hms_opt(10, 30, 0).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(range_price(&rules, &units).total_cents, 4500);
+    }
+
+    #[test]
+    fn seating_must_match_the_slot() {
+        let mut seated = slot(DayType::Weekday, false);
+        seated.seated = true;
+        assert_eq!(
+            check_seating(&seated, false).unwrap_err().code(),
+            "SEATS_REQUIRED"
+        );
+        assert_eq!(
+            check_seating(&slot(DayType::Weekday, false), true)
+                .unwrap_err()
+                .code(),
+            "NOT_SEATED"
+        );
+        assert!(check_seating(&seated, true).is_ok());
+    }
+
+    #[test]
+    fn only_unpaid_counted_bookings_that_hold_places_may_change() {
+        assert!(check_modifiable(&booking()).is_ok());
+        let paid = Booking {
+            payment: Some(PaymentMethod::Wallet),
+            ..booking()
+        };
+        assert_eq!(
+            check_modifiable(&paid).unwrap_err().code(),
+            "NOT_MODIFIABLE"
+        );
+        let seated = Booking {
+            kind: "seated".into(),
+            ..booking()
+        };
+        assert_eq!(
+            check_modifiable(&seated).unwrap_err().code(),
+            "NOT_MODIFIABLE"
+        );
+        let ended = Booking {
+            status: BookingStatus::Expired,
+            ..booking()
+        };
+        assert_eq!(
+            check_modifiable(&ended).unwrap_err().code(),
+            "INVALID_TRANSITION"
+        );
+    }
+
+    #[test]
+    fn a_change_is_priced_at_the_new_slot_and_takes_only_what_it_adds() {
+        let before = booking();
+        let same = slot(DayType::Weekday, false);
+        let now = before.created_at + chrono::Duration::minutes(3);
+        let more = changed(&before, &same, 3, now).unwrap();
+        assert_eq!((more.quantity, more.price_cents), (3, 15_000));
+        assert_eq!(more.status, before.status);
+        assert_eq!(more.hold_expires_at, before.hold_expires_at);
+        assert_eq!(places_taken(&before, &more), 1);
+        let fewer = changed(&before, &same, 1, now).unwrap();
+        assert_eq!(places_taken(&before, &fewer), 0);
+        let mut other = slot(DayType::Weekend, false);
+        other.id =
+            SlotId::parse(&format!("{}T08:10", &crate::testing::catalog::SLOT[..47])).unwrap();
+        let moved = changed(&before, &other, 2, now).unwrap();
+        assert_eq!(
+            (moved.slot_id.clone(), moved.price_cents),
+            (other.id, 14_000)
+        );
+        assert_eq!(places_taken(&before, &moved), 2);
+        assert_eq!(
+            changed(&before, &same, 2, now).unwrap_err().code(),
+            "NOTHING_TO_CHANGE"
+        );
+    }
+
+    #[test]
+    fn only_live_bookings_may_be_cancelled() {
+        assert!(check_cancellable(BookingStatus::Pending).is_ok());
+        assert!(check_cancellable(BookingStatus::Confirmed).is_ok());
+        for ended in [
+            BookingStatus::Cancelled,
+            BookingStatus::Expired,
+            BookingStatus::Failed,
+        ] {
+            assert_eq!(
+                check_cancellable(ended).unwrap_err().code(),
+                "INVALID_TRANSITION"
+            );
+        }
+    }
+}
