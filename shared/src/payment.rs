@@ -4,8 +4,10 @@
 //! One point is worth one cent of a booking's price, so a booking of
 //! 2,500 cents costs 2,500 points.
 
+pub mod card;
 pub mod events;
 pub mod ports;
+pub mod service;
 
 use std::fmt;
 use std::str::FromStr;
@@ -278,6 +280,28 @@ impl RefundPolicy {
 /// `percent` of `amount`, rounded down to a whole cent.
 pub fn share(amount_cents: u64, percent: u32) -> u64 {
     amount_cents * u64::from(percent.min(100)) / 100
+}
+
+/// A payment of `method` for `booking`, not yet recorded.
+pub fn new_payment(
+    booking: &BookingId,
+    user: &UserId,
+    method: PaymentMethod,
+    amount_cents: u64,
+    now: DateTime<Utc>,
+) -> Payment {
+    Payment {
+        booking_id: booking.clone(),
+        user_id: user.clone(),
+        method,
+        status: PaymentStatus::Completed,
+        amount_cents,
+        refunded_cents: 0,
+        charge_id: None,
+        failure: None,
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 #[cfg(test)]

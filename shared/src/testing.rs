@@ -358,3 +358,55 @@ pub mod booking {
         ]
     }
 }
+
+/// Payments to test against, matching the `events/payment-*` fixtures.
+pub mod payment {
+    use chrono::{DateTime, Utc};
+
+    use crate::CorrelationId;
+    use crate::adapters::memory::{MemoryCards, MemoryWallets};
+    use crate::clock::FixedClock;
+    use crate::identity::UserId;
+    use crate::kernel::IdempotencyKey;
+    use crate::payment::TopUp;
+    use crate::payment::ports::{TopUpOrder, WalletStore};
+    use crate::payment::service::Payments;
+
+    /// The customer of the payment fixtures.
+    pub const CUSTOMER: &str = "0193a5f2-7a00-7000-8000-000000000001";
+
+    pub fn customer() -> UserId {
+        UserId::parse(CUSTOMER).expect("an id")
+    }
+
+    /// The fixtures' "now": ten minutes after their holds were taken, five
+    /// before they run out.
+    pub fn now() -> DateTime<Utc> {
+        "2026-11-21T10:10:00Z".parse().expect("an instant")
+    }
+
+    /// The payment saga over twins, at [`now`].
+    pub fn payments() -> Payments<MemoryWallets, MemoryCards, FixedClock> {
+        Payments {
+            store: MemoryWallets::default(),
+            cards: MemoryCards::default(),
+            clock: FixedClock::at(now()),
+        }
+    }
+
+    /// Tops up `user`'s wallet by `points`.
+    pub async fn fund(wallets: &MemoryWallets, user: &UserId, points: i64) {
+        let key = IdempotencyKey::parse(Some(&uuid::Uuid::now_v7().to_string())).expect("a key");
+        wallets
+            .top_up(&TopUpOrder {
+                user,
+                key: &key,
+                fingerprint: "test",
+                points: TopUp::parse(points).expect("points"),
+                correlation_id: &CorrelationId::generate(),
+                now: now(),
+            })
+            .await
+            .expect("funded");
+    }
+}

@@ -16,225 +16,51 @@
 //! its booking ended is refunded at once.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
-use shared::adapters::dynamo::payment::{DynamoPayments, new_payment};
-use shared::adapters::gateway::{CardGateway, ChargeRequest, GatewayError, RefundRequest};
 use shared::booking::events::BookingCreated;
-use shared::clock::{Clock, SystemClock};
+use shared::clock::Clock;
 use shared::consumer::{MessageError, decode, each_event};
-use shared::payment::{FailureReason, Payment, PaymentChoice, PaymentMethod, PaymentStatus};
+use shared::payment::ports::{CardPayments, PaymentStore};
+use shared::payment::service::{Order, Payments};
 use shared::{EventEnvelope, EventType};
 
-pub struct Processor<C: Clock = SystemClock> {
-    pub payments: DynamoPayments,
-    pub gateway: CardGateway,
-    pub clock: C,
-}
-
 pub async fn handle(
-    processor: &Processor<impl Clock>,
+    payments: &Payments<impl PaymentStore, impl CardPayments, impl Clock>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    Ok(each_event(&event.payload, |e| processor.on_event(e)).await)
+    Ok(each_event(&event.payload, |e| on_event(payments, e)).await)
 }
 
-impl<C: Clock> Processor<C> {
-    async fn on_event(&self, event: EventEnvelope) -> Result<(), MessageError> {
-        if event.event_type != EventType::BookingCreated {
-            tracing::warn!(event_type = %event.event_type, "not an event of this consumer; ignored");
-            return Ok(());
-        }
-        let order: BookingCreated = decode(&event)?;
-        let Some(choice) = &order.payment else {
-            return Ok(()); // a hold that waits for its payment
-        };
-        if let Some(existing) = self.payments.payment(&order.booking_id).await? {
-            tracing::info!(booking_id = %order.booking_id, status = existing.status.as_str(), "already handled");
-            return self.settle_stray_charge(existing, &event).await;
-        }
-        let now = self.clock.now();
-        let payment = new_payment(
-            &order.booking_id,
-            &order.user_id,
-            choice.method(),
-            order.price_cents,
-            now,
-        );
-        let outcome = match choice {
-            PaymentChoice::Wallet => {
-                if now >= order.hold_expires_at {
-                    self.payments
-                        .fail(&payment, FailureReason::HoldExpired, &event.correlation_id)
-                        .await?
-                } else {
-                    self.payments
-                        .pay_from_wallet(&payment, &event.correlation_id)
-                        .await?
-                }
-            }
-            PaymentChoice::Card { card_token } => {
-                self.pay_by_card(&order, payment, card_token, &event, now)
-                    .await?
-            }
-        };
-        tracing::info!(
-            booking_id = %order.booking_id,
-            status = outcome.status.as_str(),
-            failure = outcome.failure.map(FailureReason::as_str),
-            "payment handled"
-        );
-        Ok(())
+/// What paying needs of a new booking.
+fn order(created: BookingCreated) -> Order {
+    Order {
+        booking_id: created.booking_id,
+        user_id: created.user_id,
+        price_cents: created.price_cents,
+        currency: created.currency,
+        hold_expires_at: created.hold_expires_at,
+        payment: created.payment,
     }
+}
 
-    async fn pay_by_card(
-        &self,
-        order: &BookingCreated,
-        payment: Payment,
-        card_token: &str,
-        event: &EventEnvelope,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<Payment, MessageError> {
-        let key = order.booking_id.to_string();
-        let charged = if now >= order.hold_expires_at {
-            // Too late to charge; but an earlier attempt whose answer was
-            // lost may have charged, and that charge must be recorded.
-            match self.gateway.find_charge(&key).await {
-                Ok(Some(charge)) => Ok(charge),
-                Ok(None) => {
-                    return Ok(self
-                        .payments
-                        .fail(&payment, FailureReason::HoldExpired, &event.correlation_id)
-                        .await?);
-                }
-                Err(e) => Err(e),
-            }
-        } else {
-            let request = ChargeRequest {
-                idempotency_key: key,
-                amount_cents: order.price_cents,
-                currency: order.currency.clone(),
-                card_token: card_token.to_owned(),
-            };
-            self.gateway.charge(&request).await
-        };
-        let charge = match charged {
-            Ok(charge) => charge,
-            Err(GatewayError::Declined { .. }) => {
-                return Ok(self
-                    .payments
-                    .fail(&payment, FailureReason::CardDeclined, &event.correlation_id)
-                    .await?);
-            }
-            Err(GatewayError::Refused { status, code, .. }) => {
-                tracing::error!(status, %code, "the gateway refused the charge");
-                return Ok(self
-                    .payments
-                    .fail(
-                        &payment,
-                        FailureReason::GatewayRefused,
-                        &event.correlation_id,
-                    )
-                    .await?);
-            }
-            Err(e @ GatewayError::Unavailable { .. }) => {
-                return Err(MessageError::Unavailable(e.to_string()));
-            }
-        };
-        let completed = Payment {
-            charge_id: Some(charge.charge_id.clone()),
-            ..payment
-        };
-        let recorded = self
-            .payments
-            .record_completed(&completed, &event.correlation_id)
-            .await?;
-        // Another outcome was recorded first (the booking ended, or a
-        // concurrent delivery gave up): this charge must go back.
-        if matches!(
-            recorded.status,
-            PaymentStatus::Voided | PaymentStatus::Failed
-        ) {
-            self.refund_late_charge(recorded.clone(), &charge.charge_id, event)
-                .await?;
-        }
-        Ok(recorded)
+async fn on_event(
+    payments: &Payments<impl PaymentStore, impl CardPayments, impl Clock>,
+    event: EventEnvelope,
+) -> Result<(), MessageError> {
+    if event.event_type != EventType::BookingCreated {
+        tracing::warn!(event_type = %event.event_type, "not an event of this consumer; ignored");
+        return Ok(());
     }
-
-    /// A redelivered card payment whose booking ended first (VOIDED) or
-    /// whose payment gave up (FAILED): an earlier attempt whose answer was
-    /// lost may still have charged the card, and that charge goes back.
-    async fn settle_stray_charge(
-        &self,
-        existing: Payment,
-        event: &EventEnvelope,
-    ) -> Result<(), MessageError> {
-        let ended = matches!(
-            existing.status,
-            PaymentStatus::Voided | PaymentStatus::Failed
-        );
-        if !ended || existing.method != PaymentMethod::Card {
-            return Ok(());
-        }
-        let charge = self
-            .gateway
-            .find_charge(existing.booking_id.as_str())
-            .await
-            .map_err(|e| MessageError::Unavailable(e.to_string()))?;
-        match charge {
-            Some(charge) if charge.refunded_cents < charge.amount_cents => {
-                let existing = Payment {
-                    amount_cents: charge.amount_cents,
-                    ..existing
-                };
-                self.refund_late_charge(existing, &charge.charge_id, event)
-                    .await
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// A charge that landed after another outcome was recorded (the booking
-    /// ended and its payment was voided): the whole charge goes back.
-    async fn refund_late_charge(
-        &self,
-        voided: Payment,
-        charge_id: &str,
-        event: &EventEnvelope,
-    ) -> Result<(), MessageError> {
-        let refund = RefundRequest {
-            idempotency_key: format!("late-{}", voided.booking_id),
-            charge_id: charge_id.to_owned(),
-            amount_cents: voided.amount_cents,
-        };
-        self.gateway
-            .refund(&refund)
-            .await
-            .map_err(|e| MessageError::Unavailable(e.to_string()))?;
-        let from = voided.status;
-        let refunded = Payment {
-            charge_id: Some(charge_id.to_owned()),
-            refunded_cents: voided.amount_cents,
-            status: PaymentStatus::Refunded,
-            updated_at: self.clock.now(),
-            ..voided
-        };
-        self.payments
-            .record_card_refund(
-                &refunded,
-                from,
-                "charged after the booking ended",
-                &event.correlation_id,
-            )
-            .await?;
-        Ok(())
-    }
+    let created: BookingCreated = decode(&event)?;
+    payments.pay(&order(created), &event).await?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use shared::consumer::envelope;
+    use shared::payment::PaymentChoice;
 
     fn fixture() -> SqsEvent {
         serde_json::from_str(include_str!(
@@ -273,5 +99,119 @@ mod tests {
             .map(|f| f.item_identifier.as_str())
             .collect();
         assert_eq!(failed, ["msg-poison"]);
+    }
+
+    mod over_the_twins {
+        use super::*;
+        use shared::clock::Clock;
+        use shared::kernel::BookingId;
+        use shared::payment::ports::PaymentStore;
+        use shared::payment::{FailureReason, PaymentStatus};
+        use shared::testing::payment::{customer, fund, payments};
+
+        /// The fixture's message `index` alone, as a batch.
+        fn message(index: usize) -> LambdaEvent<SqsEvent> {
+            let mut batch = fixture();
+            batch.records = vec![batch.records[index].clone()];
+            LambdaEvent::new(batch, lambda_runtime::Context::default())
+        }
+
+        fn booking(n: u8) -> BookingId {
+            BookingId::parse(&format!("0193a5f2-7b00-7000-8000-00000000000{n}")).unwrap()
+        }
+
+        fn kinds(events: &[EventEnvelope]) -> Vec<String> {
+            events.iter().map(|e| e.event_type.to_string()).collect()
+        }
+
+        #[tokio::test]
+        async fn a_wallet_pays_once_however_often_the_booking_arrives() {
+            let payments = payments();
+            fund(&payments.store, &customer(), 15_000).await;
+            for _ in 0..2 {
+                let res = handle(&payments, message(0)).await.unwrap();
+                assert!(res.batch_item_failures.is_empty());
+            }
+            let paid = payments.store.payment(&booking(1)).await.unwrap().unwrap();
+            assert_eq!(
+                (paid.status, paid.amount_cents),
+                (PaymentStatus::Completed, 10_000)
+            );
+            assert_eq!(payments.store.balance(&customer()), 5_000);
+            assert_eq!(
+                kinds(&payments.store.events()),
+                ["WalletCharged", "PaymentCompleted"]
+            );
+        }
+
+        #[tokio::test]
+        async fn a_short_wallet_fails_the_payment_and_moves_no_points() {
+            let payments = payments();
+            fund(&payments.store, &customer(), 9_999).await;
+            handle(&payments, message(0)).await.unwrap();
+            let failed = payments.store.payment(&booking(1)).await.unwrap().unwrap();
+            assert_eq!(failed.failure, Some(FailureReason::InsufficientFunds));
+            assert_eq!(payments.store.balance(&customer()), 9_999);
+            assert_eq!(kinds(&payments.store.events())[1], "PaymentFailed");
+        }
+
+        #[tokio::test]
+        async fn a_card_is_charged_once_under_the_bookings_key_and_a_decline_fails_it() {
+            let payments = payments();
+            for _ in 0..2 {
+                handle(&payments, message(1)).await.unwrap();
+            }
+            let charges = payments.cards.charges();
+            assert_eq!(charges.len(), 1);
+            assert_eq!(charges[booking(2).as_str()].amount_cents, 10_000);
+            let paid = payments.store.payment(&booking(2)).await.unwrap().unwrap();
+            assert_eq!(
+                paid.charge_id.as_deref(),
+                Some(charges[booking(2).as_str()].charge_id.as_str())
+            );
+
+            let declined = shared::testing::payment::payments();
+            declined.cards.decline("tok_visa");
+            handle(&declined, message(1)).await.unwrap();
+            let failed = declined.store.payment(&booking(2)).await.unwrap().unwrap();
+            assert_eq!(failed.failure, Some(FailureReason::CardDeclined));
+        }
+
+        #[tokio::test]
+        async fn an_unavailable_gateway_records_nothing_and_fails_the_message_for_a_retry() {
+            let payments = payments();
+            payments.cards.set_unavailable(true);
+            let res = handle(&payments, message(1)).await.unwrap();
+            assert_eq!(res.batch_item_failures.len(), 1);
+            assert!(payments.store.payment(&booking(2)).await.unwrap().is_none());
+            payments.cards.set_unavailable(false);
+            let retried = handle(&payments, message(1)).await.unwrap();
+            assert!(retried.batch_item_failures.is_empty());
+            assert_eq!(payments.cards.charges().len(), 1);
+        }
+
+        #[tokio::test]
+        async fn a_card_booking_whose_hold_ran_out_is_not_charged() {
+            let payments = payments();
+            payments.clock.set("2026-11-21T10:20:00Z".parse().unwrap());
+            assert!(
+                payments.clock.now()
+                    > "2026-11-21T10:15:01Z"
+                        .parse::<chrono::DateTime<chrono::Utc>>()
+                        .unwrap()
+            );
+            handle(&payments, message(1)).await.unwrap();
+            assert!(payments.cards.charges().is_empty());
+            let failed = payments.store.payment(&booking(2)).await.unwrap().unwrap();
+            assert_eq!(failed.failure, Some(FailureReason::HoldExpired));
+        }
+
+        #[tokio::test]
+        async fn a_hold_without_a_payment_is_left_to_wait() {
+            let payments = payments();
+            handle(&payments, message(2)).await.unwrap();
+            assert!(payments.store.payment(&booking(3)).await.unwrap().is_none());
+            assert!(payments.store.events().is_empty());
+        }
     }
 }

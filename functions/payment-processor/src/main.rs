@@ -1,10 +1,10 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use payment_processor::Processor;
 use shared::adapters::dynamo::payment::DynamoPayments;
 use shared::adapters::gateway::{CardGateway, GatewayConfig};
 use shared::clock::SystemClock;
 use shared::config::required;
+use shared::payment::service::Payments;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,13 +12,13 @@ async fn main() -> Result<(), Error> {
     let table = required("TABLE_NAME")?;
     let gateway = CardGateway::new(GatewayConfig::from_env()?)?;
     let aws = aws_config::load_from_env().await;
-    let processor = Processor {
-        payments: DynamoPayments::new(aws_sdk_dynamodb::Client::new(&aws), table),
-        gateway,
+    let payments = Payments {
+        store: DynamoPayments::new(aws_sdk_dynamodb::Client::new(&aws), table),
+        cards: gateway,
         clock: SystemClock,
     };
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
-        payment_processor::handle(&processor, event)
+        payment_processor::handle(&payments, event)
     }))
     .await
 }

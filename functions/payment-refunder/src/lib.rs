@@ -16,25 +16,18 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
-use shared::adapters::dynamo::payment::{DynamoPayments, Refunded, new_payment};
-use shared::adapters::gateway::{CardGateway, RefundRequest};
 use shared::booking::events::{BookingCancelled, BookingEnded, BookingExpired};
-use shared::clock::{Clock, SystemClock};
+use shared::clock::Clock;
 use shared::consumer::{MessageError, decode, each_event};
-use shared::payment::{Payment, PaymentMethod, PaymentStatus, share};
-use shared::{AppError, EventEnvelope, EventType};
-
-pub struct Refunder<C: Clock = SystemClock> {
-    pub payments: DynamoPayments,
-    pub gateway: CardGateway,
-    pub clock: C,
-}
+use shared::payment::ports::{CardPayments, PaymentStore};
+use shared::payment::service::{Ended, Payments};
+use shared::{EventEnvelope, EventType};
 
 pub async fn handle(
-    refunder: &Refunder<impl Clock>,
+    payments: &Payments<impl PaymentStore, impl CardPayments, impl Clock>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    Ok(each_event(&event.payload, |e| refunder.on_event(e)).await)
+    Ok(each_event(&event.payload, |e| on_event(payments, e)).await)
 }
 
 /// What a `BookingCancelled` or `BookingExpired` says; `None` for any other
@@ -47,94 +40,35 @@ fn ended(event: &EventEnvelope) -> Result<Option<BookingEnded>, MessageError> {
     })
 }
 
-impl<C: Clock> Refunder<C> {
-    async fn on_event(&self, event: EventEnvelope) -> Result<(), MessageError> {
-        let Some(ended) = ended(&event)? else {
-            tracing::warn!(event_type = %event.event_type, "not an event of this consumer; ignored");
-            return Ok(());
-        };
-        let Some(method) = ended.payment else {
-            return Ok(()); // a hold never asked to be paid
-        };
-        let now = self.clock.now();
-        let payment = match self.payments.payment(&ended.booking_id).await? {
-            Some(payment) => payment,
-            None => {
-                let unpaid = new_payment(
-                    &ended.booking_id,
-                    &ended.user_id,
-                    method,
-                    ended.price_cents,
-                    now,
-                );
-                self.payments.void(&unpaid).await?
-            }
-        };
-        if payment.status != PaymentStatus::Completed {
-            tracing::info!(booking_id = %ended.booking_id, status = payment.status.as_str(), "nothing to refund");
-            return Ok(());
-        }
-        let amount = share(payment.amount_cents, ended.refund_percent);
-        if amount == 0 {
-            tracing::info!(booking_id = %ended.booking_id, "no refund by policy");
-            return Ok(());
-        }
-        let reason = format!("{}% refunded: {}", ended.refund_percent, ended.reason);
-        let refunded = match payment.method {
-            PaymentMethod::Wallet => {
-                self.payments
-                    .refund_to_wallet(&payment, amount, &reason, &event.correlation_id, now)
-                    .await?
-            }
-            PaymentMethod::Card => self.refund_card(&payment, amount, &reason, &event).await?,
-        };
-        if let Refunded::Now(p) = refunded {
-            tracing::info!(booking_id = %p.booking_id, refunded_cents = p.refunded_cents, "refunded");
-        }
-        Ok(())
+/// What settling needs of an ended booking.
+fn settlement(ended: BookingEnded) -> Ended {
+    Ended {
+        booking_id: ended.booking_id,
+        user_id: ended.user_id,
+        price_cents: ended.price_cents,
+        payment: ended.payment,
+        refund_percent: ended.refund_percent,
+        reason: ended.reason,
     }
+}
 
-    async fn refund_card(
-        &self,
-        payment: &Payment,
-        amount: u64,
-        reason: &str,
-        event: &EventEnvelope,
-    ) -> Result<Refunded, MessageError> {
-        let charge_id = payment.charge_id.clone().ok_or_else(|| {
-            AppError::internal("refunding a card payment", "the payment has no charge id")
-        })?;
-        let request = RefundRequest {
-            idempotency_key: format!("refund-{}", payment.booking_id),
-            charge_id,
-            amount_cents: amount,
-        };
-        self.gateway
-            .refund(&request)
-            .await
-            .map_err(|e| MessageError::Unavailable(e.to_string()))?;
-        let refunded = Payment {
-            status: PaymentStatus::Refunded,
-            refunded_cents: amount,
-            updated_at: self.clock.now(),
-            ..payment.clone()
-        };
-        Ok(self
-            .payments
-            .record_card_refund(
-                &refunded,
-                PaymentStatus::Completed,
-                reason,
-                &event.correlation_id,
-            )
-            .await?)
-    }
+async fn on_event(
+    payments: &Payments<impl PaymentStore, impl CardPayments, impl Clock>,
+    event: EventEnvelope,
+) -> Result<(), MessageError> {
+    let Some(ended) = ended(&event)? else {
+        tracing::warn!(event_type = %event.event_type, "not an event of this consumer; ignored");
+        return Ok(());
+    };
+    payments.settle(&settlement(ended), &event).await?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use shared::consumer::envelope;
+    use shared::payment::{PaymentMethod, share};
 
     #[test]
     fn ended_bookings_say_how_much_to_refund_and_how_they_were_paid() {
@@ -171,6 +105,124 @@ mod tests {
                 matches!(ended(&event), Err(MessageError::BadEvent(_))),
                 "without {field}"
             );
+        }
+    }
+
+    mod over_the_twins {
+        use super::*;
+        use shared::kernel::BookingId;
+        use shared::payment::ports::PaymentStore;
+        use shared::payment::service::Order;
+        use shared::payment::{PaymentChoice, PaymentStatus};
+        use shared::testing::payment::{customer, fund, now, payments};
+
+        const FIXTURE: &str =
+            include_str!("../../../events/payment-refunder/sqs-booking-ended.json");
+
+        fn message(index: usize) -> LambdaEvent<SqsEvent> {
+            let mut batch: SqsEvent = serde_json::from_str(FIXTURE).unwrap();
+            batch.records = vec![batch.records[index].clone()];
+            LambdaEvent::new(batch, lambda_runtime::Context::default())
+        }
+
+        fn booking(n: u8) -> BookingId {
+            BookingId::parse(&format!("0193a5f2-7b00-7000-8000-00000000000{n}")).unwrap()
+        }
+
+        /// The booking `n` of the fixtures, paid by `payment`.
+        async fn paid(
+            payments: &Payments<
+                shared::adapters::memory::MemoryWallets,
+                shared::adapters::memory::MemoryCards,
+                shared::clock::FixedClock,
+            >,
+            n: u8,
+            payment: PaymentChoice,
+        ) {
+            let order = Order {
+                booking_id: booking(n),
+                user_id: customer(),
+                price_cents: 10_000,
+                currency: "EUR".into(),
+                hold_expires_at: now() + chrono::Duration::minutes(5),
+                payment: Some(payment),
+            };
+            let event = envelope(&message(0).payload.records[0]).unwrap();
+            let done = payments.pay(&order, &event).await.unwrap().unwrap();
+            assert_eq!(done.status, PaymentStatus::Completed);
+        }
+
+        #[tokio::test]
+        async fn a_cancelled_wallet_payment_gets_its_policy_share_back_once() {
+            let payments = payments();
+            fund(&payments.store, &customer(), 10_000).await;
+            paid(&payments, 1, PaymentChoice::Wallet).await;
+            assert_eq!(payments.store.balance(&customer()), 0);
+            for _ in 0..2 {
+                let res = handle(&payments, message(0)).await.unwrap();
+                assert!(res.batch_item_failures.is_empty());
+            }
+            assert_eq!(payments.store.balance(&customer()), 5_000);
+            let refunded = payments.store.payment(&booking(1)).await.unwrap().unwrap();
+            assert_eq!(
+                (refunded.status, refunded.refunded_cents),
+                (PaymentStatus::Refunded, 5_000)
+            );
+            let refunds = payments
+                .store
+                .events()
+                .iter()
+                .filter(|e| e.event_type == EventType::PaymentRefunded)
+                .count();
+            assert_eq!(refunds, 1);
+        }
+
+        #[tokio::test]
+        async fn an_expired_card_payment_is_refunded_in_full_at_the_gateway() {
+            let payments = payments();
+            paid(
+                &payments,
+                2,
+                PaymentChoice::Card {
+                    card_token: "tok_visa".into(),
+                },
+            )
+            .await;
+            handle(&payments, message(1)).await.unwrap();
+            let charge = &payments.cards.charges()[booking(2).as_str()];
+            assert_eq!(charge.refunded_cents, 10_000);
+            let refunded = payments.store.payment(&booking(2)).await.unwrap().unwrap();
+            assert_eq!(refunded.status, PaymentStatus::Refunded);
+        }
+
+        #[tokio::test]
+        async fn a_booking_that_ended_before_its_payment_is_voided_so_no_payment_can_follow() {
+            let payments = payments();
+            handle(&payments, message(1)).await.unwrap();
+            let voided = payments.store.payment(&booking(2)).await.unwrap().unwrap();
+            assert_eq!(voided.status, PaymentStatus::Voided);
+            assert!(payments.cards.charges().is_empty());
+            // A hold never asked to be paid: nothing at all.
+            handle(&payments, message(2)).await.unwrap();
+            assert!(payments.store.payment(&booking(3)).await.unwrap().is_none());
+        }
+
+        #[tokio::test]
+        async fn an_unavailable_gateway_fails_the_refund_for_a_retry_and_records_nothing() {
+            let payments = payments();
+            paid(
+                &payments,
+                2,
+                PaymentChoice::Card {
+                    card_token: "tok_visa".into(),
+                },
+            )
+            .await;
+            payments.cards.set_unavailable(true);
+            let res = handle(&payments, message(1)).await.unwrap();
+            assert_eq!(res.batch_item_failures.len(), 1);
+            let still = payments.store.payment(&booking(2)).await.unwrap().unwrap();
+            assert_eq!(still.status, PaymentStatus::Completed);
         }
     }
 }

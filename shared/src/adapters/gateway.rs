@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{debug, instrument, warn};
 
 use crate::config::{self, ConfigError};
+pub use crate::payment::card::{Charge, ChargeRequest, GatewayError, Refund, RefundRequest};
 use crate::retry::backoff_with_jitter;
 
 /// The reason of an [`GatewayError::Unavailable`] returned without calling the
@@ -150,119 +151,6 @@ where
         });
     }
     Ok(value)
-}
-
-/// A charge to make. Its `Debug` hides the card token.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ChargeRequest {
-    /// Chosen by the caller and reused on every retry of the same payment.
-    pub idempotency_key: String,
-    pub amount_cents: u64,
-    /// ISO 4217 code, as the gateway expects it (`"EUR"`).
-    pub currency: String,
-    /// The gateway's token for the card; never logged, never in an error.
-    pub card_token: String,
-}
-
-impl fmt::Debug for ChargeRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChargeRequest")
-            .field("idempotency_key", &self.idempotency_key)
-            .field("amount_cents", &self.amount_cents)
-            .field("currency", &self.currency)
-            .field("card_token", &"[redacted]")
-            .finish()
-    }
-}
-
-/// A charge the gateway made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Charge {
-    pub charge_id: String,
-    pub idempotency_key: String,
-    pub amount_cents: u64,
-    pub currency: String,
-    /// `"succeeded"` for every charge the gateway answers with.
-    pub status: String,
-    pub refunded_cents: u64,
-}
-
-/// A refund of part or all of a charge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RefundRequest {
-    /// Reused on every retry of the same refund.
-    pub idempotency_key: String,
-    pub charge_id: String,
-    pub amount_cents: u64,
-}
-
-/// A refund the gateway made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Refund {
-    pub refund_id: String,
-    pub charge_id: String,
-    pub amount_cents: u64,
-}
-
-/// Why a gateway call did not succeed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GatewayError {
-    /// Definitive: the card was refused (HTTP 402). Nothing was charged.
-    #[error("card declined ({code}): {message}")]
-    Declined { code: String, message: String },
-    /// Definitive: the gateway refused the request (a 4xx other than 402 and
-    /// 429), a bug of ours or a business refusal like `refund_exceeds_charge`.
-    #[error("payment gateway refused the request ({status} {code}): {message}")]
-    Refused {
-        status: u16,
-        code: String,
-        message: String,
-    },
-    /// The gateway could not be reached or kept failing (circuit open,
-    /// connect error, timeout, 5xx or 429 after every attempt). For a charge
-    /// the outcome is UNKNOWN: retry later with the same idempotency key.
-    #[error("payment gateway unavailable: {reason}")]
-    Unavailable { reason: String },
-}
-
-impl GatewayError {
-    /// Whether trying again later, with the same idempotency key, may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unavailable { .. })
-    }
-
-    fn circuit_open() -> Self {
-        Self::Unavailable {
-            reason: CIRCUIT_OPEN.to_owned(),
-        }
-    }
-
-    /// The same error with every occurrence of `secret` replaced, in case the
-    /// gateway echoes a card token in its message.
-    fn redacted(self, secret: &str) -> Self {
-        if secret.is_empty() {
-            return self;
-        }
-        let clean = |text: String| text.replace(secret, "[redacted]");
-        match self {
-            Self::Declined { code, message } => Self::Declined {
-                code: clean(code),
-                message: clean(message),
-            },
-            Self::Refused {
-                status,
-                code,
-                message,
-            } => Self::Refused {
-                status,
-                code: clean(code),
-                message: clean(message),
-            },
-            Self::Unavailable { reason } => Self::Unavailable {
-                reason: clean(reason),
-            },
-        }
-    }
 }
 
 /// The state of the circuit breaker, for logs and tests.
@@ -705,6 +593,20 @@ impl Breaker {
         if inner.phase == (Phase::HalfOpen { probing: true }) {
             inner.phase = Phase::HalfOpen { probing: false };
         }
+    }
+}
+
+impl crate::payment::ports::CardPayments for CardGateway {
+    async fn charge(&self, request: &ChargeRequest) -> Result<Charge, GatewayError> {
+        CardGateway::charge(self, request).await
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<Refund, GatewayError> {
+        CardGateway::refund(self, request).await
+    }
+
+    async fn find_charge(&self, idempotency_key: &str) -> Result<Option<Charge>, GatewayError> {
+        CardGateway::find_charge(self, idempotency_key).await
     }
 }
 

@@ -14,5 +14,5 @@ pub use booking::MemoryBookings;
 pub use catalog::MemoryCatalog;
 pub use dead_letters::MemoryDeadLetters;
 pub use identity::MemoryIdentity;
-pub use payment::MemoryWallets;
+pub use payment::{MemoryCards, MemoryWallets};
 pub use platform::{MemoryEventLog, MemoryHeartbeats, MemoryPublisher, StaticProbe};

@@ -31,10 +31,11 @@ use crate::kernel::BookingId;
 use crate::payment::events::{
     PaymentCompleted, PaymentFacts, PaymentFailed, PaymentRefunded, WalletCharged,
 };
-use crate::payment::ports::{TopUpOrder, WalletStore};
+pub use crate::payment::new_payment;
+pub use crate::payment::ports::Refunded;
+use crate::payment::ports::{PaymentStore, TopUpOrder, WalletStore};
 use crate::payment::{
-    FailureReason, LedgerEntry, LedgerKind, MAX_BALANCE, Payment, PaymentMethod, PaymentStatus,
-    WalletView,
+    FailureReason, LedgerEntry, LedgerKind, MAX_BALANCE, Payment, PaymentStatus, WalletView,
 };
 use crate::{AppError, CorrelationId, EventEnvelope, EventSource};
 
@@ -646,39 +647,66 @@ impl DynamoPayments {
     }
 }
 
-/// What a refund led to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Refunded {
-    Now(Payment),
-    /// A redelivery: the payment was refunded before.
-    Before,
-}
-
-/// A payment of `method` for `booking`, not yet recorded.
-pub fn new_payment(
-    booking: &BookingId,
-    user: &UserId,
-    method: PaymentMethod,
-    amount_cents: u64,
-    now: DateTime<Utc>,
-) -> Payment {
-    Payment {
-        booking_id: booking.clone(),
-        user_id: user.clone(),
-        method,
-        status: PaymentStatus::Completed,
-        amount_cents,
-        refunded_cents: 0,
-        charge_id: None,
-        failure: None,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
 /// Items of the payment context read back for reconciliation and tests.
 pub fn ledger_sum(entries: &[LedgerEntry]) -> i64 {
     entries.iter().map(|e| e.points).sum()
+}
+
+impl PaymentStore for DynamoPayments {
+    async fn payment(&self, booking: &BookingId) -> Result<Option<Payment>, AppError> {
+        DynamoPayments::payment(self, booking).await
+    }
+
+    async fn pay_from_wallet(
+        &self,
+        payment: &Payment,
+        correlation_id: &CorrelationId,
+    ) -> Result<Payment, AppError> {
+        DynamoPayments::pay_from_wallet(self, payment, correlation_id).await
+    }
+
+    async fn record_completed(
+        &self,
+        payment: &Payment,
+        correlation_id: &CorrelationId,
+    ) -> Result<Payment, AppError> {
+        DynamoPayments::record_completed(self, payment, correlation_id).await
+    }
+
+    async fn fail(
+        &self,
+        payment: &Payment,
+        reason: FailureReason,
+        correlation_id: &CorrelationId,
+    ) -> Result<Payment, AppError> {
+        DynamoPayments::fail(self, payment, reason, correlation_id).await
+    }
+
+    async fn void(&self, payment: &Payment) -> Result<Payment, AppError> {
+        DynamoPayments::void(self, payment).await
+    }
+
+    async fn refund_to_wallet(
+        &self,
+        payment: &Payment,
+        amount_cents: u64,
+        reason: &str,
+        correlation_id: &CorrelationId,
+        now: DateTime<Utc>,
+    ) -> Result<Refunded, AppError> {
+        DynamoPayments::refund_to_wallet(self, payment, amount_cents, reason, correlation_id, now)
+            .await
+    }
+
+    async fn record_card_refund(
+        &self,
+        refunded: &Payment,
+        from: PaymentStatus,
+        reason: &str,
+        correlation_id: &CorrelationId,
+    ) -> Result<Refunded, AppError> {
+        DynamoPayments::record_card_refund(self, refunded, from, reason, correlation_id).await
+    }
 }
 
 impl WalletStore for DynamoPayments {
