@@ -19,6 +19,7 @@ pub mod identity;
 pub mod kernel;
 pub mod payment;
 pub mod ports;
+pub mod resilience;
 pub mod retry;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;

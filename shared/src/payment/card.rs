@@ -9,8 +9,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A charge to make. Its `Debug` hides the card token.
-#[derive(Clone, PartialEq, Eq)]
+/// A charge to make, and the body of `POST /v1/charges`. Its `Debug` hides
+/// the card token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChargeRequest {
     /// Chosen by the caller and reused on every retry of the same payment.
     pub idempotency_key: String,
@@ -44,8 +45,8 @@ pub struct Charge {
     pub refunded_cents: u64,
 }
 
-/// A refund of part or all of a charge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A refund of part or all of a charge, and the body of `POST /v1/refunds`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundRequest {
     /// Reused on every retry of the same refund.
     pub idempotency_key: String,
