@@ -7,7 +7,11 @@
 //! tokens are opaque, stored only as hashes ([`tokens`]); the use cases that
 //! tie them to the stores are in [`service`].
 
+#[cfg(feature = "passwords")]
+#[cfg(feature = "passwords")]
+mod credentials;
 pub mod events;
+#[cfg(feature = "passwords")]
 pub mod password;
 pub mod service;
 pub mod tokens;
@@ -15,7 +19,9 @@ pub mod tokens;
 use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
-use secrecy::{ExposeSecret, SecretString};
+#[cfg(feature = "passwords")]
+use secrecy::ExposeSecret;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::AppError;
@@ -194,7 +200,7 @@ const COMMON_PASSWORDS: &[&str] = &[
 
 /// A candidate password that passed the policy. Never logged or serialized;
 /// its `Debug` prints a placeholder.
-pub struct Password(SecretString);
+pub struct Password(#[cfg_attr(not(feature = "passwords"), allow(dead_code))] SecretString);
 
 impl Password {
     /// The sign-up policy: 10 to 128 characters, at least one letter and one
@@ -241,6 +247,7 @@ impl Password {
         Ok(Self(SecretString::from(raw.to_owned())))
     }
 
+    #[cfg(feature = "passwords")]
     pub(crate) fn expose(&self) -> &str {
         self.0.expose_secret()
     }

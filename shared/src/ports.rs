@@ -1,6 +1,10 @@
 //! The small traits functions depend on. Handlers are generic over them, so
 //! tests run against the in-memory twins in [`crate::adapters::memory`].
 
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
@@ -193,4 +197,42 @@ pub trait LoginAttempts: Send + Sync {
 
     /// Forgets the attempts after a successful login.
     fn clear(&self, email: &Email) -> impl Future<Output = Result<(), AppError>> + Send;
+}
+
+/// The most messages one list or redrive call handles.
+pub const MAX_BATCH: u32 = 100;
+
+/// A message waiting in a dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    pub message_id: String,
+    /// How often it was delivered before it landed here.
+    pub receive_count: Option<u64>,
+    pub sent_at: Option<String>,
+    /// The platform event inside, when it is one: its id, type and data.
+    pub event: Option<serde_json::Value>,
+    /// The raw body when it is not a platform event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// The platform's dead-letter queues, by consumer name: what failed, and
+/// sending it back. The SQS adapter (`adapters::sqs::DeadLetters`) and
+/// [`crate::adapters::memory::MemoryDeadLetters`] implement it.
+pub trait DeadLetterQueues: Send + Sync {
+    /// How many messages wait in each dead-letter queue.
+    fn depths(&self) -> impl Future<Output = Result<BTreeMap<String, u64>, AppError>> + Send;
+
+    /// Up to `limit` messages of one queue, left in place; an unknown queue
+    /// is `QUEUE_NOT_FOUND`.
+    fn list(
+        &self,
+        name: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<DeadLetter>, AppError>> + Send;
+
+    /// Moves up to `limit` messages back to the queue they came from;
+    /// returns how many moved.
+    fn redrive(&self, name: &str, limit: u32)
+    -> impl Future<Output = Result<u32, AppError>> + Send;
 }

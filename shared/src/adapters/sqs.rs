@@ -7,36 +7,19 @@
 //! that was in fact handled changes nothing the second time.
 
 use std::collections::{BTreeMap, HashSet};
-use std::future::Future;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::AppError;
-
-/// The most messages one list or redrive call handles.
-pub const MAX_BATCH: u32 = 100;
+pub use crate::ports::{DeadLetter, DeadLetterQueues, MAX_BATCH};
 
 /// A consumer's queue and its dead-letter queue, by URL.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct QueuePair {
     pub source: String,
     pub dead_letters: String,
-}
-
-/// A message waiting in a dead-letter queue.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DeadLetter {
-    pub message_id: String,
-    /// How often it was delivered before it landed here.
-    pub receive_count: Option<u64>,
-    pub sent_at: Option<String>,
-    /// The platform event inside, when it is one: its id, type and data.
-    pub event: Option<serde_json::Value>,
-    /// The raw body when it is not a platform event.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
 }
 
 /// The dead-letter queues of the platform, by consumer name.
@@ -214,27 +197,6 @@ fn dead_letter(message: &aws_sdk_sqs::types::Message) -> DeadLetter {
         body: event.is_none().then(|| body.to_owned()),
         event,
     }
-}
-
-/// The platform's dead-letter queues, by consumer name: what failed, and
-/// sending it back. [`DeadLetters`] (SQS) and
-/// [`crate::adapters::memory::MemoryDeadLetters`] implement it.
-pub trait DeadLetterQueues: Send + Sync {
-    /// How many messages wait in each dead-letter queue.
-    fn depths(&self) -> impl Future<Output = Result<BTreeMap<String, u64>, AppError>> + Send;
-
-    /// Up to `limit` messages of one queue, left in place; an unknown queue
-    /// is `QUEUE_NOT_FOUND`.
-    fn list(
-        &self,
-        name: &str,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<DeadLetter>, AppError>> + Send;
-
-    /// Moves up to `limit` messages back to the queue they came from;
-    /// returns how many moved.
-    fn redrive(&self, name: &str, limit: u32)
-    -> impl Future<Output = Result<u32, AppError>> + Send;
 }
 
 impl DeadLetterQueues for DeadLetters {

@@ -2,7 +2,7 @@
 //!
 //! The signing key is configuration: `JWT_SIGNING_KEY` directly, or the SSM
 //! SecureString named by `JWT_SIGNING_KEY_PARAMETER` (see
-//! [`crate::adapters::ssm`]). It lives in a [`SigningKey`], which never
+//! `adapters::ssm`). It lives in a [`SigningKey`], which never
 //! prints. Verification pins the algorithm, so `alg: none` and algorithm
 //! confusion are refused, and requires `exp`, `iss`, `aud` and `sub`.
 

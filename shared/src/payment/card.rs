@@ -1,13 +1,17 @@
 //! Card payments as the payment context sees them: a charge, a refund, and
 //! the look-up that settles a charge whose outcome is unknown. The
 //! [`super::ports::CardPayments`] port speaks these values; the HTTP
-//! gateway adapter ([`crate::adapters::gateway::CardGateway`]) and its
+//! gateway adapter (`adapters::gateway::CardGateway`) and its
 //! in-memory twin implement it, and the fake gateway serves the same
 //! wire shapes.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+/// The reason of a [`GatewayError::Unavailable`] returned without calling the
+/// gateway because its circuit breaker is open.
+pub const CIRCUIT_OPEN: &str = "circuit open";
 
 /// A charge to make, and the body of `POST /v1/charges`. Its `Debug` hides
 /// the card token.
@@ -87,38 +91,5 @@ impl GatewayError {
     /// Whether trying again later, with the same idempotency key, may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Unavailable { .. })
-    }
-
-    pub(crate) fn circuit_open() -> Self {
-        Self::Unavailable {
-            reason: crate::adapters::gateway::CIRCUIT_OPEN.to_owned(),
-        }
-    }
-
-    /// The same error with every occurrence of `secret` replaced, in case the
-    /// gateway echoes a card token in its message.
-    pub(crate) fn redacted(self, secret: &str) -> Self {
-        if secret.is_empty() {
-            return self;
-        }
-        let clean = |text: String| text.replace(secret, "[redacted]");
-        match self {
-            Self::Declined { code, message } => Self::Declined {
-                code: clean(code),
-                message: clean(message),
-            },
-            Self::Refused {
-                status,
-                code,
-                message,
-            } => Self::Refused {
-                status,
-                code: clean(code),
-                message: clean(message),
-            },
-            Self::Unavailable { reason } => Self::Unavailable {
-                reason: clean(reason),
-            },
-        }
     }
 }

@@ -2,7 +2,7 @@
 //! payments of bookings with their refunds, and card payments at the
 //! gateway. The DynamoDB adapter
 //! ([`crate::adapters::dynamo::payment::DynamoPayments`]), the HTTP gateway
-//! ([`crate::adapters::gateway::CardGateway`]) and the in-memory twins
+//! (`adapters::gateway::CardGateway`) and the in-memory twins
 //! ([`crate::adapters::memory::MemoryWallets`],
 //! [`crate::adapters::memory::MemoryCards`]) implement them.
 

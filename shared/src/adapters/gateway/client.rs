@@ -12,7 +12,9 @@ use tracing::{debug, instrument, warn};
 
 use super::GatewayConfig;
 use super::wire::{CHARGES, ErrorBody, NO_SUCH_CHARGE, REFUNDS};
-use crate::payment::card::{Charge, ChargeRequest, GatewayError, Refund, RefundRequest};
+use crate::payment::card::{
+    CIRCUIT_OPEN, Charge, ChargeRequest, GatewayError, Refund, RefundRequest,
+};
 use crate::resilience::{Breaker, BreakerState};
 use crate::retry::backoff_with_jitter;
 
@@ -78,7 +80,7 @@ impl CardGateway {
         let url = self.endpoint(&CHARGES);
         self.call(|client| client.post(url.clone()).json(request), answer)
             .await
-            .map_err(|e| e.redacted(&request.card_token))
+            .map_err(|e| redacted(e, &request.card_token))
     }
 
     /// Refunds part or all of a charge. Refusals like `no_such_charge` (404)
@@ -143,7 +145,7 @@ impl CardGateway {
             if attempt > 1 {
                 if self.breaker_state() == BreakerState::Open {
                     warn!(attempt, "payment gateway circuit open; not retrying");
-                    return Err(GatewayError::circuit_open());
+                    return Err(circuit_open());
                 }
                 let delay =
                     backoff_with_jitter(attempt - 2, config.backoff_base, config.backoff_max);
@@ -156,7 +158,7 @@ impl CardGateway {
             }
             let Some(permit) = self.inner.breaker.admit(Instant::now()) else {
                 debug!(attempt, "payment gateway circuit open; failing fast");
-                return Err(GatewayError::circuit_open());
+                return Err(circuit_open());
             };
             debug!(
                 attempt,
@@ -264,5 +266,39 @@ impl crate::payment::ports::CardPayments for CardGateway {
 
     async fn find_charge(&self, idempotency_key: &str) -> Result<Option<Charge>, GatewayError> {
         CardGateway::find_charge(self, idempotency_key).await
+    }
+}
+
+/// The error of a call the open breaker refused.
+fn circuit_open() -> GatewayError {
+    GatewayError::Unavailable {
+        reason: CIRCUIT_OPEN.to_owned(),
+    }
+}
+
+/// The same error with every occurrence of `secret` replaced, in case the
+/// gateway echoes a card token in its message.
+fn redacted(error: GatewayError, secret: &str) -> GatewayError {
+    if secret.is_empty() {
+        return error;
+    }
+    let clean = |text: String| text.replace(secret, "[redacted]");
+    match error {
+        GatewayError::Declined { code, message } => GatewayError::Declined {
+            code: clean(code),
+            message: clean(message),
+        },
+        GatewayError::Refused {
+            status,
+            code,
+            message,
+        } => GatewayError::Refused {
+            status,
+            code: clean(code),
+            message: clean(message),
+        },
+        GatewayError::Unavailable { reason } => GatewayError::Unavailable {
+            reason: clean(reason),
+        },
     }
 }

@@ -18,11 +18,9 @@ mod config;
 mod tests;
 pub mod wire;
 
-pub use crate::payment::card::{Charge, ChargeRequest, GatewayError, Refund, RefundRequest};
+pub use crate::payment::card::{
+    CIRCUIT_OPEN, Charge, ChargeRequest, GatewayError, Refund, RefundRequest,
+};
 pub use crate::resilience::{BreakerConfig, BreakerState};
 pub use client::CardGateway;
 pub use config::GatewayConfig;
-
-/// The reason of an [`GatewayError::Unavailable`] returned without calling the
-/// gateway because the circuit breaker is open.
-pub const CIRCUIT_OPEN: &str = "circuit open";

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::AppError;
-use crate::adapters::sqs::{DeadLetter, DeadLetterQueues};
+use crate::ports::{DeadLetter, DeadLetterQueues};
 
 /// Dead-letter queues in memory, by consumer name: each holds the messages
 /// that failed, and a redrive moves them back to the consumer's queue.

@@ -414,7 +414,7 @@ impl MemoryCards {
         let mut state = self.state.lock().expect("lock");
         if state.unavailable {
             return Err(GatewayError::Unavailable {
-                reason: crate::adapters::gateway::CIRCUIT_OPEN.to_owned(),
+                reason: crate::payment::card::CIRCUIT_OPEN.to_owned(),
             });
         }
         state.calls += 1;
