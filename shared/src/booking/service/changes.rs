@@ -1,0 +1,164 @@
+//! Changing, cancelling and expiring bookings: each a conditional
+//! transaction that gives places back (and takes new ones) exactly once.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::booking::events::{BookingModified, EndedAs, Placement};
+use crate::booking::ports::{BookingChange, BookingStore, ChangeRefused, Release};
+use crate::booking::rules;
+use crate::booking::{Booking, BookingId, BookingStatus, HistoryEntry, Modification, Quantity};
+use crate::catalog::ports::SlotStore;
+use crate::identity::Caller;
+use crate::payment::RefundPolicy;
+use crate::{AppError, CorrelationId, EventEnvelope};
+
+use super::get_visible;
+use super::holds::{resource_closed, slot_not_found, slot_refusal};
+
+/// Changes the quantity of a counted booking the caller may see and/or
+/// moves it to another slot: places given back and taken in one
+/// transaction, conditional on the booking being as it was read and on the
+/// new slot having room.
+pub async fn modify(
+    bookings: &impl BookingStore,
+    catalog: &impl SlotStore,
+    caller: &Caller,
+    id: &BookingId,
+    modification: &Modification,
+    correlation_id: &CorrelationId,
+    now: DateTime<Utc>,
+) -> Result<Booking, AppError> {
+    let booking = &get_visible(bookings, caller, id).await?;
+    let to_slot = modification.slot_id.as_ref().unwrap_or(&booking.slot_id);
+    let to_quantity = modification
+        .quantity
+        .map_or(booking.quantity, Quantity::get);
+    rules::check_modifiable(booking)?;
+    let slot = catalog
+        .get_slot(to_slot)
+        .await?
+        .ok_or_else(|| slot_not_found(to_slot))?;
+    let changed = rules::changed(booking, &slot, to_quantity, now)?;
+    let entry = HistoryEntry {
+        at: now,
+        from: Some(booking.status),
+        to: booking.status,
+        by: caller.user_id.to_string(),
+        reason: format!(
+            "changed from {} of {} to {to_quantity} of {to_slot}",
+            booking.quantity, booking.slot_id
+        ),
+    };
+    let placement = |b: &Booking| Placement {
+        slot_id: b.slot_id.clone(),
+        quantity: b.quantity,
+        price_cents: b.price_cents,
+    };
+    let modified = BookingModified {
+        booking_id: booking.id.clone(),
+        user_id: booking.user_id.clone(),
+        from: placement(booking),
+        to: placement(&changed),
+    };
+    let event = EventEnvelope::of(&modified, correlation_id.clone())
+        .map_err(|e| AppError::internal("encoding BookingModified", e))?;
+    let change = BookingChange {
+        before: booking,
+        after: &changed,
+        entry: &entry,
+        event: &event,
+    };
+    match bookings.change(&change).await {
+        Ok(()) => Ok(changed),
+        Err(ChangeRefused::ResourceClosed) => Err(resource_closed()),
+        Err(ChangeRefused::BookingMoved) => Err(AppError::conflict(
+            "INVALID_TRANSITION",
+            "the booking changed meanwhile; read it again",
+        )),
+        Err(ChangeRefused::Slot(slot)) => {
+            Err(slot_refusal(catalog, &slot, rules::places_taken(booking, &changed)).await)
+        }
+        Err(ChangeRefused::Failed(e)) => Err(e),
+    }
+}
+
+/// Cancels a PENDING or CONFIRMED booking the caller may see, giving its
+/// places back. `BookingCancelled` carries the share of the price to
+/// refund: all of it for a hold never confirmed, else what `policy` gives
+/// for the notice before the start. The release is conditional on the
+/// status that share was computed for: a hold confirmed meanwhile is
+/// refused (409) rather than refunded in full.
+pub async fn cancel(
+    bookings: &impl BookingStore,
+    caller: &Caller,
+    id: &BookingId,
+    policy: &RefundPolicy,
+    correlation_id: &CorrelationId,
+    now: DateTime<Utc>,
+) -> Result<Booking, AppError> {
+    let booking = get_visible(bookings, caller, id).await?;
+    rules::check_cancellable(booking.status)?;
+    let percent = crate::booking::cancellation_refund_percent(
+        booking.status,
+        booking.slot_id.starts_at(),
+        policy,
+        now,
+    );
+    let reason = if booking.payment.is_some() {
+        format!("cancelled by the customer; {percent}% refunded by policy ({policy})")
+    } else {
+        "cancelled by the customer".to_owned()
+    };
+    let by = caller.user_id.to_string();
+    let release = Release {
+        from: &[booking.status],
+        to: BookingStatus::Cancelled,
+        by: &by,
+        reason: &reason,
+        ended_as: EndedAs::Cancelled,
+        correlation_id,
+        now,
+        refund_percent: percent,
+    };
+    bookings.release(&booking, &release).await
+}
+
+/// What one sweep of lapsed holds did.
+#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Sweep {
+    pub expired: usize,
+    /// Holds another writer (payment, cancel, a parallel sweep) moved first.
+    pub skipped: usize,
+}
+
+/// Expires up to `limit` holds whose time ran out at `now`, oldest first,
+/// giving their places back. Each expiry is conditional on the booking
+/// still being PENDING with its hold run out, so a payment or a cancel
+/// that wins the race leaves it alone.
+pub async fn expire_lapsed(
+    bookings: &impl BookingStore,
+    now: DateTime<Utc>,
+    limit: usize,
+    correlation_id: &CorrelationId,
+) -> Result<Sweep, AppError> {
+    let release = Release {
+        from: &[BookingStatus::Pending],
+        to: BookingStatus::Expired,
+        by: "sweeper",
+        reason: "the hold expired unpaid",
+        ended_as: EndedAs::Expired,
+        correlation_id,
+        now,
+        refund_percent: 100,
+    };
+    let mut sweep = Sweep::default();
+    for booking in bookings.expired_holds(now, limit).await? {
+        match bookings.release(&booking, &release).await {
+            Ok(_) => sweep.expired += 1,
+            Err(AppError::Conflict { .. }) => sweep.skipped += 1,
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(sweep)
+}

@@ -1,0 +1,98 @@
+//! The booking context's use cases, generic over the ports in
+//! [`super::ports`] and the catalog's: who may see a booking, its history
+//! and a customer's list; a new hold of any kind, a change, a cancellation,
+//! the expiry of lapsed holds; and the booking side of the payment saga.
+//! The rules they apply are the pure functions of [`super::rules`]; the
+//! stores decide capacity, by the conditions of one transaction.
+
+mod changes;
+mod holds;
+mod saga;
+
+use serde::{Deserialize, Serialize};
+
+use super::ports::{BookingFilter, BookingReader};
+use super::{Booking, BookingId, BookingStatus, HistoryEntry};
+use crate::AppError;
+use crate::identity::{Caller, Permission};
+
+pub use changes::{Sweep, cancel, expire_lapsed, modify};
+pub use holds::{Attempt, Created, IDEMPOTENCY_HOURS, create};
+pub use saga::{cents, payment_completed, payment_failed, payment_refunded};
+
+/// A booking's history, as `GET /bookings/{booking_id}/history` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingHistory {
+    pub booking_id: BookingId,
+    pub status: BookingStatus,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// A page of the caller's bookings, as `GET /bookings` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingList {
+    pub bookings: Vec<Booking>,
+    pub next_cursor: Option<String>,
+}
+
+/// The booking if `caller` may see it: its owner, or an admin with
+/// `bookings:manage`. Anyone else gets the same 404 as for a booking that
+/// does not exist, so ids cannot be probed.
+pub async fn get_visible(
+    bookings: &impl BookingReader,
+    caller: &Caller,
+    id: &BookingId,
+) -> Result<Booking, AppError> {
+    let not_found = || AppError::NotFound {
+        code: "BOOKING_NOT_FOUND",
+        what: format!("the booking {id}"),
+    };
+    let booking = bookings.get(id).await?.ok_or_else(not_found)?;
+    caller
+        .require_owner_or(&booking.user_id, Permission::BookingsManage)
+        .map_err(|_| not_found())?;
+    Ok(booking)
+}
+
+/// Every transition of a booking the caller may see.
+pub async fn history(
+    bookings: &impl BookingReader,
+    caller: &Caller,
+    id: &BookingId,
+) -> Result<BookingHistory, AppError> {
+    let booking = get_visible(bookings, caller, id).await?;
+    let history = bookings.history(&booking.id).await?;
+    Ok(BookingHistory {
+        booking_id: booking.id,
+        status: booking.status,
+        history,
+    })
+}
+
+/// The `status` filter of a list, as a client writes it.
+pub fn parse_status(raw: &str) -> Result<BookingStatus, AppError> {
+    serde_json::from_value(serde_json::Value::String(raw.to_owned())).map_err(|_| {
+        AppError::validation(
+            "INVALID_STATUS",
+            "status must be PENDING, CONFIRMED, CANCELLED, EXPIRED or FAILED",
+        )
+    })
+}
+
+/// A page of the caller's own bookings: the route has no user id, so no
+/// one lists anyone else's.
+pub async fn list_mine(
+    bookings: &impl BookingReader,
+    caller: &Caller,
+    filter: &BookingFilter,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<BookingList, AppError> {
+    let page = bookings
+        .list_for_user(&caller.user_id, filter, limit, cursor)
+        .await?;
+    Ok(BookingList {
+        bookings: page.bookings,
+        next_cursor: page.next_cursor,
+    })
+}
