@@ -33,7 +33,8 @@ fi
 features_of() {
   # The features a function's Cargo.toml asks of shared, or "-".
   local line
-  line=$(grep -E '^shared = \{.*features' "functions/$1/Cargo.toml" 2>/dev/null | head -1 || true)
+  line=$(awk '/^\[dev-dependencies\]/ { exit } /^shared = \{.*features/ { print; exit }' \
+    "functions/$1/Cargo.toml")
   if [[ -z "$line" ]]; then echo "-"; return; fi
   echo "$line" | sed -E 's/.*features = \[([^]]*)\].*/\1/; s/"//g; s/, /,/g'
 }

@@ -1,5 +1,9 @@
 //! Bookings through the running local cloud: never oversold, idempotent,
 //! refused clearly, cancelled once.
+//!
+//! Over 600 lines on purpose: ten scenarios of one concern, a booking's
+//! life, sharing the helpers above them; split, they would repeat those
+//! helpers or move them out of sight, and add a test binary to link.
 
 use serde_json::{Value, json};
 use system_tests::Cloud;

@@ -1,0 +1,267 @@
+//! Catalog items.
+//!
+//! | item     | PK                   | SK                      | GSI1PK                          | GSI1SK          |
+//! |----------|----------------------|-------------------------|---------------------------------|-----------------|
+//! | venue    | `VENUE#<id>`         | VENUE                   | VENUES                          | `<name>#<id>`   |
+//! | resource | `RESOURCE#<id>`      | RESOURCE                | `VENUE#<venue id>#RESOURCES`    | `<name>#<id>`   |
+//! | slot     | `RESOURCE#<id>`      | `SLOT#<date>T<hh:mm>`   |                                 |                 |
+//! | seat     | `SEATS#<slot id>`    | `SEAT#<seat id>`        |                                 |                 |
+//! | unit lock| `RANGE#<room>#<date>`| `UNIT#<hh:mm>`          |                                 |                 |
+
+mod slots;
+mod venues;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::NaiveDate;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::{OutboxItem, is_conditional_failure, keys, s};
+use crate::catalog::events::SlotsGenerated;
+use crate::catalog::ports::{
+    ResourceChange, ResourceStore, SlotChange, SlotStore, VenueChange, VenueStore,
+};
+use crate::catalog::{
+    BackNine, CatalogStatus, GenerationSummary, RangeRules, Resource, ResourceId, ResourceKind,
+    Seat, SeatMapSummary, Slot, SlotId, Venue, VenueId, VenueKind,
+};
+use crate::{AppError, CorrelationId, EventEnvelope, EventSource};
+
+fn venue_pk(id: &VenueId) -> String {
+    format!("VENUE#{id}")
+}
+
+pub(crate) fn resource_pk(id: &ResourceId) -> String {
+    format!("RESOURCE#{id}")
+}
+
+/// The partition of a room's unit locks on a date.
+pub(crate) fn range_pk(resource: &ResourceId, date: NaiveDate) -> String {
+    format!("RANGE#{resource}#{date}")
+}
+
+/// The partition of a slot's seats.
+pub(crate) fn seats_pk(slot: &SlotId) -> String {
+    format!("SEATS#{slot}")
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct VenueItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    entity: String,
+    id: VenueId,
+    name: String,
+    kind: VenueKind,
+    city: String,
+    status: CatalogStatus,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ResourceItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    entity: String,
+    id: ResourceId,
+    venue_id: VenueId,
+    name: String,
+    kind: ResourceKind,
+    status: CatalogStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    range: Option<RangeRules>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    back_nine: Option<BackNine>,
+}
+
+/// A slot as stored: the slot's fields next to its keys.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SlotItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    /// `capacity - booked`, kept beside `booked` by every write: condition
+    /// expressions cannot add, so a booking is taken on `remaining >= :q`.
+    pub remaining: u32,
+    #[serde(flatten)]
+    pub slot: Slot,
+}
+
+impl SlotItem {
+    pub fn new(slot: &Slot) -> Self {
+        Self {
+            pk: resource_pk(&slot.id.resource_id),
+            sk: slot.id.sort_key(),
+            entity: "SLOT".to_owned(),
+            remaining: slot.remaining(),
+            slot: slot.clone(),
+        }
+    }
+}
+
+/// Venues, resources and slots in the platform table.
+#[derive(Debug, Clone)]
+pub struct DynamoCatalog {
+    client: Client,
+    table: String,
+}
+
+impl DynamoCatalog {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Renames, moves or closes/reopens a venue or a resource (`pk`/`sk`
+    /// name which). `fields` are (attribute, value) pairs already validated.
+    async fn update_entity(
+        &self,
+        pk: String,
+        sk: &str,
+        fields: &[(&str, AttributeValue)],
+        what: &str,
+    ) -> Result<std::collections::HashMap<String, AttributeValue>, AppError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("attribute_exists(PK)")
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let mut sets = Vec::new();
+        for (i, (name, value)) in fields.iter().enumerate() {
+            sets.push(format!("#f{i} = :f{i}"));
+            update = update
+                .expression_attribute_names(format!("#f{i}"), *name)
+                .expression_attribute_values(format!(":f{i}"), value.clone());
+        }
+        match update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.attributes.unwrap_or_default()),
+            Err(e) if is_conditional_failure(&e) => Err(AppError::NotFound {
+                code: if sk == "VENUE" {
+                    "VENUE_NOT_FOUND"
+                } else {
+                    "RESOURCE_NOT_FOUND"
+                },
+                what: what.to_owned(),
+            }),
+            Err(e) => Err(AppError::internal("updating the catalog", e)),
+        }
+    }
+
+    async fn put_new(&self, item: impl Serialize, what: &'static str) -> Result<bool, AppError> {
+        let item = serde_dynamo::to_item(item).map_err(|e| AppError::internal(what, e))?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(AppError::internal(what, e)),
+        }
+    }
+
+    /// Puts every item that does not exist yet, 16 at a time; answers
+    /// (created, skipped).
+    async fn put_all_new<T: Serialize>(
+        &self,
+        items: Vec<T>,
+        what: &'static str,
+    ) -> Result<(usize, usize), AppError> {
+        let results: Vec<Result<bool, AppError>> = futures::stream::iter(items)
+            .map(|item| self.put_new(item, what))
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        let mut counts = (0, 0);
+        for result in results {
+            if result? {
+                counts.0 += 1;
+            } else {
+                counts.1 += 1;
+            }
+        }
+        Ok(counts)
+    }
+
+    /// A strongly consistent read: a booking prices and refuses by what it
+    /// reads here, so it must see a slot generated or changed a moment ago.
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: String,
+        what: &'static str,
+    ) -> Result<Option<T>, AppError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AppError::internal(what, e))?;
+        out.item
+            .map(|i| serde_dynamo::from_item(i).map_err(|e| AppError::internal(what, e)))
+            .transpose()
+    }
+
+    async fn query_gsi1<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        what: &'static str,
+    ) -> Result<Vec<T>, AppError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::GSI1)
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s(&pk))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| AppError::internal(what, e))?;
+            for item in page.items() {
+                out.push(
+                    serde_dynamo::from_item(item.clone())
+                        .map_err(|e| AppError::internal(what, e))?,
+                );
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Slots, their seats and the units of rooms.
+
+use super::*;
+
+impl SlotStore for DynamoCatalog {
+    /// Writes the slots that do not exist yet (16 at a time), leaving every
+    /// existing one untouched, then records `event` (SlotsGenerated).
+    async fn generate(
+        &self,
+        slots: &[Slot],
+        announce: &SlotsGenerated,
+        correlation_id: &CorrelationId,
+    ) -> Result<GenerationSummary, AppError> {
+        let items: Vec<SlotItem> = slots.iter().map(SlotItem::new).collect();
+        let (created, skipped) = self.put_all_new(items, "writing a slot").await?;
+        let summary = GenerationSummary { created, skipped };
+        let announce = SlotsGenerated {
+            created,
+            skipped,
+            ..announce.clone()
+        };
+        let event = EventEnvelope::of(&announce, correlation_id.clone())
+            .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
+        let outbox = OutboxItem::new(EventSource::Catalog, &event)
+            .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
+        self.put_new(outbox, "recording SlotsGenerated").await?;
+        Ok(summary)
+    }
+
+    /// The slots of a resource on a date, in start order.
+    async fn slots_on(
+        &self,
+        resource: &ResourceId,
+        date: NaiveDate,
+    ) -> Result<Vec<Slot>, AppError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :day)")
+            .expression_attribute_values(":pk", s(resource_pk(resource)))
+            .expression_attribute_values(":day", s(format!("SLOT#{date}")))
+            .send()
+            .await
+            .map_err(|e| AppError::internal("reading slots", e))?;
+        page.items()
+            .iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, SlotItem>(item.clone())
+                    .map(|i| i.slot)
+                    .map_err(|e| AppError::internal("decoding a slot", e))
+            })
+            .collect()
+    }
+
+    /// Changes a slot's status and/or capacity. A capacity below what is
+    /// already booked is refused by the write's condition, not by a read.
+    async fn update_slot(&self, id: &SlotId, change: &SlotChange) -> Result<Slot, AppError> {
+        let SlotChange { status, capacity } = *change;
+        let mut sets = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(resource_pk(&id.resource_id)))
+            .key(keys::SK, s(id.sort_key()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let mut condition = "attribute_exists(PK)".to_owned();
+        if let Some(status) = status {
+            sets.push("#status = :status");
+            update = update
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        if let Some(capacity) = capacity {
+            // `capacity` is a DynamoDB reserved word.
+            sets.push("#capacity = :cap, remaining = :cap - booked");
+            condition.push_str(" AND booked <= :cap");
+            update = update
+                .expression_attribute_names("#capacity", "capacity")
+                .expression_attribute_values(":cap", AttributeValue::N(capacity.to_string()));
+        }
+        if sets.is_empty() {
+            return Err(AppError::validation(
+                "NOTHING_TO_CHANGE",
+                "give status and/or capacity",
+            ));
+        }
+        let result = update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression(condition)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let item: SlotItem = serde_dynamo::from_item(out.attributes.unwrap_or_default())
+                    .map_err(|e| AppError::internal("decoding a slot", e))?;
+                Ok(item.slot)
+            }
+            Err(e) if is_conditional_failure(&e) => match self.get_slot(id).await? {
+                None => Err(AppError::NotFound {
+                    code: "SLOT_NOT_FOUND",
+                    what: format!("the slot {id}"),
+                }),
+                Some(slot) => Err(AppError::conflict(
+                    "CAPACITY_BELOW_BOOKED",
+                    format!("{} places are already booked", slot.booked),
+                )),
+            },
+            Err(e) => Err(AppError::internal("updating a slot", e)),
+        }
+    }
+
+    /// Adds the seats a slot does not have yet (existing ones are left as
+    /// they are, taken or not), marks the slot seated and sets its capacity
+    /// to its number of seats.
+    async fn set_seat_map(&self, id: &SlotId, seats: &[Seat]) -> Result<SeatMapSummary, AppError> {
+        let Some(slot) = self.get_slot(id).await? else {
+            return Err(AppError::NotFound {
+                code: "SLOT_NOT_FOUND",
+                what: format!("the slot {id}"),
+            });
+        };
+        // Refuse before writing anything if the map would hold fewer seats
+        // than are already booked (the final update checks it again).
+        let mut all: std::collections::BTreeSet<String> = self
+            .seats_of(id)
+            .await?
+            .into_iter()
+            .map(|seat| seat.seat_id)
+            .collect();
+        all.extend(seats.iter().map(|seat| seat.seat_id.clone()));
+        if (slot.booked as usize) > all.len() {
+            return Err(AppError::conflict(
+                "CAPACITY_BELOW_BOOKED",
+                format!(
+                    "{} places are booked; the map has {} seats",
+                    slot.booked,
+                    all.len()
+                ),
+            ));
+        }
+        let items: Vec<serde_json::Value> = seats
+            .iter()
+            .map(|seat| {
+                let mut item = serde_json::to_value(seat).unwrap_or_default();
+                item["PK"] = seats_pk(id).into();
+                item["SK"] = format!("SEAT#{}", seat.seat_id).into();
+                item["entity"] = "SEAT".into();
+                item
+            })
+            .collect();
+        let (created, skipped) = self.put_all_new(items, "writing a seat").await?;
+        let mut summary = SeatMapSummary {
+            created,
+            skipped,
+            capacity: 0,
+        };
+        summary.capacity = u32::try_from(self.seats_of(id).await?.len()).unwrap_or(u32::MAX);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(resource_pk(&id.resource_id)))
+            .key(keys::SK, s(id.sort_key()))
+            .update_expression("SET seated = :true, #capacity = :cap, remaining = :cap - booked")
+            .condition_expression("attribute_exists(PK) AND booked <= :cap")
+            .expression_attribute_names("#capacity", "capacity")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":cap", AttributeValue::N(summary.capacity.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(summary),
+            Err(e) if is_conditional_failure(&e) => Err(AppError::conflict(
+                "CAPACITY_BELOW_BOOKED",
+                "the slot has more places booked than the seat map has seats",
+            )),
+            Err(e) => Err(AppError::internal("marking a slot seated", e)),
+        }
+    }
+
+    /// Every seat of a slot, by seat id.
+    async fn get_seat(&self, id: &SlotId, seat_id: &str) -> Result<Option<Seat>, AppError> {
+        self.get(seats_pk(id), format!("SEAT#{seat_id}"), "reading a seat")
+            .await
+    }
+
+    async fn seats_of(&self, id: &SlotId) -> Result<Vec<Seat>, AppError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(seats_pk(id)))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| AppError::internal("reading seats", e))?;
+            for item in page.items() {
+                out.push(
+                    serde_dynamo::from_item(item.clone())
+                        .map_err(|e| AppError::internal("decoding a seat", e))?,
+                );
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The unit start times of a room already locked on a date.
+    async fn taken_units(
+        &self,
+        resource: &ResourceId,
+        date: NaiveDate,
+    ) -> Result<std::collections::BTreeSet<chrono::NaiveTime>, AppError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(range_pk(resource, date)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AppError::internal("reading a room's day", e))?;
+        Ok(page
+            .items()
+            .iter()
+            .filter_map(|i| super::super::string_attr(i, "SK"))
+            .filter_map(|sk| sk.strip_prefix("UNIT#"))
+            .filter_map(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M").ok())
+            .collect())
+    }
+
+    async fn get_slot(&self, id: &SlotId) -> Result<Option<Slot>, AppError> {
+        let item: Option<SlotItem> = self
+            .get(
+                resource_pk(&id.resource_id),
+                id.sort_key(),
+                "reading a slot",
+            )
+            .await?;
+        Ok(item.map(|i| i.slot))
+    }
+}
