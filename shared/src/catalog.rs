@@ -23,7 +23,7 @@ pub use seats::{MAX_SEATS, Seat, SeatMapRequest, SeatSpec, SeatStatus, parse_sea
 
 use std::collections::BTreeSet;
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, SecondsFormat, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::AppError;
@@ -275,6 +275,39 @@ pub struct SeatMapSummary {
     pub skipped: usize,
     /// The slot's capacity now: its number of seats.
     pub capacity: u32,
+}
+
+/// When a request is made, and how long before a slot's start bookings of
+/// it close (`BOOKING_CUTOFF_MINUTES`, 0 by default: until it starts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    pub now: DateTime<Utc>,
+    pub cutoff: Duration,
+}
+
+impl Deadline {
+    /// The instant bookings of `slot` close: its start at the venue, less
+    /// the cut-off.
+    pub fn closes_at(&self, slot: &SlotId) -> DateTime<Utc> {
+        slot.starts_at_in(SLOT_TIME_ZONE) - self.cutoff
+    }
+
+    /// Whether `slot` may still be booked, or changed onto: 409
+    /// `BOOKING_CLOSED` from the moment its bookings close.
+    pub fn check(&self, slot: &SlotId) -> Result<(), AppError> {
+        let closes = self.closes_at(slot);
+        if self.now < closes {
+            Ok(())
+        } else {
+            Err(AppError::conflict(
+                "BOOKING_CLOSED",
+                format!(
+                    "bookings of {slot} closed at {}",
+                    closes.to_rfc3339_opts(SecondsFormat::Secs, true)
+                ),
+            ))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -58,3 +58,16 @@ impl PlatformConfig {
         })
     }
 }
+
+/// How long before a slot's start its bookings close:
+/// `BOOKING_CUTOFF_MINUTES`, 0 (until it starts) by default, at most a week.
+pub fn booking_cutoff() -> Result<chrono::Duration, ConfigError> {
+    let minutes: i64 = parsed_or("BOOKING_CUTOFF_MINUTES", 0)?;
+    if !(0..=7 * 24 * 60).contains(&minutes) {
+        return Err(ConfigError::Invalid {
+            name: "BOOKING_CUTOFF_MINUTES",
+            reason: format!("must be 0 to 10080 minutes, got {minutes}"),
+        });
+    }
+    Ok(chrono::Duration::minutes(minutes))
+}

@@ -312,6 +312,7 @@ pub mod booking {
             key: &key,
             fingerprint: "test",
             hold: Duration::minutes(crate::booking::DEFAULT_HOLD_MINUTES),
+            cutoff: Duration::zero(),
             correlation_id: &CorrelationId::generate(),
             now,
             payment: None,

@@ -196,6 +196,7 @@ async fn raw_booking(
             key: &key,
             fingerprint,
             hold: chrono::Duration::minutes(DEFAULT_HOLD_MINUTES),
+            cutoff: chrono::Duration::zero(),
             correlation_id: &CorrelationId::generate(),
             now,
             payment: None,

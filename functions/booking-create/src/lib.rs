@@ -22,6 +22,7 @@ pub async fn handle(
     catalog: &(impl SlotStore + ResourceStore),
     clock: &impl Clock,
     hold: Duration,
+    cutoff: Duration,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
@@ -38,6 +39,7 @@ pub async fn handle(
             key: &key,
             fingerprint: &fingerprint,
             hold,
+            cutoff,
             correlation_id: &correlation_id,
             now: clock.now(),
             payment: body.payment(),
@@ -75,15 +77,18 @@ mod tests {
     }
 
     async fn post(bookings: &MemoryBookings, req: Request) -> Response<Body> {
-        handle(
-            bookings,
-            bookings.catalog(),
-            &FixedClock::at(at(0)),
-            hold(),
-            req,
-        )
-        .await
-        .unwrap()
+        post_at(bookings, req, &FixedClock::at(at(0)), Duration::zero()).await
+    }
+
+    async fn post_at(
+        bookings: &MemoryBookings,
+        req: Request,
+        clock: &FixedClock,
+        cutoff: Duration,
+    ) -> Response<Body> {
+        handle(bookings, bookings.catalog(), clock, hold(), cutoff, req)
+            .await
+            .unwrap()
     }
 
     /// The fixture's request with another idempotency key.
@@ -300,5 +305,23 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[tokio::test]
+    async fn a_slot_that_started_or_is_inside_the_cutoff_is_closed_to_bookings() {
+        let bookings = over_course().await;
+        let start = slot().starts_at();
+        let started = FixedClock::at(start);
+        let res = post_at(&bookings, request(FIXTURE), &started, Duration::zero()).await;
+        assert_eq!(refusal(&res), (409, "BOOKING_CLOSED".into()));
+        let almost = FixedClock::at(start - Duration::minutes(20));
+        let res = post_at(&bookings, request(FIXTURE), &almost, Duration::minutes(30)).await;
+        assert_eq!(refusal(&res), (409, "BOOKING_CLOSED".into()));
+        assert_eq!(
+            (booked(&bookings, &slot()).await, bookings.events().len()),
+            (0, 0)
+        );
+        let res = post_at(&bookings, request(FIXTURE), &almost, Duration::minutes(10)).await;
+        assert_eq!(res.status(), 201);
     }
 }

@@ -7,6 +7,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::booking::ports::BookingStore;
 use shared::booking::{BookingId, ChangeRequest, service};
+use shared::catalog::Deadline;
 use shared::catalog::ports::SlotStore;
 use shared::clock::Clock;
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
@@ -15,6 +16,7 @@ pub async fn handle(
     bookings: &impl BookingStore,
     catalog: &impl SlotStore,
     clock: &impl Clock,
+    cutoff: chrono::Duration,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
@@ -29,7 +31,10 @@ pub async fn handle(
             &id,
             &change,
             &correlation_id,
-            clock.now(),
+            &Deadline {
+                now: clock.now(),
+                cutoff,
+            },
         )
         .await
     }
@@ -76,9 +81,15 @@ mod tests {
     }
 
     async fn send(bookings: &MemoryBookings, req: Request) -> Response<Body> {
-        handle(bookings, bookings.catalog(), &FixedClock::at(at(2)), req)
-            .await
-            .unwrap()
+        handle(
+            bookings,
+            bookings.catalog(),
+            &FixedClock::at(at(2)),
+            chrono::Duration::zero(),
+            req,
+        )
+        .await
+        .unwrap()
     }
 
     #[tokio::test]
@@ -150,5 +161,24 @@ mod tests {
             assert_eq!(refusal(&res), (400, code.into()), "{body_}");
         }
         assert_eq!(bookings.events().len(), 1, "only the hold's event");
+    }
+
+    #[tokio::test]
+    async fn a_change_onto_a_slot_that_started_is_closed() {
+        let bookings = over_course().await;
+        let booking = held(&bookings, 2).await;
+        let body_ = format!(r#"{{"slot_id":"{}"}}"#, later());
+        let started = FixedClock::at(later().starts_at());
+        let res = handle(
+            &bookings,
+            bookings.catalog(),
+            &started,
+            chrono::Duration::zero(),
+            patch(&booking, &body_),
+        )
+        .await
+        .unwrap();
+        assert_eq!(refusal(&res), (409, "BOOKING_CLOSED".into()));
+        assert_eq!(booked(&bookings, &later()).await, 0);
     }
 }

@@ -6,11 +6,14 @@
 use lambda_http::{Body, Request, Response};
 use shared::catalog::ports::{ResourceStore, SlotStore};
 use shared::catalog::service::{self, CatalogWriter};
-use shared::catalog::{GenerationRequest, ResourceId};
+use shared::catalog::{Deadline, GenerationRequest, ResourceId};
+use shared::clock::Clock;
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
 
 pub async fn handle<S: ResourceStore + SlotStore>(
     store: &S,
+    clock: &impl Clock,
+    cutoff: chrono::Duration,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
@@ -18,8 +21,19 @@ pub async fn handle<S: ResourceStore + SlotStore>(
         let writer = CatalogWriter::of(&caller(&req)?)?;
         let resource_id = ResourceId::parse(&path_param(&req, "resource_id")?)?;
         let body: GenerationRequest = parse_json(&req)?;
-        let summary =
-            service::generate_slots(store, &writer, &resource_id, body, &correlation_id).await?;
+        let deadline = Deadline {
+            now: clock.now(),
+            cutoff,
+        };
+        let summary = service::generate_slots(
+            store,
+            &writer,
+            &resource_id,
+            body,
+            &correlation_id,
+            &deadline,
+        )
+        .await?;
         tracing::info!(%resource_id, created = summary.created, skipped = summary.skipped, "slots generated");
         Ok(summary)
     }
@@ -37,6 +51,11 @@ mod tests {
 
     const FIXTURE: &str = include_str!("../../../events/catalog-generate-slots/post-generate.json");
 
+    /// The fixtures' "now", days before the fixture's dates.
+    fn clock() -> shared::clock::FixedClock {
+        shared::clock::FixedClock::at(shared::testing::booking::at(0))
+    }
+
     async fn store() -> MemoryCatalog {
         let store = MemoryCatalog::default();
         course(&store).await;
@@ -46,13 +65,17 @@ mod tests {
     #[tokio::test]
     async fn generating_twice_creates_each_slot_once_and_announces_both_runs() {
         let store = store().await;
-        let first = handle(&store, request(FIXTURE)).await.unwrap();
+        let first = handle(&store, &clock(), chrono::Duration::zero(), request(FIXTURE))
+            .await
+            .unwrap();
         assert_eq!(first.status(), 200);
         assert_eq!(
             body(&first),
             serde_json::json!({ "created": 8, "skipped": 0 })
         );
-        let again = handle(&store, request(FIXTURE)).await.unwrap();
+        let again = handle(&store, &clock(), chrono::Duration::zero(), request(FIXTURE))
+            .await
+            .unwrap();
         assert_eq!(
             body(&again),
             serde_json::json!({ "created": 0, "skipped": 8 })
@@ -72,15 +95,59 @@ mod tests {
     #[tokio::test]
     async fn refusals_write_nothing() {
         let store = store().await;
-        let res = handle(&store, with_role(FIXTURE, "USER")).await.unwrap();
+        let res = handle(
+            &store,
+            &clock(),
+            chrono::Duration::zero(),
+            with_role(FIXTURE, "USER"),
+        )
+        .await
+        .unwrap();
         assert_eq!(refusal(&res), (403, "FORBIDDEN".into()));
         let backwards = r#"{"from":"2027-01-18","to":"2027-01-15","start_times":["08:00"],
             "duration_minutes":10,"capacity":4,"prices":{"weekday":1,"weekend":1,"holiday":1}}"#;
-        let res = handle(&store, with_body(FIXTURE, backwards)).await.unwrap();
+        let res = handle(
+            &store,
+            &clock(),
+            chrono::Duration::zero(),
+            with_body(FIXTURE, backwards),
+        )
+        .await
+        .unwrap();
         assert_eq!(refusal(&res), (400, "INVALID_DATE_RANGE".into()));
         let unknown = MemoryCatalog::default();
-        let res = handle(&unknown, request(FIXTURE)).await.unwrap();
+        let res = handle(
+            &unknown,
+            &clock(),
+            chrono::Duration::zero(),
+            request(FIXTURE),
+        )
+        .await
+        .unwrap();
         assert_eq!(refusal(&res), (404, "RESOURCE_NOT_FOUND".into()));
         assert!(store.events().is_empty() && unknown.events().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_pattern_with_a_slot_that_already_started_is_refused_whole() {
+        let store = store().await;
+        // 2027-01-15T08:05Z: the first 08:00 slot has started.
+        let late = shared::clock::FixedClock::at("2027-01-15T08:05:00Z".parse().unwrap());
+        let res = handle(&store, &late, chrono::Duration::zero(), request(FIXTURE))
+            .await
+            .unwrap();
+        assert_eq!(refusal(&res), (409, "SLOT_IN_PAST".into()));
+        assert!(store.events().is_empty());
+        // A day earlier, but with bookings closing 25 hours before a start.
+        let early = shared::clock::FixedClock::at("2027-01-14T08:05:00Z".parse().unwrap());
+        let res = handle(
+            &store,
+            &early,
+            chrono::Duration::hours(25),
+            request(FIXTURE),
+        )
+        .await
+        .unwrap();
+        assert_eq!(refusal(&res), (409, "SLOT_IN_PAST".into()));
     }
 }

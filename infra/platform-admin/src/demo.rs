@@ -19,11 +19,13 @@ pub async fn seed(store: &DynamoCatalog, days: i64) -> Result<String, AppError> 
     if !(1..=60).contains(&days) {
         return Err(AppError::validation("INVALID_DAYS", "days must be 1 to 60"));
     }
-    // Today at the venues, whose slot times are read in SLOT_TIME_ZONE.
+    // From tomorrow at the venues (slot times are read in SLOT_TIME_ZONE):
+    // today's slots may have started already, and a started slot takes no
+    // bookings.
     let from = shared::clock::today_in(
         shared::catalog::SLOT_TIME_ZONE,
         shared::clock::Clock::now(&shared::clock::SystemClock),
-    );
+    ) + Duration::days(1);
     let to = from + Duration::days(days - 1);
     let links = id(VenueId::parse, "0195f0a4-0000-7000-8000-000000000001")?;
     let hall = id(VenueId::parse, "0195f0a4-0000-7000-8000-000000000002")?;

@@ -9,6 +9,8 @@ use super::{BookedSeat, Booking, BookingStatus};
 use crate::AppError;
 use crate::catalog::{RangeRules, Slot};
 
+pub use crate::catalog::Deadline;
+
 /// A booking's price: per place (counted bookings and rooms) and in all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Price {
@@ -140,6 +142,39 @@ pub fn check_cancellable(status: BookingStatus) -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::SLOT_TIME_ZONE;
+    use chrono::Duration;
+
+    #[test]
+    fn bookings_close_at_the_start_less_the_cutoff() {
+        let slot = SlotId::parse(crate::testing::catalog::SLOT).unwrap();
+        let start = slot.starts_at_in(SLOT_TIME_ZONE);
+        let at = |now, minutes| Deadline {
+            now,
+            cutoff: Duration::minutes(minutes),
+        };
+        assert!(
+            at(start - Duration::milliseconds(1), 0)
+                .check(&slot)
+                .is_ok()
+        );
+        assert_eq!(
+            at(start, 0).check(&slot).unwrap_err().code(),
+            "BOOKING_CLOSED"
+        );
+        assert_eq!(
+            at(start + Duration::days(1), 0)
+                .check(&slot)
+                .unwrap_err()
+                .code(),
+            "BOOKING_CLOSED"
+        );
+        assert!(at(start - Duration::minutes(31), 30).check(&slot).is_ok());
+        let closed = at(start - Duration::minutes(30), 30)
+            .check(&slot)
+            .unwrap_err();
+        assert!(closed.to_string().contains("07:30:00Z"), "{closed}");
+    }
     use crate::catalog::{DayType, Prices, SlotId, SlotStatus};
     use crate::payment::PaymentMethod;
     use crate::testing::booking::booking;

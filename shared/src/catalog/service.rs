@@ -320,15 +320,30 @@ fn hhmm(time: chrono::NaiveTime) -> String {
 }
 
 /// Generates a daily pattern of slots; running it again creates nothing
-/// twice. `SlotsGenerated` records what was asked and what was written.
+/// twice. `SlotsGenerated` records what was asked and what was written. A
+/// pattern with a slot whose bookings would already be closed (started, or
+/// inside the cut-off) is refused whole: 409 `SLOT_IN_PAST`.
 pub async fn generate_slots<S: ResourceStore + SlotStore>(
     store: &S,
     writer: &CatalogWriter,
     resource_id: &ResourceId,
     request: GenerationRequest,
     correlation_id: &CorrelationId,
+    deadline: &super::Deadline,
 ) -> Result<GenerationSummary, AppError> {
     let slots = request.slots(resource_id)?;
+    if let Some(late) = slots.iter().find(|s| deadline.check(&s.id).is_err()) {
+        return Err(AppError::conflict(
+            "SLOT_IN_PAST",
+            format!(
+                "{} would be closed to bookings from the start (at {}); generate from a later time",
+                late.id,
+                deadline
+                    .closes_at(&late.id)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        ));
+    }
     if store.get_resource(resource_id).await?.is_none() {
         return Err(resource_not_found(resource_id));
     }

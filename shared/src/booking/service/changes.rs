@@ -27,8 +27,9 @@ pub async fn modify(
     id: &BookingId,
     modification: &Modification,
     correlation_id: &CorrelationId,
-    now: DateTime<Utc>,
+    deadline: &rules::Deadline,
 ) -> Result<Booking, AppError> {
+    let now = deadline.now;
     let booking = &get_visible(bookings, caller, id).await?;
     let to_slot = modification.slot_id.as_ref().unwrap_or(&booking.slot_id);
     let to_quantity = modification
@@ -39,6 +40,7 @@ pub async fn modify(
         .get_slot(to_slot)
         .await?
         .ok_or_else(|| slot_not_found(to_slot))?;
+    deadline.check(to_slot)?;
     let changed = rules::changed(booking, &slot, to_quantity, now)?;
     let entry = HistoryEntry {
         at: now,

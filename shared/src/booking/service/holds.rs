@@ -29,6 +29,8 @@ pub struct Attempt<'a> {
     pub fingerprint: &'a str,
     /// How long the hold lasts.
     pub hold: Duration,
+    /// How long before a slot's start its bookings close.
+    pub cutoff: Duration,
     pub correlation_id: &'a CorrelationId,
     pub now: DateTime<Utc>,
     /// How the customer pays, carried to the payment context by
@@ -37,6 +39,13 @@ pub struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
+    fn deadline(&self) -> rules::Deadline {
+        rules::Deadline {
+            now: self.now,
+            cutoff: self.cutoff,
+        }
+    }
+
     fn key_record(&self) -> KeyRecord<'_> {
         KeyRecord {
             user: self.user,
@@ -113,8 +122,8 @@ pub async fn create(
 ) -> Result<Created, AppError> {
     let key = attempt.key_record();
     let plan = match request {
-        ValidRequest::Slot(order) => plan_slot(catalog, order).await,
-        ValidRequest::Range(order) => plan_range(catalog, order).await,
+        ValidRequest::Slot(order) => plan_slot(catalog, order, &attempt.deadline()).await,
+        ValidRequest::Range(order) => plan_range(catalog, order, &attempt.deadline()).await,
     };
     let plan = match plan {
         Ok(plan) => plan,
@@ -206,11 +215,13 @@ fn created_event(booking: &Booking, payment: Option<&PaymentChoice>) -> BookingC
 async fn plan_slot(
     catalog: &(impl SlotStore + ResourceStore),
     order: &Order,
+    deadline: &rules::Deadline,
 ) -> Result<Plan, AppError> {
     let slot = catalog
         .get_slot(&order.slot_id)
         .await?
         .ok_or_else(|| slot_not_found(&order.slot_id))?;
+    deadline.check(&slot.id)?;
     let back_nine = if order.holes == 18 {
         Some(back_nine_of(catalog, &order.slot_id).await?)
     } else {
@@ -274,7 +285,11 @@ async fn back_nine_of(
 
 /// A room from `order.start` to `order.end`: one unit of its grid after
 /// another, at the room's unit price.
-async fn plan_range(catalog: &impl ResourceStore, order: &RangeOrder) -> Result<Plan, AppError> {
+async fn plan_range(
+    catalog: &impl ResourceStore,
+    order: &RangeOrder,
+    deadline: &rules::Deadline,
+) -> Result<Plan, AppError> {
     let resource = catalog
         .get_resource(&order.resource_id)
         .await?
@@ -293,13 +308,15 @@ async fn plan_range(catalog: &impl ResourceStore, order: &RangeOrder) -> Result<
         Some(rules) => rules,
     };
     let units = rules.units(order.start, order.end)?;
+    let start = SlotId {
+        resource_id: order.resource_id.clone(),
+        date: order.date,
+        start: order.start,
+    };
+    deadline.check(&start)?;
     Ok(Plan {
         kind: "range",
-        slot_id: SlotId {
-            resource_id: order.resource_id.clone(),
-            date: order.date,
-            start: order.start,
-        },
+        slot_id: start,
         quantity: 1,
         price: rules::range_price(&rules, &units),
         seats: Vec::new(),
