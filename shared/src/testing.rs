@@ -159,8 +159,10 @@ pub mod catalog {
         SlotId::parse(SLOT).expect("a slot id")
     }
 
-    /// The fixtures' course, of the fixtures' venue, with no slots yet.
+    /// The fixtures' course, of the fixtures' venue (created too), with no
+    /// slots yet.
     pub async fn course(store: &MemoryCatalog) {
+        venue(store).await;
         let course = Resource {
             id: ResourceId::parse(RESOURCE).expect("an id"),
             venue_id: venue_id(),

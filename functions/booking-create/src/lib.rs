@@ -324,4 +324,29 @@ mod tests {
         let res = post_at(&bookings, request(FIXTURE), &almost, Duration::minutes(10)).await;
         assert_eq!(res.status(), 201);
     }
+
+    #[tokio::test]
+    async fn a_closed_venue_refuses_bookings_and_writes_nothing() {
+        use shared::catalog::ports::{VenueChange, VenueStore};
+        let bookings = over_course().await;
+        bookings
+            .catalog()
+            .update_venue(
+                &shared::testing::catalog::venue_id(),
+                &VenueChange {
+                    status: Some(CatalogStatus::Closed),
+                    ..VenueChange::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            refusal(&post(&bookings, request(FIXTURE)).await),
+            (409, "VENUE_CLOSED".into())
+        );
+        assert_eq!(
+            (booked(&bookings, &slot()).await, bookings.events().len()),
+            (0, 0)
+        );
+    }
 }

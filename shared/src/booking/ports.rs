@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use super::events::{BookingConfirmed, BookingEnded, EndedAs};
 use super::{Booking, BookingId, BookingStatus, HistoryEntry, IdempotencyKey};
-use crate::catalog::SlotId;
+use crate::catalog::{SlotId, VenueId};
 use crate::identity::UserId;
 use crate::{AppError, CorrelationId, EventEnvelope};
 
@@ -72,6 +72,8 @@ pub struct KeyRecord<'a> {
 #[derive(Debug, Clone)]
 pub struct NewHold<'a> {
     pub booking: &'a Booking,
+    /// The venue of the booked resource, which must be open too.
+    pub venue: &'a VenueId,
     pub key: KeyRecord<'a>,
     pub entry: &'a HistoryEntry,
     pub event: &'a EventEnvelope,
@@ -83,6 +85,7 @@ pub struct NewHold<'a> {
 pub enum HoldRefused {
     /// The idempotency key made a booking first.
     KeyUsed,
+    VenueClosed,
     ResourceClosed,
     /// This slot had no room, was closed, seated (or not), or gone when
     /// the transaction ran.

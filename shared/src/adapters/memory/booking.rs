@@ -115,6 +115,16 @@ impl MemoryBookings {
         {
             return Some(HoldRefused::KeyUsed);
         }
+        let venue_open = self
+            .catalog
+            .venues
+            .lock()
+            .expect("lock")
+            .get(hold.venue)
+            .is_some_and(|v| v.status == CatalogStatus::Open);
+        if !venue_open {
+            return Some(HoldRefused::VenueClosed);
+        }
         if !self.resource_open(&slot.resource_id) {
             return Some(HoldRefused::ResourceClosed);
         }

@@ -22,7 +22,7 @@ use crate::{AppError, CorrelationId};
 /// (case-insensitively, then id).
 #[derive(Debug, Default)]
 pub struct MemoryCatalog {
-    venues: Mutex<HashMap<VenueId, Venue>>,
+    pub(super) venues: Mutex<HashMap<VenueId, Venue>>,
     pub(super) resources: Mutex<HashMap<ResourceId, Resource>>,
     pub(super) slots: Mutex<MemorySlots>,
 }

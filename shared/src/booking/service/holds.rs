@@ -12,7 +12,7 @@ use crate::booking::{
     Order, RangeOrder, ValidRequest,
 };
 use crate::catalog::ports::{ResourceStore, SlotStore};
-use crate::catalog::{Availability, CatalogStatus, SlotId};
+use crate::catalog::{Availability, CatalogStatus, Resource, SlotId, VenueId};
 use crate::identity::UserId;
 use crate::payment::PaymentChoice;
 use crate::{AppError, CorrelationId, EventEnvelope};
@@ -69,6 +69,7 @@ pub enum Created {
 #[derive(Debug, Clone)]
 struct Plan {
     kind: &'static str,
+    venue: VenueId,
     slot_id: SlotId,
     quantity: u32,
     price: Price,
@@ -152,6 +153,7 @@ pub async fn create(
         .map_err(|e| AppError::internal("encoding BookingCreated", e))?;
         let hold = NewHold {
             booking: &booking,
+            venue: &plan.venue,
             key: key.clone(),
             entry: &entry,
             event: &event,
@@ -166,6 +168,7 @@ pub async fn create(
                 .ok_or_else(|| {
                     AppError::internal("replaying a booking", "idempotency record vanished")
                 }),
+            Err(HoldRefused::VenueClosed) => Err(venue_closed()),
             Err(HoldRefused::ResourceClosed) => Err(resource_closed()),
             Err(HoldRefused::Slot(slot)) => Err(slot_refusal(catalog, &slot, plan.quantity).await),
             Err(HoldRefused::Seats(taken)) => Err(AppError::conflict(
@@ -222,8 +225,12 @@ async fn plan_slot(
         .await?
         .ok_or_else(|| slot_not_found(&order.slot_id))?;
     deadline.check(&slot.id)?;
+    let resource = catalog
+        .get_resource(&order.slot_id.resource_id)
+        .await?
+        .ok_or_else(|| slot_not_found(&order.slot_id))?;
     let back_nine = if order.holes == 18 {
-        Some(back_nine_of(catalog, &order.slot_id).await?)
+        Some(back_nine_of(catalog, &resource, &order.slot_id).await?)
     } else {
         None
     };
@@ -253,6 +260,7 @@ async fn plan_slot(
     };
     Ok(Plan {
         kind: if seated { "seated" } else { "counted" },
+        venue: resource.venue_id,
         slot_id: order.slot_id.clone(),
         quantity,
         price,
@@ -266,11 +274,11 @@ async fn plan_slot(
 
 /// The back-nine tee time of an 18-hole round starting at `front`.
 async fn back_nine_of(
-    catalog: &(impl SlotStore + ResourceStore),
+    catalog: &impl SlotStore,
+    resource: &Resource,
     front: &SlotId,
 ) -> Result<SlotId, AppError> {
-    let resource = catalog.get_resource(&front.resource_id).await?;
-    let back = resource.and_then(|r| r.back_nine).ok_or_else(|| {
+    let back = resource.back_nine.as_ref().ok_or_else(|| {
         AppError::conflict("NO_BACK_NINE", "this course has no back nine; book 9 holes")
     })?;
     let slot = back.slot_after(front)?;
@@ -316,6 +324,7 @@ async fn plan_range(
     deadline.check(&start)?;
     Ok(Plan {
         kind: "range",
+        venue: resource.venue_id.clone(),
         slot_id: start,
         quantity: 1,
         price: rules::range_price(&rules, &units),
@@ -331,6 +340,10 @@ async fn plan_range(
             order.date
         ),
     })
+}
+
+fn venue_closed() -> AppError {
+    AppError::conflict("VENUE_CLOSED", "this venue is closed to bookings")
 }
 
 pub(super) fn resource_closed() -> AppError {

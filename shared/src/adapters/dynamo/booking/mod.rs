@@ -73,8 +73,8 @@ mod tests {
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     /// A hold of the fixtures' booking: its transaction's items are the
-    /// slot (0), the booking, key (2), number, history, outbox and the
-    /// resource check.
+    /// slot (0), the booking, key (2), number, history, outbox, and the
+    /// resource and venue checks.
     async fn hold(store: &DynamoBookings) -> Result<(), HoldRefused> {
         let booking = booking();
         let key = IdempotencyKey::parse(Some("test-key-0001")).unwrap();
@@ -93,6 +93,7 @@ mod tests {
         store
             .hold(&NewHold {
                 booking: &booking,
+                venue: &crate::testing::catalog::venue_id(),
                 key: KeyRecord {
                     user: &booking.user_id,
                     key: &key,

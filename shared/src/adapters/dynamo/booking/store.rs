@@ -37,6 +37,9 @@ fn hold_refusal(refused: Refused, booking: &Booking) -> HoldRefused {
     if refused.has(&Part::Key) {
         return HoldRefused::KeyUsed;
     }
+    if refused.has(&Part::VenueOpen) {
+        return HoldRefused::VenueClosed;
+    }
     if refused.has(&Part::ResourceOpen) {
         return HoldRefused::ResourceClosed;
     }
@@ -134,6 +137,7 @@ impl BookingStore for DynamoBookings {
         )?;
         tx.outbox(hold.event)?;
         tx.resource_open(&slot.resource_id)?;
+        tx.venue_open(hold.venue)?;
         tx.send(&self.client, "creating a booking")
             .await
             .map_err(|refused| hold_refusal(refused, booking))

@@ -7,10 +7,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWr
 use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 
-use super::super::catalog::{range_pk, resource_pk, seats_pk};
+use super::super::catalog::{range_pk, resource_pk, seats_pk, venue_pk};
 use super::super::{cancellation_codes, keys, n, s, transact_write, transaction_error};
 use crate::booking::BookingId;
-use crate::catalog::{ResourceId, SlotId};
+use crate::catalog::{ResourceId, SlotId, VenueId};
 use crate::{AppError, EventEnvelope, EventSource};
 
 /// What an item of a booking transaction stands for, to tell which
@@ -24,6 +24,7 @@ pub(super) enum Part {
     Booking,
     Key,
     Number,
+    VenueOpen,
     ResourceOpen,
     /// An item whose condition cannot fail but by a fault.
     Other,
@@ -213,6 +214,24 @@ impl<'a> Tx<'a> {
             .map_err(|e| AppError::internal("building the resource check", e))?;
         self.push(
             Part::ResourceOpen,
+            TransactWriteItem::builder().condition_check(check).build(),
+        );
+        Ok(())
+    }
+
+    /// The condition that the booked resource's venue is open.
+    pub fn venue_open(&mut self, venue: &VenueId) -> Result<(), AppError> {
+        let check = ConditionCheck::builder()
+            .table_name(self.table)
+            .key(keys::PK, s(venue_pk(venue)))
+            .key(keys::SK, s("VENUE"))
+            .condition_expression("#status = :open")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":open", s("OPEN"))
+            .build()
+            .map_err(|e| AppError::internal("building the venue check", e))?;
+        self.push(
+            Part::VenueOpen,
             TransactWriteItem::builder().condition_check(check).build(),
         );
         Ok(())

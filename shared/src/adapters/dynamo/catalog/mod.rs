@@ -28,7 +28,7 @@ use crate::catalog::{
 };
 use crate::{AppError, CorrelationId, EventEnvelope, EventSource};
 
-fn venue_pk(id: &VenueId) -> String {
+pub(crate) fn venue_pk(id: &VenueId) -> String {
     format!("VENUE#{id}")
 }
 
