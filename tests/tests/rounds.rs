@@ -207,3 +207,31 @@ async fn rounds_that_cannot_be_played_are_refused() {
         "INVALID_BACK_NINE"
     );
 }
+
+#[tokio::test]
+async fn a_round_whose_back_nine_is_closed_is_refused_and_takes_neither_nine() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let (front, back) = course(&cloud, &admin).await;
+    let (back_resource, _) = back.split_once('@').unwrap();
+    let closed = cloud
+        .http
+        .patch(cloud.url(&format!("/admin/resources/{back_resource}")))
+        .bearer_auth(&admin)
+        .json(&json!({ "status": "CLOSED" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), 200);
+    let token = cloud.user_token().await;
+    let res = round(&cloud, &token, &front, 1, 18).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "RESOURCE_CLOSED"
+    );
+    assert_eq!(cloud.slot_view(&front).await["remaining"], 4);
+    assert_eq!(cloud.slot_view(&back).await["remaining"], 2);
+    // Nine holes on the open front nine still book.
+    assert_eq!(round(&cloud, &token, &front, 1, 9).await.status(), 201);
+}

@@ -125,7 +125,11 @@ impl MemoryBookings {
         if !venue_open {
             return Some(HoldRefused::VenueClosed);
         }
-        if !self.resource_open(&slot.resource_id) {
+        let back_closed = booking
+            .back_nine_slot_id
+            .as_ref()
+            .is_some_and(|b| !self.resource_open(&b.resource_id));
+        if !self.resource_open(&slot.resource_id) || back_closed {
             return Some(HoldRefused::ResourceClosed);
         }
         if let Some(back) = &booking.back_nine_slot_id

@@ -137,6 +137,14 @@ impl BookingStore for DynamoBookings {
         )?;
         tx.outbox(hold.event)?;
         tx.resource_open(&slot.resource_id)?;
+        // A round's back nine is a course of its own: it must be open too.
+        if let Some(back) = booking
+            .back_nine_slot_id
+            .as_ref()
+            .filter(|b| b.resource_id != slot.resource_id)
+        {
+            tx.resource_open(&back.resource_id)?;
+        }
         tx.venue_open(hold.venue)?;
         tx.send(&self.client, "creating a booking")
             .await
