@@ -129,6 +129,17 @@ impl Cloud {
         req.send().await.expect("the API answers")
     }
 
+    /// PATCHes a JSON body with a bearer token.
+    pub async fn patch(&self, path: &str, body: &Value, token: &str) -> reqwest::Response {
+        self.http
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("the API answers")
+    }
+
     /// Signs up a fresh account with a unique email.
     pub async fn new_account(&self) -> Account {
         let email = format!("user-{}@example.com", uuid::Uuid::new_v4());

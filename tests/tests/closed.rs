@@ -48,13 +48,12 @@ async fn a_closed_venue_refuses_bookings_and_takes_nothing() {
     let slot = format!("{resource_id}@{date}T08:00");
 
     let closed = cloud
-        .http
-        .patch(cloud.url(&format!("/admin/venues/{venue_id}")))
-        .bearer_auth(&admin)
-        .json(&json!({ "status": "CLOSED" }))
-        .send()
-        .await
-        .unwrap();
+        .patch(
+            &format!("/admin/venues/{venue_id}"),
+            &json!({ "status": "CLOSED" }),
+            &admin,
+        )
+        .await;
     assert_eq!(closed.status(), 200);
 
     let token = cloud.user_token().await;
@@ -68,13 +67,12 @@ async fn a_closed_venue_refuses_bookings_and_takes_nothing() {
 
     // Open again, it books.
     let opened = cloud
-        .http
-        .patch(cloud.url(&format!("/admin/venues/{venue_id}")))
-        .bearer_auth(&admin)
-        .json(&json!({ "status": "OPEN" }))
-        .send()
-        .await
-        .unwrap();
+        .patch(
+            &format!("/admin/venues/{venue_id}"),
+            &json!({ "status": "OPEN" }),
+            &admin,
+        )
+        .await;
     assert_eq!(opened.status(), 200);
     let res = cloud
         .book(&token, &slot, 1, &uuid::Uuid::new_v4().to_string())

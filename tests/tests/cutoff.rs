@@ -2,6 +2,8 @@
 //! start has passed cannot be generated, booked or changed onto (409 with a
 //! stable code), and nothing is written.
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use system_tests::Cloud;
@@ -9,6 +11,23 @@ use system_tests::dates::{Today, iso};
 
 fn key() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// The stored item of a slot, read consistently.
+async fn slot_item(cloud: &Cloud, slot: &str) -> HashMap<String, AttributeValue> {
+    let (resource, when) = slot.split_once('@').expect("a slot id");
+    cloud
+        .dynamodb
+        .get_item()
+        .table_name(cloud.table())
+        .key("PK", AttributeValue::S(format!("RESOURCE#{resource}")))
+        .key("SK", AttributeValue::S(format!("SLOT#{when}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("reading the slot")
+        .item
+        .expect("the slot exists")
 }
 
 /// A copy of the future slot `slot`, written straight into the table as if
@@ -19,23 +38,8 @@ async fn past_copy_of(cloud: &Cloud, slot: &str) -> String {
     let (resource, _) = slot.split_once('@').expect("a slot id");
     let start = &slot[slot.len() - 5..];
     let past = iso(Today::at_venue().date() - chrono::Duration::days(2));
-    let item = cloud
-        .dynamodb
-        .get_item()
-        .table_name(cloud.table())
-        .key("PK", AttributeValue::S(format!("RESOURCE#{resource}")))
-        .key(
-            "SK",
-            AttributeValue::S(format!("SLOT#{}", &slot[slot.len() - 16..])),
-        )
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("reading the slot")
-        .item
-        .expect("the slot exists");
     let id = format!("{resource}@{past}T{start}");
-    let mut copy = item.clone();
+    let mut copy = slot_item(cloud, slot).await;
     copy.insert(
         "SK".into(),
         AttributeValue::S(format!("SLOT#{past}T{start}")),
@@ -83,21 +87,7 @@ async fn a_slot_that_has_started_cannot_be_generated_booked_or_changed_onto() {
     assert_eq!(res.status(), 409);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "BOOKING_CLOSED", "{body}");
-    let slots = cloud
-        .dynamodb
-        .get_item()
-        .table_name(cloud.table())
-        .key("PK", AttributeValue::S(format!("RESOURCE#{resource}")))
-        .key(
-            "SK",
-            AttributeValue::S(format!("SLOT#{}", &past[past.len() - 16..])),
-        )
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let slots = slot_item(&cloud, &past).await;
     assert_eq!(slots["booked"], AttributeValue::N("0".into()));
 
     // A booking of the future slot cannot be moved onto it either.
@@ -108,13 +98,12 @@ async fn a_slot_that_has_started_cannot_be_generated_booked_or_changed_onto() {
         .await
         .unwrap();
     let res = cloud
-        .http
-        .patch(cloud.url(&format!("/bookings/{}", booking["id"].as_str().unwrap())))
-        .bearer_auth(&token)
-        .json(&json!({ "slot_id": past }))
-        .send()
-        .await
-        .unwrap();
+        .patch(
+            &format!("/bookings/{}", booking["id"].as_str().unwrap()),
+            &json!({ "slot_id": past }),
+            &token,
+        )
+        .await;
     assert_eq!(res.status(), 409);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "BOOKING_CLOSED", "{body}");

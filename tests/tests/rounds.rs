@@ -215,13 +215,12 @@ async fn a_round_whose_back_nine_is_closed_is_refused_and_takes_neither_nine() {
     let (front, back) = course(&cloud, &admin).await;
     let (back_resource, _) = back.split_once('@').unwrap();
     let closed = cloud
-        .http
-        .patch(cloud.url(&format!("/admin/resources/{back_resource}")))
-        .bearer_auth(&admin)
-        .json(&json!({ "status": "CLOSED" }))
-        .send()
-        .await
-        .unwrap();
+        .patch(
+            &format!("/admin/resources/{back_resource}"),
+            &json!({ "status": "CLOSED" }),
+            &admin,
+        )
+        .await;
     assert_eq!(closed.status(), 200);
     let token = cloud.user_token().await;
     let res = round(&cloud, &token, &front, 1, 18).await;
