@@ -11,11 +11,11 @@ pub mod ports;
 pub mod rules;
 pub mod service;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::AppError;
-use crate::catalog::{ResourceId, SlotId};
+use crate::catalog::{ResourceId, SlotId, TimeZone, VenueId};
 use crate::identity::UserId;
 pub use crate::kernel::{BookingId, IdempotencyKey, fingerprint};
 use crate::payment::{PaymentChoice, PaymentMethod, RefundPolicy};
@@ -309,7 +309,13 @@ pub struct Booking {
     pub number: BookingNumber,
     pub user_id: UserId,
     pub kind: String,
+    pub venue_id: VenueId,
+    /// The venue's zone, in which `slot_id`'s wall-clock time is read.
+    pub time_zone: TimeZone,
     pub slot_id: SlotId,
+    /// When the slot starts: its wall-clock time at the venue, with the
+    /// venue's UTC offset that day.
+    pub starts_at: DateTime<FixedOffset>,
     pub quantity: u32,
     /// The price of one place (counted bookings; seats carry their own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -424,7 +430,11 @@ mod tests {
 
         #[test]
         fn a_confirmed_booking_is_refunded_in_full_from_exactly_72_hours_before() {
-            let start = slot("2027-05-14T08:00").starts_at_in(Tz::UTC);
+            let start = crate::clock::instant_at(
+                slot("2027-05-14T08:00").date,
+                slot("2027-05-14T08:00").start,
+                Tz::UTC,
+            );
             let clock = FixedClock::at(start - Duration::hours(72));
             assert_eq!(percent(BookingStatus::Confirmed, start, &clock), 100);
             clock.advance(Duration::minutes(1));
@@ -443,7 +453,11 @@ mod tests {
 
         #[test]
         fn a_booking_never_confirmed_is_refunded_in_full_whenever_it_ends() {
-            let start = slot("2027-05-14T08:00").starts_at_in(Tz::UTC);
+            let start = crate::clock::instant_at(
+                slot("2027-05-14T08:00").date,
+                slot("2027-05-14T08:00").start,
+                Tz::UTC,
+            );
             let clock = FixedClock::at(start - Duration::minutes(5));
             for status in [BookingStatus::Pending, BookingStatus::Failed] {
                 assert_eq!(percent(status, start, &clock), 100, "{status:?}");
@@ -456,7 +470,11 @@ mod tests {
             // 08:00 CEST on the 29th is 06:00 UTC, so 72 real hours before is
             // 07:00 CET on the 26th, not 08:00 as wall clocks would suggest.
             let vienna: Tz = "Europe/Vienna".parse().unwrap();
-            let start = slot("2027-03-29T08:00").starts_at_in(vienna);
+            let start = crate::clock::instant_at(
+                slot("2027-03-29T08:00").date,
+                slot("2027-03-29T08:00").start,
+                vienna,
+            );
             let wall = |raw: &str| {
                 crate::clock::instant_at(
                     "2027-03-26".parse().unwrap(),
@@ -471,7 +489,11 @@ mod tests {
             // And in autumn (2027-10-31, 03:00 CEST -> 02:00 CET) a day has
             // 25 hours: 72 real hours before 08:00 CET on 1 November is 09:00
             // CEST on 29 October.
-            let start = slot("2027-11-01T08:00").starts_at_in(vienna);
+            let start = crate::clock::instant_at(
+                slot("2027-11-01T08:00").date,
+                slot("2027-11-01T08:00").start,
+                vienna,
+            );
             let on_29th = |raw: &str| {
                 crate::clock::instant_at(
                     "2027-10-29".parse().unwrap(),

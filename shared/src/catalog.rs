@@ -13,17 +13,19 @@ pub mod ports;
 mod ranges;
 mod seats;
 pub mod service;
+mod zone;
 
 pub use generation::{
     GenerationRequest, GenerationSummary, MAX_GENERATED_SLOTS, MAX_GENERATION_DAYS,
 };
-pub use ids::{ResourceId, SLOT_TIME_ZONE, SlotId, VenueId};
+pub use ids::{ResourceId, SlotId, VenueId};
 pub use ranges::{MAX_RANGE_UNITS, RangeRules, hhmm};
 pub use seats::{MAX_SEATS, Seat, SeatMapRequest, SeatSpec, SeatStatus, parse_seat_id};
+pub use zone::TimeZone;
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, SecondsFormat, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::AppError;
@@ -64,6 +66,9 @@ pub struct Venue {
     pub name: String,
     pub kind: VenueKind,
     pub city: String,
+    /// The zone its slots' times are read in; set at creation, never changed
+    /// (bookings already made keep the instants it gave them).
+    pub time_zone: TimeZone,
     pub status: CatalogStatus,
 }
 
@@ -286,25 +291,22 @@ pub struct Deadline {
 }
 
 impl Deadline {
-    /// The instant bookings of `slot` close: its start at the venue, less
-    /// the cut-off.
-    pub fn closes_at(&self, slot: &SlotId) -> DateTime<Utc> {
-        slot.starts_at_in(SLOT_TIME_ZONE) - self.cutoff
+    /// The instant bookings of `slot`, at a venue in `zone`, close: its
+    /// start at the venue, less the cut-off.
+    pub fn closes_at(&self, slot: &SlotId, zone: TimeZone) -> DateTime<Utc> {
+        zone.starts_at(slot) - self.cutoff
     }
 
-    /// Whether `slot` may still be booked, or changed onto: 409
-    /// `BOOKING_CLOSED` from the moment its bookings close.
-    pub fn check(&self, slot: &SlotId) -> Result<(), AppError> {
-        let closes = self.closes_at(slot);
+    /// Whether `slot`, at a venue in `zone`, may still be booked or changed
+    /// onto: 409 `BOOKING_CLOSED` from the moment its bookings close.
+    pub fn check(&self, slot: &SlotId, zone: TimeZone) -> Result<(), AppError> {
+        let closes = self.closes_at(slot, zone);
         if self.now < closes {
             Ok(())
         } else {
             Err(AppError::conflict(
                 "BOOKING_CLOSED",
-                format!(
-                    "bookings of {slot} closed at {}",
-                    closes.to_rfc3339_opts(SecondsFormat::Secs, true)
-                ),
+                format!("bookings of {slot} closed at {}", zone.rfc3339(closes)),
             ))
         }
     }

@@ -128,7 +128,7 @@ pub mod catalog {
     use crate::catalog::ports::{ResourceStore, SlotStore, VenueStore};
     use crate::catalog::{
         CatalogStatus, GenerationRequest, Resource, ResourceId, ResourceKind, SeatMapRequest,
-        SlotId, Venue, VenueId, VenueKind,
+        SlotId, TimeZone, Venue, VenueId, VenueKind,
     };
 
     /// The venue the fixtures name.
@@ -138,6 +138,12 @@ pub mod catalog {
         VenueId::parse(VENUE).expect("an id")
     }
 
+    /// The fixtures' venue's zone, `Europe/London`: UTC in January, when
+    /// the fixtures' slots are.
+    pub fn zone() -> TimeZone {
+        TimeZone::parse("Europe/London").expect("a zone")
+    }
+
     /// The fixtures' venue, a golf club called Royal Links.
     pub async fn venue(store: &MemoryCatalog) {
         let venue = Venue {
@@ -145,6 +151,7 @@ pub mod catalog {
             name: "Royal Links".into(),
             kind: VenueKind::GolfClub,
             city: "St Andrews".into(),
+            time_zone: zone(),
             status: CatalogStatus::Open,
         };
         store.create_venue(&venue).await.expect("a venue");
@@ -253,12 +260,16 @@ pub mod booking {
     /// A PENDING booking of 2 places on 2027-01-15 at 08:00 by `user`,
     /// made `minutes` after 2027-01-10T09:30Z.
     pub fn booking_of(id: BookingId, user: &UserId, minutes: i64) -> Booking {
+        let slot = SlotId::parse(super::catalog::SLOT).expect("a slot");
         Booking {
             id,
             number: BookingNumber::generate(),
             user_id: user.clone(),
             kind: "counted".into(),
-            slot_id: SlotId::parse(super::catalog::SLOT).expect("a slot"),
+            venue_id: super::catalog::venue_id(),
+            time_zone: super::catalog::zone(),
+            slot_id: slot.clone(),
+            starts_at: super::catalog::zone().local(super::catalog::zone().starts_at(&slot)),
             quantity: 2,
             unit_price_cents: Some(5000),
             seats: Vec::new(),

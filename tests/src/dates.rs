@@ -8,8 +8,9 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc, 
 use chrono_tz::Tz;
 use shared::clock::{Clock, SystemClock, instant_at, today_in};
 
-/// The zone slot times are read in (venues carry none of their own yet).
-pub const VENUE_ZONE: Tz = shared::catalog::SLOT_TIME_ZONE;
+/// The zone of the venues the tests create: nine hours ahead of UTC, so a
+/// slot time read as UTC (or in the machine's zone) is caught.
+pub const VENUE_ZONE: Tz = Tz::Asia__Seoul;
 
 /// Days from today to the earliest "far" date: past every refund tier a
 /// test cloud is configured with (the longest, 72 h), with a week to spare.

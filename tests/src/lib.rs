@@ -210,7 +210,7 @@ impl Cloud {
         let venue = self
             .post(
                 "/admin/venues",
-                &serde_json::json!({ "name": "Test Venue", "kind": "GOLF_CLUB", "city": "Testville" }),
+                &serde_json::json!({ "name": "Test Venue", "kind": "GOLF_CLUB", "city": "Testville", "time_zone": dates::VENUE_ZONE.name() }),
                 Some(admin),
             )
             .await;
@@ -250,6 +250,18 @@ impl Cloud {
     /// ten minutes long, priced as [`Cloud::new_slot_on`]; returns its id.
     pub async fn new_slot_at(&self, admin: &str, capacity: u32, date: &str, start: &str) -> String {
         let resource = self.new_resource(admin, "COURSE").await;
+        self.slot_of(admin, &resource, capacity, date, start).await
+    }
+
+    /// A fresh slot of `resource`, as [`Cloud::new_slot_at`]; returns its id.
+    pub async fn slot_of(
+        &self,
+        admin: &str,
+        resource: &str,
+        capacity: u32,
+        date: &str,
+        start: &str,
+    ) -> String {
         let res = self
             .post(
                 &format!("/admin/resources/{resource}/slots/generate"),
@@ -278,9 +290,8 @@ impl Cloud {
     /// could see either share, so it is placed wrongly.
     pub fn refund_percent_now(&self, slot: &str) -> u32 {
         use shared::clock::Clock;
-        let start = shared::catalog::SlotId::parse(slot)
-            .expect("a slot id")
-            .starts_at_in(dates::VENUE_ZONE);
+        let slot_id = shared::catalog::SlotId::parse(slot).expect("a slot id");
+        let start = shared::clock::instant_at(slot_id.date, slot_id.start, dates::VENUE_ZONE);
         let policy = self.refund_policy();
         let now = shared::clock::SystemClock.now();
         let percent = policy.percent(start, now);

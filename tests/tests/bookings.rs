@@ -518,10 +518,10 @@ async fn a_closed_slot_refuses_bookings_and_capacity_never_drops_below_what_is_b
 async fn a_booking_changes_quantity_or_moves_slot_in_one_transaction() {
     let cloud = Cloud::connect().await;
     let admin = cloud.admin_token().await;
-    let (first, second) = (
-        cloud.new_slot(&admin, 5).await,
-        cloud.new_slot(&admin, 3).await,
-    );
+    let first = cloud.new_slot(&admin, 5).await;
+    let (resource, when) = first.split_once('@').unwrap();
+    let (date, _) = when.split_once('T').unwrap();
+    let second = cloud.slot_of(&admin, resource, 3, date, "09:00").await;
     let token = cloud.user_token().await;
     let booking: Value = cloud
         .book(&token, &first, 2, &key())
@@ -542,6 +542,12 @@ async fn a_booking_changes_quantity_or_moves_slot_in_one_transaction() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["price_cents"], 20000);
     assert_eq!(cloud.slot_view(&first).await["remaining"], 1);
+
+    // A booking moves only within its venue.
+    let elsewhere = cloud.new_slot(&admin, 5).await;
+    let res = patch(json!({ "slot_id": elsewhere })).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "OTHER_VENUE");
 
     // Moving 4 places to a slot of 3 is refused and changes nothing.
     let res = patch(json!({ "slot_id": second })).await;

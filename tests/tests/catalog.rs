@@ -108,7 +108,7 @@ async fn venues_and_resources_are_listed_publicly_and_written_by_admins_only() {
     let admin = cloud.admin_token().await;
     let user = cloud.user_token().await;
     let name = format!("Venue {}", uuid::Uuid::new_v4());
-    let body = json!({ "name": name, "kind": "CONCERT_HALL", "city": "Vienna" });
+    let body = json!({ "name": name, "kind": "CONCERT_HALL", "city": "Seoul", "time_zone": system_tests::dates::VENUE_ZONE.name() });
     assert_eq!(
         cloud
             .post("/admin/venues", &body, Some(&user))
@@ -192,8 +192,8 @@ async fn venues_and_resources_are_listed_publicly_and_written_by_admins_only() {
         );
     }
     let bad = [
-        json!({ "name": "", "kind": "OTHER", "city": "C" }),
-        json!({ "name": "V", "kind": "CASTLE", "city": "C" }),
+        json!({ "name": "", "kind": "OTHER", "city": "C", "time_zone": system_tests::dates::VENUE_ZONE.name() }),
+        json!({ "name": "V", "kind": "CASTLE", "city": "C", "time_zone": system_tests::dates::VENUE_ZONE.name() }),
         json!({ "name": "V", "kind": "OTHER" }),
     ];
     for body in bad {

@@ -151,7 +151,7 @@ fn no_request_body_makes_any_route_answer_5xx() {
         (
             "/admin/venues".into(),
             admin.clone(),
-            json!({ "name": "V", "kind": "OTHER", "city": "C" }),
+            json!({ "name": "V", "kind": "OTHER", "city": "C", "time_zone": system_tests::dates::VENUE_ZONE.name() }),
             false,
         ),
     ];

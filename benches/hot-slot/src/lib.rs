@@ -8,6 +8,16 @@ use serde_json::{Value, json};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// The zone of the venues the benchmarks create.
+pub const VENUE_ZONE: chrono_tz::Tz = chrono_tz::Tz::Asia__Seoul;
+
+/// Today at the benchmarks' venues, so a slot 30 days ahead is 30 days
+/// ahead there.
+pub fn today_at_venue() -> chrono::NaiveDate {
+    use shared::clock::Clock;
+    shared::clock::today_in(VENUE_ZONE, shared::clock::SystemClock.now())
+}
+
 pub const PASSWORD: &str = "bench horse 7 battery";
 
 /// The parts of the local cloud's state file the benchmark needs.
@@ -148,7 +158,7 @@ pub async fn new_slot(
     let venue = cloud
         .post(
             "/admin/venues",
-            &json!({ "name": "Bench Venue", "kind": "GOLF_CLUB", "city": "Benchville" }),
+            &json!({ "name": "Bench Venue", "kind": "GOLF_CLUB", "city": "Benchville", "time_zone": VENUE_ZONE.name() }),
             Some(token),
             201,
         )

@@ -60,7 +60,7 @@ use shared::booking::{
 use shared::catalog::MAX_CAPACITY;
 use shared::identity::UserId;
 
-use hot_slot_bench::{Cloud, Error, admin, new_slot};
+use hot_slot_bench::{Cloud, Error, admin, new_slot, today_at_venue};
 
 #[derive(Debug, Parser)]
 #[command(about = "Hot-slot bookings/s and latency: local HTTP API vs raw DynamoDB transaction")]
@@ -344,14 +344,4 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// Today in the zone slot times are read in, so a slot 30 days ahead is 30
-/// days ahead at the venue.
-fn today_at_venue() -> chrono::NaiveDate {
-    use shared::clock::Clock;
-    shared::clock::today_in(
-        shared::catalog::SLOT_TIME_ZONE,
-        shared::clock::SystemClock.now(),
-    )
 }

@@ -11,7 +11,7 @@ use shared::AppError;
 use shared::booking::ports::BookingStore;
 use shared::booking::service::{self, Attempt, Created};
 use shared::booking::{BookingRequest, fingerprint};
-use shared::catalog::ports::{ResourceStore, SlotStore};
+use shared::catalog::ports::{ResourceStore, SlotStore, VenueStore};
 use shared::clock::Clock;
 use shared::http::{
     caller, correlation_id, error_response, idempotency_key, json_response, parse_json, replayed,
@@ -19,7 +19,7 @@ use shared::http::{
 
 pub async fn handle(
     bookings: &impl BookingStore,
-    catalog: &(impl SlotStore + ResourceStore),
+    catalog: &(impl VenueStore + SlotStore + ResourceStore),
     clock: &impl Clock,
     hold: Duration,
     cutoff: Duration,
@@ -310,7 +310,7 @@ mod tests {
     #[tokio::test]
     async fn a_slot_that_started_or_is_inside_the_cutoff_is_closed_to_bookings() {
         let bookings = over_course().await;
-        let start = slot().starts_at();
+        let start = shared::testing::catalog::zone().starts_at(&slot());
         let started = FixedClock::at(start);
         let res = post_at(&bookings, request(FIXTURE), &started, Duration::zero()).await;
         assert_eq!(refusal(&res), (409, "BOOKING_CLOSED".into()));

@@ -8,13 +8,13 @@ use lambda_http::{Body, Request, Response};
 use shared::booking::ports::BookingStore;
 use shared::booking::{BookingId, ChangeRequest, service};
 use shared::catalog::Deadline;
-use shared::catalog::ports::SlotStore;
+use shared::catalog::ports::{ResourceStore, SlotStore};
 use shared::clock::Clock;
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
 
 pub async fn handle(
     bookings: &impl BookingStore,
-    catalog: &impl SlotStore,
+    catalog: &(impl SlotStore + ResourceStore),
     clock: &impl Clock,
     cutoff: chrono::Duration,
     req: Request,
@@ -168,7 +168,7 @@ mod tests {
         let bookings = over_course().await;
         let booking = held(&bookings, 2).await;
         let body_ = format!(r#"{{"slot_id":"{}"}}"#, later());
-        let started = FixedClock::at(later().starts_at());
+        let started = FixedClock::at(shared::testing::catalog::zone().starts_at(&later()));
         let res = handle(
             &bookings,
             bookings.catalog(),

@@ -3,11 +3,11 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::catalog::ResourceId;
-use shared::catalog::ports::{ResourceStore, SlotStore};
+use shared::catalog::ports::{ResourceStore, SlotStore, VenueStore};
 use shared::catalog::service;
 use shared::http::{correlation_id, date_query, path_param, respond};
 
-pub async fn handle<S: ResourceStore + SlotStore>(
+pub async fn handle<S: VenueStore + ResourceStore + SlotStore>(
     store: &S,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {

@@ -38,6 +38,10 @@ mod tests {
             (venue.name.as_str(), venue.city.as_str(), venue.status),
             ("Royal Links", "St Andrews", CatalogStatus::Open)
         );
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(res.body().as_ref()).unwrap()["time_zone"],
+            "Europe/London"
+        );
         assert_eq!(store.list_venues().await.unwrap(), vec![venue]);
     }
 
@@ -50,15 +54,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_blank_name_or_an_unknown_kind_is_a_400_and_writes_nothing() {
+    async fn a_blank_name_an_unknown_kind_or_zone_is_a_400_and_writes_nothing() {
         let store = MemoryCatalog::default();
         for (body, expected) in [
             (
-                r#"{"name":"  ","kind":"GOLF_CLUB","city":"Fife"}"#,
+                r#"{"name":"  ","kind":"GOLF_CLUB","city":"Fife","time_zone":"Europe/London"}"#,
                 "INVALID_NAME",
             ),
             (
-                r#"{"name":"Links","kind":"CASINO","city":"Fife"}"#,
+                r#"{"name":"Links","kind":"CASINO","city":"Fife","time_zone":"Europe/London"}"#,
+                "INVALID_BODY",
+            ),
+            (
+                r#"{"name":"Links","kind":"GOLF_CLUB","city":"Fife","time_zone":"GMT+1"}"#,
+                "INVALID_TIME_ZONE",
+            ),
+            (
+                r#"{"name":"Links","kind":"GOLF_CLUB","city":"Fife"}"#,
                 "INVALID_BODY",
             ),
             (r#"{"name":"Links","kind":"GOLF_CLUB"}"#, "INVALID_BODY"),

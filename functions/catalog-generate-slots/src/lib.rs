@@ -4,13 +4,13 @@
 //! Records `SlotsGenerated` with what was asked and what was written.
 
 use lambda_http::{Body, Request, Response};
-use shared::catalog::ports::{ResourceStore, SlotStore};
+use shared::catalog::ports::{ResourceStore, SlotStore, VenueStore};
 use shared::catalog::service::{self, CatalogWriter};
 use shared::catalog::{Deadline, GenerationRequest, ResourceId};
 use shared::clock::Clock;
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
 
-pub async fn handle<S: ResourceStore + SlotStore>(
+pub async fn handle<S: VenueStore + ResourceStore + SlotStore>(
     store: &S,
     clock: &impl Clock,
     cutoff: chrono::Duration,

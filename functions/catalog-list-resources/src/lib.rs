@@ -41,6 +41,7 @@ mod tests {
                 name: "Links".into(),
                 kind: VenueKind::GolfClub,
                 city: "Fife".into(),
+                time_zone: shared::testing::catalog::zone(),
                 status: CatalogStatus::Open,
             };
             store.create_venue(&venue).await.unwrap();

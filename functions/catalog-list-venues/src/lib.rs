@@ -31,6 +31,7 @@ mod tests {
             name: name.into(),
             kind: VenueKind::Other,
             city: "Town".into(),
+            time_zone: shared::testing::catalog::zone(),
             status: CatalogStatus::Open,
         }
     }

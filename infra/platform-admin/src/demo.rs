@@ -7,7 +7,7 @@ use shared::catalog::events::SlotsGenerated;
 use shared::catalog::ports::{ResourceStore, SlotStore, VenueStore};
 use shared::catalog::{
     BackNine, CatalogStatus, GenerationRequest, Prices, RangeRules, Resource, ResourceId,
-    ResourceKind, SeatMapRequest, SeatSpec, SlotId, Venue, VenueId, VenueKind,
+    ResourceKind, SeatMapRequest, SeatSpec, SlotId, TimeZone, Venue, VenueId, VenueKind,
 };
 use shared::{AppError, CorrelationId};
 
@@ -19,11 +19,16 @@ pub async fn seed(store: &DynamoCatalog, days: i64) -> Result<String, AppError> 
     if !(1..=60).contains(&days) {
         return Err(AppError::validation("INVALID_DAYS", "days must be 1 to 60"));
     }
-    // From tomorrow at the venues (slot times are read in SLOT_TIME_ZONE):
-    // today's slots may have started already, and a started slot takes no
-    // bookings.
+    // From tomorrow at the venue furthest ahead of UTC (Seoul): today's
+    // slots may have started already, and a started slot takes no bookings.
+    let zone = |name| TimeZone::parse(name);
+    let (seoul, vienna, amsterdam) = (
+        zone("Asia/Seoul")?,
+        zone("Europe/Vienna")?,
+        zone("Europe/Amsterdam")?,
+    );
     let from = shared::clock::today_in(
-        shared::catalog::SLOT_TIME_ZONE,
+        seoul.tz(),
         shared::clock::Clock::now(&shared::clock::SystemClock),
     ) + Duration::days(1);
     let to = from + Duration::days(days - 1);
@@ -34,10 +39,22 @@ pub async fn seed(store: &DynamoCatalog, days: i64) -> Result<String, AppError> 
     let front = id(ResourceId::parse, "0195f0a4-0000-7000-8000-000000000012")?;
     let concert = id(ResourceId::parse, "0195f0a4-0000-7000-8000-000000000021")?;
     let room = id(ResourceId::parse, "0195f0a4-0000-7000-8000-000000000031")?;
-    for (vid, name, kind, city) in [
-        (&links, "Royal Links", VenueKind::GolfClub, "St Andrews"),
-        (&hall, "Musikverein", VenueKind::ConcertHall, "Vienna"),
-        (&hub, "Canal Hub", VenueKind::Coworking, "Amsterdam"),
+    for (vid, name, kind, city, time_zone) in [
+        (&links, "Royal Links", VenueKind::GolfClub, "Seoul", seoul),
+        (
+            &hall,
+            "Musikverein",
+            VenueKind::ConcertHall,
+            "Vienna",
+            vienna,
+        ),
+        (
+            &hub,
+            "Canal Hub",
+            VenueKind::Coworking,
+            "Amsterdam",
+            amsterdam,
+        ),
     ] {
         store
             .create_venue(&Venue {
@@ -45,6 +62,7 @@ pub async fn seed(store: &DynamoCatalog, days: i64) -> Result<String, AppError> 
                 name: name.into(),
                 kind,
                 city: city.into(),
+                time_zone,
                 status: CatalogStatus::Open,
             })
             .await?;

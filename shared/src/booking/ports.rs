@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use super::events::{BookingConfirmed, BookingEnded, EndedAs};
 use super::{Booking, BookingId, BookingStatus, HistoryEntry, IdempotencyKey};
-use crate::catalog::{SlotId, VenueId};
+use crate::catalog::SlotId;
 use crate::identity::UserId;
 use crate::{AppError, CorrelationId, EventEnvelope};
 
@@ -71,9 +71,8 @@ pub struct KeyRecord<'a> {
 /// condition, and the condition that the booked resource is open.
 #[derive(Debug, Clone)]
 pub struct NewHold<'a> {
+    /// The booking, whose venue must be open too.
     pub booking: &'a Booking,
-    /// The venue of the booked resource, which must be open too.
-    pub venue: &'a VenueId,
     pub key: KeyRecord<'a>,
     pub entry: &'a HistoryEntry,
     pub event: &'a EventEnvelope,
@@ -121,6 +120,7 @@ pub struct BookingChange<'a> {
 /// Why a change's transaction was refused, most telling first.
 #[derive(Debug)]
 pub enum ChangeRefused {
+    VenueClosed,
     ResourceClosed,
     /// The booking is no longer as it was read.
     BookingMoved,

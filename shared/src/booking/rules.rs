@@ -110,6 +110,7 @@ pub fn changed(
     let price = counted_price(to, quantity);
     Ok(Booking {
         slot_id: to.id.clone(),
+        starts_at: booking.time_zone.local(booking.time_zone.starts_at(&to.id)),
         quantity,
         unit_price_cents: price.unit_cents,
         price_cents: price.total_cents,
@@ -142,38 +143,43 @@ pub fn check_cancellable(status: BookingStatus) -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::SLOT_TIME_ZONE;
+    use crate::catalog::TimeZone;
     use chrono::Duration;
 
     #[test]
     fn bookings_close_at_the_start_less_the_cutoff() {
         let slot = SlotId::parse(crate::testing::catalog::SLOT).unwrap();
-        let start = slot.starts_at_in(SLOT_TIME_ZONE);
+        let zone = TimeZone::parse("Asia/Seoul").unwrap();
+        let start = zone.starts_at(&slot);
         let at = |now, minutes| Deadline {
             now,
             cutoff: Duration::minutes(minutes),
         };
         assert!(
             at(start - Duration::milliseconds(1), 0)
-                .check(&slot)
+                .check(&slot, zone)
                 .is_ok()
         );
         assert_eq!(
-            at(start, 0).check(&slot).unwrap_err().code(),
+            at(start, 0).check(&slot, zone).unwrap_err().code(),
             "BOOKING_CLOSED"
         );
         assert_eq!(
             at(start + Duration::days(1), 0)
-                .check(&slot)
+                .check(&slot, zone)
                 .unwrap_err()
                 .code(),
             "BOOKING_CLOSED"
         );
-        assert!(at(start - Duration::minutes(31), 30).check(&slot).is_ok());
+        assert!(
+            at(start - Duration::minutes(31), 30)
+                .check(&slot, zone)
+                .is_ok()
+        );
         let closed = at(start - Duration::minutes(30), 30)
-            .check(&slot)
+            .check(&slot, zone)
             .unwrap_err();
-        assert!(closed.to_string().contains("07:30:00Z"), "{closed}");
+        assert!(closed.to_string().contains("07:30:00+09:00"), "{closed}");
     }
     use crate::catalog::{DayType, Prices, SlotId, SlotStatus};
     use crate::payment::PaymentMethod;

@@ -43,12 +43,6 @@ macro_rules! uuid_id {
 uuid_id!(VenueId, "INVALID_VENUE_ID", "the venue id");
 uuid_id!(ResourceId, "INVALID_RESOURCE_ID", "the resource id");
 
-/// The zone every venue's slot times are read in today. Venues do not carry
-/// a time zone of their own yet, so a slot's wall-clock time is taken as
-/// UTC; rules take the zone as a parameter ([`SlotId::starts_at_in`]) so a
-/// venue's own zone slots in without changing them.
-pub const SLOT_TIME_ZONE: chrono_tz::Tz = chrono_tz::Tz::UTC;
-
 /// A slot's key: resource, date and start time. Written
 /// `<resource id>@<yyyy-mm-dd>T<hh:mm>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -59,17 +53,6 @@ pub struct SlotId {
 }
 
 impl SlotId {
-    /// When the slot starts: its wall-clock time at the venue, read in the
-    /// venue's `zone` (DST gaps and overlaps as [`crate::clock::instant_at`]).
-    pub fn starts_at_in(&self, zone: chrono_tz::Tz) -> chrono::DateTime<chrono::Utc> {
-        crate::clock::instant_at(self.date, self.start, zone)
-    }
-
-    /// When the slot starts, read in [`SLOT_TIME_ZONE`].
-    pub fn starts_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.starts_at_in(SLOT_TIME_ZONE)
-    }
-
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let bad = || {
             invalid(

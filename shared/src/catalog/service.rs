@@ -12,7 +12,7 @@ use super::ports::{ResourceChange, ResourceStore, SlotChange, SlotStore, VenueCh
 use super::{
     Availability, BackNine, CatalogStatus, GenerationRequest, GenerationSummary, MAX_CAPACITY,
     RangeRules, Resource, ResourceId, ResourceKind, Seat, SeatMapRequest, SeatMapSummary, SlotId,
-    SlotStatus, Venue, VenueId, VenueKind, parse_name,
+    SlotStatus, TimeZone, Venue, VenueId, VenueKind, parse_name,
 };
 use crate::identity::{Caller, Permission, UserId};
 use crate::{AppError, CorrelationId};
@@ -42,6 +42,9 @@ pub struct CreateVenueRequest {
     pub name: String,
     pub kind: VenueKind,
     pub city: String,
+    /// The venue's IANA time zone, e.g. `Asia/Seoul`: its slots' times are
+    /// wall-clock times there.
+    pub time_zone: String,
 }
 
 /// PATCH /admin/venues/{venue_id}: any of the fields.
@@ -101,6 +104,7 @@ pub async fn create_venue(
         name: parse_name(&request.name)?,
         kind: request.kind,
         city: parse_name(&request.city)?,
+        time_zone: TimeZone::parse(&request.time_zone)?,
         status: CatalogStatus::Open,
     };
     venues.create_venue(&venue).await?;
@@ -248,8 +252,12 @@ pub struct UpdateSlotRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotView {
     pub slot_id: SlotId,
+    /// Wall-clock `HH:MM` at the venue.
     pub start: String,
     pub end: String,
+    /// The same instants in RFC 3339 with the venue's UTC offset that day.
+    pub starts_at: String,
+    pub ends_at: String,
     pub capacity: u32,
     pub remaining: u32,
     pub availability: Availability,
@@ -262,6 +270,7 @@ pub struct SlotView {
 pub struct DayAvailability {
     pub resource_id: ResourceId,
     pub date: NaiveDate,
+    pub time_zone: TimeZone,
     pub slots: Vec<SlotView>,
 }
 
@@ -323,7 +332,7 @@ fn hhmm(time: chrono::NaiveTime) -> String {
 /// twice. `SlotsGenerated` records what was asked and what was written. A
 /// pattern with a slot whose bookings would already be closed (started, or
 /// inside the cut-off) is refused whole: 409 `SLOT_IN_PAST`.
-pub async fn generate_slots<S: ResourceStore + SlotStore>(
+pub async fn generate_slots<S: VenueStore + ResourceStore + SlotStore>(
     store: &S,
     writer: &CatalogWriter,
     resource_id: &ResourceId,
@@ -332,20 +341,20 @@ pub async fn generate_slots<S: ResourceStore + SlotStore>(
     deadline: &super::Deadline,
 ) -> Result<GenerationSummary, AppError> {
     let slots = request.slots(resource_id)?;
-    if let Some(late) = slots.iter().find(|s| deadline.check(&s.id).is_err()) {
+    let resource = store
+        .get_resource(resource_id)
+        .await?
+        .ok_or_else(|| resource_not_found(resource_id))?;
+    let zone = zone_of(store, &resource).await?;
+    if let Some(late) = slots.iter().find(|s| deadline.check(&s.id, zone).is_err()) {
         return Err(AppError::conflict(
             "SLOT_IN_PAST",
             format!(
                 "{} would be closed to bookings from the start (at {}); generate from a later time",
                 late.id,
-                deadline
-                    .closes_at(&late.id)
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                zone.rfc3339(deadline.closes_at(&late.id, zone))
             ),
         ));
-    }
-    if store.get_resource(resource_id).await?.is_none() {
-        return Err(resource_not_found(resource_id));
     }
     let announce = SlotsGenerated {
         resource_id: resource_id.clone(),
@@ -359,15 +368,34 @@ pub async fn generate_slots<S: ResourceStore + SlotStore>(
     store.generate(&slots, &announce, correlation_id).await
 }
 
+/// The time zone of `resource`'s venue.
+pub async fn zone_of(venues: &impl VenueStore, resource: &Resource) -> Result<TimeZone, AppError> {
+    venues
+        .get_venue(&resource.venue_id)
+        .await?
+        .map(|venue| venue.time_zone)
+        .ok_or_else(|| {
+            AppError::internal(
+                "reading a resource's venue",
+                format!(
+                    "the venue {} of {} is missing",
+                    resource.venue_id, resource.id
+                ),
+            )
+        })
+}
+
 /// The slots of a resource on one day, with what is left of each.
-pub async fn availability<S: ResourceStore + SlotStore>(
+pub async fn availability<S: VenueStore + ResourceStore + SlotStore>(
     store: &S,
     resource_id: &ResourceId,
     date: NaiveDate,
 ) -> Result<DayAvailability, AppError> {
-    if store.get_resource(resource_id).await?.is_none() {
-        return Err(resource_not_found(resource_id));
-    }
+    let resource = store
+        .get_resource(resource_id)
+        .await?
+        .ok_or_else(|| resource_not_found(resource_id))?;
+    let zone = zone_of(store, &resource).await?;
     let slots = store
         .slots_on(resource_id, date)
         .await?
@@ -375,6 +403,8 @@ pub async fn availability<S: ResourceStore + SlotStore>(
         .map(|s| SlotView {
             start: hhmm(s.id.start),
             end: hhmm(s.end),
+            starts_at: zone.rfc3339(zone.starts_at(&s.id)),
+            ends_at: zone.rfc3339(zone.instant(s.id.date, s.end)),
             capacity: s.capacity,
             remaining: s.remaining(),
             availability: s.availability(),
@@ -386,6 +416,7 @@ pub async fn availability<S: ResourceStore + SlotStore>(
     Ok(DayAvailability {
         resource_id: resource_id.clone(),
         date,
+        time_zone: zone,
         slots,
     })
 }

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use hot_slot_bench::{Cloud, Error, PASSWORD, admin, new_slot};
+use hot_slot_bench::{Cloud, Error, PASSWORD, admin, new_slot, today_at_venue};
 use serde_json::{Value, json};
 
 #[derive(Debug, Parser)]
@@ -204,14 +204,4 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// Today in the zone slot times are read in, so a slot 30 days ahead is 30
-/// days ahead at the venue.
-fn today_at_venue() -> chrono::NaiveDate {
-    use shared::clock::Clock;
-    shared::clock::today_in(
-        shared::catalog::SLOT_TIME_ZONE,
-        shared::clock::SystemClock.now(),
-    )
 }

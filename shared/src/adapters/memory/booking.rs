@@ -14,7 +14,7 @@ use crate::booking::ports::{
     Confirmation, HoldRefused, KeyRecord, NewHold, Release, confirmation, note,
 };
 use crate::booking::{Booking, BookingId, BookingStatus, HistoryEntry};
-use crate::catalog::{CatalogStatus, ResourceId, SeatStatus, SlotId, SlotStatus};
+use crate::catalog::{CatalogStatus, ResourceId, SeatStatus, SlotId, SlotStatus, VenueId};
 use crate::events::EventId;
 use crate::identity::UserId;
 use crate::{AppError, CorrelationId, EventEnvelope};
@@ -91,6 +91,15 @@ fn give_back(slots: &mut MemorySlots, slot: &SlotId, quantity: u32) {
 }
 
 impl MemoryBookings {
+    fn venue_open(&self, id: &VenueId) -> bool {
+        self.catalog
+            .venues
+            .lock()
+            .expect("lock")
+            .get(id)
+            .is_some_and(|v| v.status == CatalogStatus::Open)
+    }
+
     fn resource_open(&self, id: &ResourceId) -> bool {
         self.catalog
             .resources
@@ -115,14 +124,7 @@ impl MemoryBookings {
         {
             return Some(HoldRefused::KeyUsed);
         }
-        let venue_open = self
-            .catalog
-            .venues
-            .lock()
-            .expect("lock")
-            .get(hold.venue)
-            .is_some_and(|v| v.status == CatalogStatus::Open);
-        if !venue_open {
+        if !self.venue_open(&booking.venue_id) {
             return Some(HoldRefused::VenueClosed);
         }
         let back_closed = booking
@@ -322,6 +324,9 @@ impl BookingStore for MemoryBookings {
         let mut bookings = self.bookings.lock().expect("lock");
         let mut records = self.state.lock().expect("lock");
         let mut slots = self.catalog.slots.lock().expect("lock");
+        if !self.venue_open(&after.venue_id) {
+            return Err(ChangeRefused::VenueClosed);
+        }
         if !self.resource_open(&after.slot_id.resource_id) {
             return Err(ChangeRefused::ResourceClosed);
         }

@@ -8,13 +8,13 @@ use crate::booking::events::{BookingModified, EndedAs, Placement};
 use crate::booking::ports::{BookingChange, BookingStore, ChangeRefused, Release};
 use crate::booking::rules;
 use crate::booking::{Booking, BookingId, BookingStatus, HistoryEntry, Modification, Quantity};
-use crate::catalog::ports::SlotStore;
+use crate::catalog::ports::{ResourceStore, SlotStore};
 use crate::identity::Caller;
 use crate::payment::RefundPolicy;
 use crate::{AppError, CorrelationId, EventEnvelope};
 
 use super::get_visible;
-use super::holds::{resource_closed, slot_not_found, slot_refusal};
+use super::holds::{resource_closed, slot_not_found, slot_refusal, venue_closed};
 
 /// Changes the quantity of a counted booking the caller may see and/or
 /// moves it to another slot: places given back and taken in one
@@ -22,7 +22,7 @@ use super::holds::{resource_closed, slot_not_found, slot_refusal};
 /// new slot having room.
 pub async fn modify(
     bookings: &impl BookingStore,
-    catalog: &impl SlotStore,
+    catalog: &(impl SlotStore + ResourceStore),
     caller: &Caller,
     id: &BookingId,
     modification: &Modification,
@@ -40,7 +40,19 @@ pub async fn modify(
         .get_slot(to_slot)
         .await?
         .ok_or_else(|| slot_not_found(to_slot))?;
-    deadline.check(to_slot)?;
+    if to_slot.resource_id != booking.slot_id.resource_id {
+        let venue = catalog
+            .get_resource(&to_slot.resource_id)
+            .await?
+            .map(|r| r.venue_id);
+        if venue.as_ref() != Some(&booking.venue_id) {
+            return Err(AppError::conflict(
+                "OTHER_VENUE",
+                "a booking moves only within its venue; cancel it and book the other venue",
+            ));
+        }
+    }
+    deadline.check(to_slot, booking.time_zone)?;
     let changed = rules::changed(booking, &slot, to_quantity, now)?;
     let entry = HistoryEntry {
         at: now,
@@ -73,6 +85,7 @@ pub async fn modify(
     };
     match bookings.change(&change).await {
         Ok(()) => Ok(changed),
+        Err(ChangeRefused::VenueClosed) => Err(venue_closed()),
         Err(ChangeRefused::ResourceClosed) => Err(resource_closed()),
         Err(ChangeRefused::BookingMoved) => Err(AppError::conflict(
             "INVALID_TRANSITION",
@@ -103,7 +116,7 @@ pub async fn cancel(
     rules::check_cancellable(booking.status)?;
     let percent = crate::booking::cancellation_refund_percent(
         booking.status,
-        booking.slot_id.starts_at(),
+        booking.starts_at.to_utc(),
         policy,
         now,
     );

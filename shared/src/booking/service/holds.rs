@@ -11,8 +11,9 @@ use crate::booking::{
     BookedSeat, Booking, BookingId, BookingNumber, BookingStatus, HistoryEntry, IdempotencyKey,
     Order, RangeOrder, ValidRequest,
 };
-use crate::catalog::ports::{ResourceStore, SlotStore};
-use crate::catalog::{Availability, CatalogStatus, Resource, SlotId, VenueId};
+use crate::catalog::ports::{ResourceStore, SlotStore, VenueStore};
+use crate::catalog::service::zone_of;
+use crate::catalog::{Availability, CatalogStatus, Resource, SlotId, TimeZone, VenueId};
 use crate::identity::UserId;
 use crate::payment::PaymentChoice;
 use crate::{AppError, CorrelationId, EventEnvelope};
@@ -70,6 +71,7 @@ pub enum Created {
 struct Plan {
     kind: &'static str,
     venue: VenueId,
+    zone: TimeZone,
     slot_id: SlotId,
     quantity: u32,
     price: Price,
@@ -88,7 +90,10 @@ impl Plan {
             number: BookingNumber::generate(),
             user_id: attempt.user.clone(),
             kind: self.kind.into(),
+            venue_id: self.venue.clone(),
+            time_zone: self.zone,
             slot_id: self.slot_id.clone(),
+            starts_at: self.zone.local(self.zone.starts_at(&self.slot_id)),
             quantity: self.quantity,
             unit_price_cents: self.price.unit_cents,
             seats: self.seats.clone(),
@@ -117,7 +122,7 @@ const NUMBER_DRAWS: usize = 3;
 /// has changed since.
 pub async fn create(
     bookings: &impl BookingStore,
-    catalog: &(impl SlotStore + ResourceStore),
+    catalog: &(impl VenueStore + SlotStore + ResourceStore),
     attempt: &Attempt<'_>,
     request: &ValidRequest,
 ) -> Result<Created, AppError> {
@@ -153,7 +158,6 @@ pub async fn create(
         .map_err(|e| AppError::internal("encoding BookingCreated", e))?;
         let hold = NewHold {
             booking: &booking,
-            venue: &plan.venue,
             key: key.clone(),
             entry: &entry,
             event: &event,
@@ -207,7 +211,7 @@ fn created_event(booking: &Booking, payment: Option<&PaymentChoice>) -> BookingC
         price_cents: booking.price_cents,
         currency: booking.currency.clone(),
         hold_expires_at: booking.hold_expires_at,
-        starts_at: booking.slot_id.starts_at(),
+        starts_at: booking.starts_at.to_utc(),
         payment: payment.cloned(),
     }
 }
@@ -216,7 +220,7 @@ fn created_event(booking: &Booking, payment: Option<&PaymentChoice>) -> BookingC
 /// (The reads give the price and a clear early refusal; the transaction's
 /// conditions, not these reads, decide the places.)
 async fn plan_slot(
-    catalog: &(impl SlotStore + ResourceStore),
+    catalog: &(impl VenueStore + SlotStore + ResourceStore),
     order: &Order,
     deadline: &rules::Deadline,
 ) -> Result<Plan, AppError> {
@@ -224,11 +228,12 @@ async fn plan_slot(
         .get_slot(&order.slot_id)
         .await?
         .ok_or_else(|| slot_not_found(&order.slot_id))?;
-    deadline.check(&slot.id)?;
     let resource = catalog
         .get_resource(&order.slot_id.resource_id)
         .await?
         .ok_or_else(|| slot_not_found(&order.slot_id))?;
+    let zone = zone_of(catalog, &resource).await?;
+    deadline.check(&slot.id, zone)?;
     let back_nine = if order.holes == 18 {
         Some(back_nine_of(catalog, &resource, &order.slot_id).await?)
     } else {
@@ -261,6 +266,7 @@ async fn plan_slot(
     Ok(Plan {
         kind: if seated { "seated" } else { "counted" },
         venue: resource.venue_id,
+        zone,
         slot_id: order.slot_id.clone(),
         quantity,
         price,
@@ -294,7 +300,7 @@ async fn back_nine_of(
 /// A room from `order.start` to `order.end`: one unit of its grid after
 /// another, at the room's unit price.
 async fn plan_range(
-    catalog: &impl ResourceStore,
+    catalog: &(impl VenueStore + ResourceStore),
     order: &RangeOrder,
     deadline: &rules::Deadline,
 ) -> Result<Plan, AppError> {
@@ -321,10 +327,12 @@ async fn plan_range(
         date: order.date,
         start: order.start,
     };
-    deadline.check(&start)?;
+    let zone = zone_of(catalog, &resource).await?;
+    deadline.check(&start, zone)?;
     Ok(Plan {
         kind: "range",
         venue: resource.venue_id.clone(),
+        zone,
         slot_id: start,
         quantity: 1,
         price: rules::range_price(&rules, &units),
@@ -342,7 +350,7 @@ async fn plan_range(
     })
 }
 
-fn venue_closed() -> AppError {
+pub(super) fn venue_closed() -> AppError {
     AppError::conflict("VENUE_CLOSED", "this venue is closed to bookings")
 }
 

@@ -93,7 +93,6 @@ mod tests {
         store
             .hold(&NewHold {
                 booking: &booking,
-                venue: &crate::testing::catalog::venue_id(),
                 key: KeyRecord {
                     user: &booking.user_id,
                     key: &key,

@@ -145,7 +145,7 @@ impl BookingStore for DynamoBookings {
         {
             tx.resource_open(&back.resource_id)?;
         }
-        tx.venue_open(hold.venue)?;
+        tx.venue_open(&hold.booking.venue_id)?;
         tx.send(&self.client, "creating a booking")
             .await
             .map_err(|refused| hold_refusal(refused, booking))
@@ -200,10 +200,13 @@ impl BookingStore for DynamoBookings {
         )?;
         tx.outbox(change.event)?;
         tx.resource_open(&after.slot_id.resource_id)?;
+        tx.venue_open(&after.venue_id)?;
         tx.send(&self.client, "changing a booking")
             .await
             .map_err(|refused| {
-                if refused.has(&Part::ResourceOpen) {
+                if refused.has(&Part::VenueOpen) {
+                    ChangeRefused::VenueClosed
+                } else if refused.has(&Part::ResourceOpen) {
                     ChangeRefused::ResourceClosed
                 } else if refused.has(&Part::Booking) {
                     ChangeRefused::BookingMoved

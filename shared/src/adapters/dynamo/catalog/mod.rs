@@ -24,7 +24,7 @@ use crate::catalog::ports::{
 };
 use crate::catalog::{
     BackNine, CatalogStatus, GenerationSummary, RangeRules, Resource, ResourceId, ResourceKind,
-    Seat, SeatMapSummary, Slot, SlotId, Venue, VenueId, VenueKind,
+    Seat, SeatMapSummary, Slot, SlotId, TimeZone, Venue, VenueId, VenueKind,
 };
 use crate::{AppError, CorrelationId, EventEnvelope, EventSource};
 
@@ -61,6 +61,7 @@ struct VenueItem {
     name: String,
     kind: VenueKind,
     city: String,
+    time_zone: TimeZone,
     status: CatalogStatus,
 }
 

@@ -14,6 +14,7 @@ impl VenueStore for DynamoCatalog {
             name: venue.name.clone(),
             kind: venue.kind,
             city: venue.city.clone(),
+            time_zone: venue.time_zone,
             status: venue.status,
         };
         self.put_new(item, "creating a venue").await?;
@@ -120,6 +121,7 @@ fn venue_of(v: VenueItem) -> Venue {
         name: v.name,
         kind: v.kind,
         city: v.city,
+        time_zone: v.time_zone,
         status: v.status,
     }
 }
