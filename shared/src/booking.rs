@@ -24,7 +24,7 @@ use crate::payment::{PaymentChoice, PaymentMethod, RefundPolicy};
 pub const MAX_QUANTITY: u32 = 10;
 /// How long an unpaid hold lasts unless `HOLD_MINUTES` says otherwise.
 pub const DEFAULT_HOLD_MINUTES: i64 = 15;
-pub const CURRENCY: &str = "EUR";
+pub use crate::payment::CURRENCY;
 
 /// A booking number people can read out: `BK-` and 8 characters of
 /// Crockford base32 (no I, L, O, U). Unique by a conditional write.

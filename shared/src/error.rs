@@ -26,6 +26,9 @@ pub enum AppError {
     /// reused for a different request).
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    /// A payment was refused (a declined card): nothing was charged.
+    #[error("{message}")]
+    PaymentRequired { code: &'static str, message: String },
     /// Too many attempts; the caller may try again after `retry_after_secs`.
     #[error("{message}")]
     RateLimited {
@@ -93,6 +96,7 @@ impl AppError {
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,
             Self::Unprocessable { .. } => 422,
+            Self::PaymentRequired { .. } => 402,
             Self::RateLimited { .. } => 429,
             Self::Unavailable { .. } => 503,
             Self::Internal { .. } => 500,
@@ -109,6 +113,7 @@ impl AppError {
             | Self::Forbidden { code, .. }
             | Self::RateLimited { code, .. }
             | Self::Unprocessable { code, .. }
+            | Self::PaymentRequired { code, .. }
             | Self::Unavailable { code, .. } => code,
             Self::Internal { .. } => "INTERNAL_ERROR",
         }

@@ -366,7 +366,8 @@ impl Role {
             | Permission::StatsRead
             | Permission::DlqRedrive
             | Permission::BookingsManage
-            | Permission::DiagnosticsRun => self == Self::Admin,
+            | Permission::DiagnosticsRun
+            | Permission::WalletGrant => self == Self::Admin,
         }
     }
 }
@@ -384,15 +385,18 @@ pub enum Permission {
     BookingsManage,
     /// Send diagnostic events through the platform.
     DiagnosticsRun,
+    /// Grant goodwill points to any wallet.
+    WalletGrant,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
         Self::CatalogWrite,
         Self::StatsRead,
         Self::DlqRedrive,
         Self::BookingsManage,
         Self::DiagnosticsRun,
+        Self::WalletGrant,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -402,6 +406,7 @@ impl Permission {
             Self::DlqRedrive => "dlq:redrive",
             Self::BookingsManage => "bookings:manage",
             Self::DiagnosticsRun => "diagnostics:run",
+            Self::WalletGrant => "wallet:grant",
         }
     }
 }
@@ -443,8 +448,8 @@ impl Caller {
 }
 
 /// A stored account, with its password hash. Never serialized to a client:
-/// [`Profile`] is what leaves the service.
-#[derive(Debug, Clone, PartialEq)]
+/// [`Profile`] is what leaves the service; its `Debug` leaves the hash out.
+#[derive(Clone, PartialEq)]
 pub struct User {
     pub id: UserId,
     pub email: Email,
@@ -454,6 +459,19 @@ pub struct User {
     /// The argon2id PHC string.
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("phone", &self.phone)
+            .field("role", &self.role)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a client may see of an account.

@@ -8,6 +8,7 @@ pub mod card;
 pub mod events;
 pub mod ports;
 pub mod service;
+pub mod topup;
 
 use std::fmt;
 use std::str::FromStr;
@@ -45,11 +46,77 @@ impl TopUp {
     }
 }
 
-/// The body of `POST /wallet/charge`.
+/// The currency of prices, payments and card charges.
+pub const CURRENCY: &str = "EUR";
+
+/// A gateway's token for a card (`tok_` and up to 64 letters, digits or
+/// underscores). It stands for a card the gateway holds; the platform never
+/// sees a card number. Its `Debug` never shows it, and no event carries it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CardToken(String);
+
+impl CardToken {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let rest = raw.strip_prefix("tok_").unwrap_or("");
+        let well_formed = !rest.is_empty()
+            && rest.len() <= 64
+            && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if well_formed {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(AppError::validation(
+                "INVALID_CARD_TOKEN",
+                "card_token must be a gateway token like tok_visa",
+            ))
+        }
+    }
+
+    /// The token itself, for the one request to the gateway that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CardToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CardToken([redacted])")
+    }
+}
+
+/// The body of `POST /wallet/charge`: points bought with a card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopUpRequest {
     pub points: i64,
+    pub card_token: CardToken,
+}
+
+/// The most characters of a grant's reason.
+pub const MAX_REASON_CHARS: usize = 200;
+
+/// The body of `POST /admin/wallets/{user_id}/grant`: goodwill points.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    pub points: i64,
+    /// Why, for the ledger and the admin activity log.
+    pub reason: String,
+}
+
+impl GrantRequest {
+    /// The reason, trimmed: 3 to 200 printable characters.
+    pub fn reason(&self) -> Result<String, AppError> {
+        let reason = self.reason.trim();
+        let chars = reason.chars().count();
+        if !(3..=MAX_REASON_CHARS).contains(&chars) || reason.chars().any(char::is_control) {
+            return Err(AppError::validation(
+                "INVALID_REASON",
+                format!("reason must be 3 to {MAX_REASON_CHARS} printable characters"),
+            ));
+        }
+        Ok(reason.to_owned())
+    }
 }
 
 /// How a booking asks to be paid, as sent in `POST /bookings`.
@@ -58,28 +125,26 @@ pub struct TopUpRequest {
 pub enum PaymentChoice {
     /// From the customer's wallet of points.
     Wallet,
-    /// By card, through the payment gateway. The token stands for a card the
-    /// gateway holds; the platform never sees a card number.
-    Card { card_token: String },
+    /// By card, through the payment gateway. The token is kept only in the
+    /// booking's payment intent, for the processor to charge.
+    Card { card_token: CardToken },
 }
 
 impl PaymentChoice {
-    /// Refuses card tokens that are not gateway tokens (`tok_` and up to 64
-    /// letters, digits or underscores).
+    /// Refuses card tokens that are not gateway tokens ([`CardToken::parse`]).
     pub fn validate(&self) -> Result<(), AppError> {
         if let Self::Card { card_token } = self {
-            let rest = card_token.strip_prefix("tok_").unwrap_or("");
-            let well_formed = !rest.is_empty()
-                && rest.len() <= 64
-                && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            if !well_formed {
-                return Err(AppError::validation(
-                    "INVALID_CARD_TOKEN",
-                    "card_token must be a gateway token like tok_visa",
-                ));
-            }
+            CardToken::parse(card_token.expose())?;
         }
         Ok(())
+    }
+
+    /// The card to charge, for a card payment.
+    pub fn card(&self) -> Option<&CardToken> {
+        match self {
+            Self::Wallet => None,
+            Self::Card { card_token } => Some(card_token),
+        }
     }
 
     /// The method, without the token, as the booking keeps it.
@@ -133,6 +198,8 @@ pub enum FailureReason {
     GatewayRefused,
     /// The hold had expired before the payment was attempted.
     HoldExpired,
+    /// The booking's payment intent (its card) was gone.
+    CardMissing,
 }
 
 impl FailureReason {
@@ -142,6 +209,7 @@ impl FailureReason {
             Self::CardDeclined => "CARD_DECLINED",
             Self::GatewayRefused => "GATEWAY_REFUSED",
             Self::HoldExpired => "HOLD_EXPIRED",
+            Self::CardMissing => "CARD_MISSING",
         }
     }
 
@@ -151,6 +219,7 @@ impl FailureReason {
             Self::CardDeclined => "the card was declined",
             Self::GatewayRefused => "the payment gateway refused the payment",
             Self::HoldExpired => "the hold expired before it could be paid",
+            Self::CardMissing => "the card to charge was no longer held",
         }
     }
 }
@@ -177,7 +246,10 @@ pub struct Payment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum LedgerKind {
+    /// Points bought with a card.
     TopUp,
+    /// Goodwill points an administrator granted.
+    Grant,
     Payment,
     Refund,
 }
@@ -194,6 +266,14 @@ pub struct LedgerEntry {
     pub balance_after: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booking_id: Option<BookingId>,
+    /// Top-ups: the gateway's charge that paid for the points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge_id: Option<String>,
+    /// Grants: why, and who granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_by: Option<UserId>,
     pub at: DateTime<Utc>,
 }
 
@@ -307,6 +387,21 @@ pub fn new_payment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_type_holding_a_card_token_prints_it_in_debug() {
+        let secret = "tok_secret_4242";
+        let top_up: TopUpRequest =
+            serde_json::from_value(serde_json::json!({ "points": 10, "card_token": secret }))
+                .unwrap();
+        let choice: PaymentChoice =
+            serde_json::from_value(serde_json::json!({ "method": "card", "card_token": secret }))
+                .unwrap();
+        for shown in [format!("{top_up:?}"), format!("{choice:?}")] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert_eq!(choice.card().unwrap().expose(), secret);
+    }
     use chrono::TimeZone;
 
     #[test]
@@ -320,7 +415,7 @@ mod tests {
     #[test]
     fn only_gateway_tokens_are_accepted_as_cards() {
         let card = |t: &str| PaymentChoice::Card {
-            card_token: t.into(),
+            card_token: serde_json::from_value(serde_json::json!(t)).unwrap(),
         };
         assert!(card("tok_visa").validate().is_ok());
         for bad in [

@@ -383,7 +383,7 @@ pub mod payment {
     use crate::identity::UserId;
     use crate::kernel::IdempotencyKey;
     use crate::payment::TopUp;
-    use crate::payment::ports::{TopUpOrder, WalletStore};
+    use crate::payment::ports::{Credit, CreditOrder, WalletStore};
     use crate::payment::service::Payments;
 
     /// The customer of the payment fixtures.
@@ -399,8 +399,11 @@ pub mod payment {
         "2026-11-21T10:10:00Z".parse().expect("an instant")
     }
 
+    /// The payment saga over twins.
+    pub type TwinPayments = Payments<MemoryWallets, MemoryCards, FixedClock>;
+
     /// The payment saga over twins, at [`now`].
-    pub fn payments() -> Payments<MemoryWallets, MemoryCards, FixedClock> {
+    pub fn payments() -> TwinPayments {
         Payments {
             store: MemoryWallets::default(),
             cards: MemoryCards::default(),
@@ -408,19 +411,52 @@ pub mod payment {
         }
     }
 
-    /// Tops up `user`'s wallet by `points`.
+    /// Tops up `user`'s wallet by `points`, as a paid card top-up does.
     pub async fn fund(wallets: &MemoryWallets, user: &UserId, points: i64) {
         let key = IdempotencyKey::parse(Some(&uuid::Uuid::now_v7().to_string())).expect("a key");
         wallets
-            .top_up(&TopUpOrder {
+            .credit(&CreditOrder {
                 user,
                 key: &key,
                 fingerprint: "test",
                 points: TopUp::parse(points).expect("points"),
+                credit: Credit::Card {
+                    charge_id: "ch_test",
+                },
                 correlation_id: &CorrelationId::generate(),
                 now: now(),
             })
             .await
             .expect("funded");
+    }
+}
+
+/// Accounts to test against.
+pub mod identity {
+    use crate::adapters::memory::MemoryIdentity;
+    use crate::identity::{DisplayName, Email, Phone, Role, User, UserId};
+    use crate::ports::UserStore;
+    use crate::{CorrelationId, EventEnvelope};
+
+    /// Creates a customer account with the id `id` (an email of its own,
+    /// a password hash no password matches).
+    pub async fn account(users: &MemoryIdentity, id: &UserId) {
+        let user = User {
+            id: id.clone(),
+            email: Email::parse(&format!("{id}@example.com")).expect("an email"),
+            name: DisplayName::parse("Ada").expect("a name"),
+            phone: Phone::parse("+442079460958").expect("a phone"),
+            role: Role::User,
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into(),
+            created_at: chrono::Utc::now(),
+        };
+        let event = EventEnvelope::of(
+            &crate::events::Ping::Diagnostic {
+                note: "registered".into(),
+            },
+            CorrelationId::generate(),
+        )
+        .expect("an event");
+        users.create(&user, &event).await.expect("an account");
     }
 }

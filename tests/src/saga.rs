@@ -41,13 +41,24 @@ impl Cloud {
         Customer { account, token }
     }
 
-    /// `POST /wallet/charge`.
+    /// `POST /wallet/charge`, paid with the gateway's test card.
     pub async fn top_up(&self, token: &str, points: u64, key: &str) -> reqwest::Response {
+        self.top_up_with(token, points, "tok_visa", key).await
+    }
+
+    /// `POST /wallet/charge`, paid with `card`.
+    pub async fn top_up_with(
+        &self,
+        token: &str,
+        points: u64,
+        card: &str,
+        key: &str,
+    ) -> reqwest::Response {
         self.http
             .post(self.url("/wallet/charge"))
             .bearer_auth(token)
             .header("idempotency-key", key)
-            .json(&json!({ "points": points }))
+            .json(&json!({ "points": points, "card_token": card }))
             .send()
             .await
             .expect("the API answers")

@@ -287,10 +287,12 @@ async fn wallet_top_ups_are_validated_idempotent_and_paged() {
     let customer = cloud.customer(0).await;
 
     for bad in [
-        json!({"points": 0}),
-        json!({"points": -5}),
-        json!({"points": 1_000_001}),
-        json!({"points": "10"}),
+        json!({"points": 0, "card_token": "tok_visa"}),
+        json!({"points": -5, "card_token": "tok_visa"}),
+        json!({"points": 1_000_001, "card_token": "tok_visa"}),
+        json!({"points": "10", "card_token": "tok_visa"}),
+        json!({"points": 10, "card_token": "4242424242424242"}),
+        json!({"points": 10}),
         json!({"amount": 10}),
     ] {
         let res = cloud

@@ -60,7 +60,7 @@ async fn on_event(
 mod tests {
     use super::*;
     use shared::consumer::envelope;
-    use shared::payment::PaymentChoice;
+    use shared::payment::PaymentMethod;
 
     fn fixture() -> SqsEvent {
         serde_json::from_str(include_str!(
@@ -76,13 +76,8 @@ mod tests {
             .iter()
             .map(|m| decode(&envelope(m).unwrap()).unwrap())
             .collect();
-        assert_eq!(orders[0].payment, Some(PaymentChoice::Wallet));
-        assert_eq!(
-            orders[1].payment,
-            Some(PaymentChoice::Card {
-                card_token: "tok_visa".into()
-            })
-        );
+        assert_eq!(orders[0].payment, Some(PaymentMethod::Wallet));
+        assert_eq!(orders[1].payment, Some(PaymentMethod::Card));
         assert_eq!(orders[2].payment, None, "a hold waiting for payment");
         assert!(orders.iter().all(|o| o.price_cents == 10_000));
     }
@@ -118,6 +113,14 @@ mod tests {
 
         fn booking(n: u8) -> BookingId {
             BookingId::parse(&format!("0193a5f2-7b00-7000-8000-00000000000{n}")).unwrap()
+        }
+
+        /// The card booking 2 holds in its payment intent.
+        fn intend(payments: &shared::testing::payment::TwinPayments) {
+            payments.store.intend(
+                &booking(2),
+                shared::payment::CardToken::parse("tok_visa").unwrap(),
+            );
         }
 
         fn kinds(events: &[EventEnvelope]) -> Vec<String> {
@@ -158,6 +161,7 @@ mod tests {
         #[tokio::test]
         async fn a_card_is_charged_once_under_the_bookings_key_and_a_decline_fails_it() {
             let payments = payments();
+            intend(&payments);
             for _ in 0..2 {
                 handle(&payments, message(1)).await.unwrap();
             }
@@ -169,8 +173,14 @@ mod tests {
                 paid.charge_id.as_deref(),
                 Some(charges[booking(2).as_str()].charge_id.as_str())
             );
+            assert_eq!(
+                payments.store.card_of(&booking(2)).await.unwrap(),
+                None,
+                "the card is forgotten once the payment is recorded"
+            );
 
             let declined = shared::testing::payment::payments();
+            intend(&declined);
             declined.cards.decline("tok_visa");
             handle(&declined, message(1)).await.unwrap();
             let failed = declined.store.payment(&booking(2)).await.unwrap().unwrap();
@@ -180,6 +190,7 @@ mod tests {
         #[tokio::test]
         async fn an_unavailable_gateway_records_nothing_and_fails_the_message_for_a_retry() {
             let payments = payments();
+            intend(&payments);
             payments.cards.set_unavailable(true);
             let res = handle(&payments, message(1)).await.unwrap();
             assert_eq!(res.batch_item_failures.len(), 1);
@@ -188,6 +199,15 @@ mod tests {
             let retried = handle(&payments, message(1)).await.unwrap();
             assert!(retried.batch_item_failures.is_empty());
             assert_eq!(payments.cards.charges().len(), 1);
+        }
+
+        #[tokio::test]
+        async fn a_card_booking_without_its_intent_fails_uncharged() {
+            let payments = payments();
+            handle(&payments, message(1)).await.unwrap();
+            let failed = payments.store.payment(&booking(2)).await.unwrap().unwrap();
+            assert_eq!(failed.failure, Some(FailureReason::CardMissing));
+            assert_eq!(payments.cards.calls(), 0);
         }
 
         #[tokio::test]

@@ -113,7 +113,7 @@ mod tests {
         use shared::kernel::BookingId;
         use shared::payment::ports::PaymentStore;
         use shared::payment::service::Order;
-        use shared::payment::{PaymentChoice, PaymentStatus};
+        use shared::payment::{CardToken, PaymentMethod, PaymentStatus};
         use shared::testing::payment::{customer, fund, now, payments};
 
         const FIXTURE: &str =
@@ -137,8 +137,13 @@ mod tests {
                 shared::clock::FixedClock,
             >,
             n: u8,
-            payment: PaymentChoice,
+            payment: PaymentMethod,
         ) {
+            if payment == PaymentMethod::Card {
+                payments
+                    .store
+                    .intend(&booking(n), CardToken::parse("tok_visa").unwrap());
+            }
             let order = Order {
                 booking_id: booking(n),
                 user_id: customer(),
@@ -156,7 +161,7 @@ mod tests {
         async fn a_cancelled_wallet_payment_gets_its_policy_share_back_once() {
             let payments = payments();
             fund(&payments.store, &customer(), 10_000).await;
-            paid(&payments, 1, PaymentChoice::Wallet).await;
+            paid(&payments, 1, PaymentMethod::Wallet).await;
             assert_eq!(payments.store.balance(&customer()), 0);
             for _ in 0..2 {
                 let res = handle(&payments, message(0)).await.unwrap();
@@ -180,14 +185,7 @@ mod tests {
         #[tokio::test]
         async fn an_expired_card_payment_is_refunded_in_full_at_the_gateway() {
             let payments = payments();
-            paid(
-                &payments,
-                2,
-                PaymentChoice::Card {
-                    card_token: "tok_visa".into(),
-                },
-            )
-            .await;
+            paid(&payments, 2, PaymentMethod::Card).await;
             handle(&payments, message(1)).await.unwrap();
             let charge = &payments.cards.charges()[booking(2).as_str()];
             assert_eq!(charge.refunded_cents, 10_000);
@@ -210,14 +208,7 @@ mod tests {
         #[tokio::test]
         async fn an_unavailable_gateway_fails_the_refund_for_a_retry_and_records_nothing() {
             let payments = payments();
-            paid(
-                &payments,
-                2,
-                PaymentChoice::Card {
-                    card_token: "tok_visa".into(),
-                },
-            )
-            .await;
+            paid(&payments, 2, PaymentMethod::Card).await;
             payments.cards.set_unavailable(true);
             let res = handle(&payments, message(1)).await.unwrap();
             assert_eq!(res.batch_item_failures.len(), 1);

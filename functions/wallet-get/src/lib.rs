@@ -25,12 +25,8 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::CorrelationId;
     use shared::adapters::memory::MemoryWallets;
     use shared::identity::UserId;
-    use shared::kernel::IdempotencyKey;
-    use shared::payment::TopUp;
-    use shared::payment::ports::TopUpOrder;
     use shared::testing::booking::OWNER;
     use shared::testing::{body, refusal, with_queries, with_query, with_user};
 
@@ -43,16 +39,7 @@ mod tests {
         let owner = UserId::parse(OWNER).unwrap();
         let other = UserId::generate();
         for (user, points) in [(&owner, 100), (&owner, 200), (&owner, 300), (&other, 999)] {
-            let key = IdempotencyKey::parse(Some(&uuid::Uuid::new_v4().to_string())).unwrap();
-            let order = TopUpOrder {
-                user,
-                key: &key,
-                fingerprint: "fp",
-                points: TopUp::parse(points).unwrap(),
-                correlation_id: &CorrelationId::generate(),
-                now: "2027-01-10T09:30:00Z".parse().unwrap(),
-            };
-            wallets.top_up(&order).await.unwrap();
+            shared::testing::payment::fund(&wallets, user, points).await;
         }
         wallets
     }

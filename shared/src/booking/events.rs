@@ -8,7 +8,7 @@ use crate::EventType;
 use crate::catalog::SlotId;
 use crate::events::{Event, required_nullable};
 use crate::identity::UserId;
-use crate::payment::{PaymentChoice, PaymentMethod};
+use crate::payment::PaymentMethod;
 
 /// A hold was taken: places of a slot are the booking's until
 /// `hold_expires_at`, unless it is paid and confirmed first.
@@ -25,9 +25,10 @@ pub struct BookingCreated {
     pub currency: String,
     pub hold_expires_at: DateTime<Utc>,
     pub starts_at: DateTime<Utc>,
-    /// How the booking asked to be paid; `null`: a hold that waits.
+    /// How the booking asked to be paid; `null`: a hold that waits. Never
+    /// the card itself: a card's token is in the booking's payment intent.
     #[serde(deserialize_with = "required_nullable")]
-    pub payment: Option<PaymentChoice>,
+    pub payment: Option<PaymentMethod>,
 }
 
 impl Event for BookingCreated {

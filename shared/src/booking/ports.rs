@@ -13,6 +13,7 @@ use super::events::{BookingConfirmed, BookingEnded, EndedAs};
 use super::{Booking, BookingId, BookingStatus, HistoryEntry, IdempotencyKey};
 use crate::catalog::SlotId;
 use crate::identity::UserId;
+use crate::payment::CardToken;
 use crate::{AppError, CorrelationId, EventEnvelope};
 
 /// Which of a user's bookings to list.
@@ -76,6 +77,9 @@ pub struct NewHold<'a> {
     pub key: KeyRecord<'a>,
     pub entry: &'a HistoryEntry,
     pub event: &'a EventEnvelope,
+    /// The card to charge, kept in the booking's payment intent (with a
+    /// TTL) and nowhere else.
+    pub card: Option<&'a CardToken>,
 }
 
 /// Why a hold's transaction was refused, most telling first: the store

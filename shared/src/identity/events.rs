@@ -34,6 +34,16 @@ pub enum AdminActivity {
         /// Who did it (the operator command's name for itself).
         actor: String,
     },
+    /// Goodwill points were granted to a wallet.
+    WalletGranted {
+        user_id: UserId,
+        points: u64,
+        /// The wallet's balance after the grant.
+        balance: u64,
+        reason: String,
+        /// The administrator's user id.
+        actor: String,
+    },
 }
 
 impl Event for AdminActivity {

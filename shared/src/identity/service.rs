@@ -5,6 +5,8 @@
 //! detection) is decided here, against the [`crate::ports`] traits.
 
 use chrono::{DateTime, Utc};
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use super::events::AdminActivity;
@@ -17,8 +19,8 @@ pub use super::LoginPolicy;
 #[cfg(feature = "passwords")]
 pub use super::credentials::{login, signup};
 
-/// POST /auth/signup
-#[derive(Debug, Deserialize)]
+/// POST /auth/signup. Its `Debug` leaves the password out.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     pub email: String,
@@ -27,23 +29,24 @@ pub struct SignupRequest {
     pub phone: String,
 }
 
-/// POST /auth/login
-#[derive(Debug, Deserialize)]
+/// POST /auth/login. Its `Debug` leaves the password out.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
 }
 
-/// POST /auth/refresh and POST /auth/logout
-#[derive(Debug, Deserialize)]
+/// POST /auth/refresh and POST /auth/logout. Its `Debug` leaves the token out.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-/// A token pair, as login and refresh answer it.
-#[derive(Debug, Serialize, Deserialize)]
+/// A token pair, as login and refresh answer it. Its `Debug` leaves both
+/// tokens out.
+#[derive(Serialize, Deserialize)]
 pub struct TokenPair {
     pub access_token: String,
     pub token_type: String,
@@ -60,6 +63,40 @@ pub struct LoginResponse {
     #[serde(flatten)]
     pub tokens: TokenPair,
     pub user: Profile,
+}
+
+impl fmt::Debug for SignupRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignupRequest")
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("phone", &self.phone)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshRequest").finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Everything login needs.

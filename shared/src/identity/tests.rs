@@ -124,3 +124,40 @@ fn a_user_is_refused_an_admin_action_with_a_403_naming_the_permission() {
             .is_err()
     );
 }
+
+#[test]
+fn no_type_holding_a_password_or_token_prints_it_in_debug() {
+    use super::service::{LoginRequest, RefreshRequest, SignupRequest, TokenPair};
+    let secret = "hunter2-correct-horse";
+    let signup: SignupRequest = serde_json::from_value(serde_json::json!({
+        "email": "ada@example.com", "password": secret, "name": "Ada", "phone": "+442079460958"
+    }))
+    .unwrap();
+    let login: LoginRequest = serde_json::from_value(
+        serde_json::json!({ "email": "ada@example.com", "password": secret }),
+    )
+    .unwrap();
+    let refresh: RefreshRequest =
+        serde_json::from_value(serde_json::json!({ "refresh_token": secret })).unwrap();
+    let pair = TokenPair {
+        access_token: secret.into(),
+        token_type: "Bearer".into(),
+        expires_in: 900,
+        refresh_token: secret.into(),
+        refresh_expires_in: 3600,
+    };
+    let issued = super::tokens::IssuedAccessToken {
+        token: secret.into(),
+        expires_in: 900,
+    };
+    for shown in [
+        format!("{signup:?}"),
+        format!("{login:?}"),
+        format!("{refresh:?}"),
+        format!("{pair:?}"),
+        format!("{issued:?}"),
+    ] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    assert!(format!("{signup:?}").contains("ada@example.com"));
+}

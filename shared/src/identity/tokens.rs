@@ -145,11 +145,20 @@ impl fmt::Debug for AccessTokens {
     }
 }
 
-/// An issued access token and when it expires.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An issued access token and when it expires. Its `Debug` leaves the
+/// token out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct IssuedAccessToken {
     pub token: String,
     pub expires_in: i64,
+}
+
+impl std::fmt::Debug for IssuedAccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedAccessToken")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AccessTokens {

@@ -83,6 +83,8 @@ pub struct WalletCharged {
     pub points: u64,
     /// The balance after the top-up.
     pub balance: u64,
+    /// The gateway's charge that paid for the points.
+    pub charge_id: String,
 }
 
 impl Event for WalletCharged {

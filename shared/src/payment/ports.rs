@@ -11,7 +11,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use super::card::{Charge, ChargeRequest, GatewayError, Refund, RefundRequest};
-use super::{FailureReason, LedgerEntry, Payment, PaymentStatus, TopUp, WalletView};
+use super::{CardToken, FailureReason, LedgerEntry, Payment, PaymentStatus, TopUp, WalletView};
 use crate::identity::UserId;
 use crate::kernel::{BookingId, IdempotencyKey};
 use crate::{AppError, CorrelationId};
@@ -24,27 +24,60 @@ pub enum ToppedUp {
     Replayed(String),
 }
 
-/// One top-up, as the wallet store records it.
+/// Where credited points come from. There is no other way in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credit<'a> {
+    /// A card charge the gateway confirmed.
+    Card { charge_id: &'a str },
+    /// An administrator's goodwill grant.
+    Grant { by: &'a UserId, reason: &'a str },
+}
+
+/// One credit of a wallet, as the wallet store records it.
 #[derive(Debug, Clone, Copy)]
-pub struct TopUpOrder<'a> {
+pub struct CreditOrder<'a> {
+    /// Whose wallet.
     pub user: &'a UserId,
+    /// The idempotency key of whoever asked: the customer's for a top-up,
+    /// the administrator's for a grant.
     pub key: &'a IdempotencyKey,
-    /// [`crate::kernel::fingerprint`] of the request body.
+    /// [`crate::kernel::fingerprint`] of the request.
     pub fingerprint: &'a str,
     pub points: TopUp,
+    pub credit: Credit<'a>,
     pub correlation_id: &'a CorrelationId,
     pub now: DateTime<Utc>,
 }
 
+impl CreditOrder<'_> {
+    /// The partition of the idempotency record: keys are the asker's own.
+    pub fn record_key(&self) -> String {
+        match self.credit {
+            Credit::Card { .. } => {
+                format!("IDEMPOTENCY#WALLET#{}#{}", self.user, self.key.as_str())
+            }
+            Credit::Grant { by, .. } => format!("IDEMPOTENCY#GRANT#{by}#{}", self.key.as_str()),
+        }
+    }
+}
+
 pub trait WalletStore: Send + Sync {
-    /// Adds points with a ledger entry and `WalletCharged`, in one
-    /// transaction with the key's idempotency record: the same key and
-    /// fingerprint again answer the first answer (`Replayed`), the same key
-    /// with another fingerprint is `IDEMPOTENCY_KEY_REUSED` (422), and a
-    /// wallet past `MAX_BALANCE` is `BALANCE_LIMIT` (409).
-    fn top_up(
+    /// The first answer of the order's key, if it credited before; a key
+    /// used with another fingerprint is `IDEMPOTENCY_KEY_REUSED` (422).
+    fn answer(
         &self,
-        order: &TopUpOrder<'_>,
+        order: &CreditOrder<'_>,
+    ) -> impl Future<Output = Result<Option<String>, AppError>> + Send;
+
+    /// Adds points with a ledger entry and its event (`WalletCharged` for
+    /// a card top-up, `AdminActivity` for a grant), in one transaction
+    /// with the key's idempotency record: the same key and fingerprint
+    /// again answer the first answer (`Replayed`), the same key with
+    /// another fingerprint is `IDEMPOTENCY_KEY_REUSED` (422), and a wallet
+    /// past `MAX_BALANCE` is `BALANCE_LIMIT` (409).
+    fn credit(
+        &self,
+        order: &CreditOrder<'_>,
     ) -> impl Future<Output = Result<ToppedUp, AppError>> + Send;
 
     /// The user's balance and one page of the ledger, newest first; on the
@@ -75,6 +108,17 @@ pub trait PaymentStore: Send + Sync {
         &self,
         booking: &BookingId,
     ) -> impl Future<Output = Result<Option<Payment>, AppError>> + Send;
+
+    /// The card a booking asked to be charged, from its payment intent
+    /// (written with the hold); `None` once it is gone.
+    fn card_of(
+        &self,
+        booking: &BookingId,
+    ) -> impl Future<Output = Result<Option<CardToken>, AppError>> + Send;
+
+    /// Deletes a booking's payment intent once its outcome is recorded.
+    fn forget_card(&self, booking: &BookingId)
+    -> impl Future<Output = Result<(), AppError>> + Send;
 
     /// Pays a booking from its owner's wallet: the debit, its ledger entry,
     /// the payment and `PaymentCompleted` in one transaction. A balance that

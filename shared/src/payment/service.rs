@@ -24,9 +24,7 @@ use chrono::{DateTime, Utc};
 
 use super::card::{ChargeRequest, GatewayError, RefundRequest};
 use super::ports::{CardPayments, PaymentStore, Refunded};
-use super::{
-    FailureReason, Payment, PaymentChoice, PaymentMethod, PaymentStatus, new_payment, share,
-};
+use super::{FailureReason, Payment, PaymentMethod, PaymentStatus, new_payment, share};
 use crate::clock::Clock;
 use crate::identity::UserId;
 use crate::kernel::BookingId;
@@ -41,8 +39,9 @@ pub struct Order {
     pub price_cents: u64,
     pub currency: String,
     pub hold_expires_at: DateTime<Utc>,
-    /// `None`: a hold that waits for its payment.
-    pub payment: Option<PaymentChoice>,
+    /// `None`: a hold that waits for its payment. A card's token is not
+    /// here: it is read from the booking's payment intent.
+    pub payment: Option<PaymentMethod>,
 }
 
 /// What settling an ended booking needs to know of it (the booking context
@@ -83,7 +82,7 @@ impl<P: PaymentStore, G: CardPayments, C: Clock> Payments<P, G, C> {
         order: &Order,
         event: &EventEnvelope,
     ) -> Result<Option<Payment>, AppError> {
-        let Some(choice) = &order.payment else {
+        let Some(method) = order.payment else {
             return Ok(None);
         };
         if let Some(existing) = self.store.payment(&order.booking_id).await? {
@@ -95,24 +94,26 @@ impl<P: PaymentStore, G: CardPayments, C: Clock> Payments<P, G, C> {
         let payment = new_payment(
             &order.booking_id,
             &order.user_id,
-            choice.method(),
+            method,
             order.price_cents,
             now,
         );
-        let outcome = match choice {
-            PaymentChoice::Wallet if now >= order.hold_expires_at => {
+        let outcome = match method {
+            PaymentMethod::Wallet if now >= order.hold_expires_at => {
                 self.store
                     .fail(&payment, FailureReason::HoldExpired, &event.correlation_id)
                     .await?
             }
-            PaymentChoice::Wallet => {
+            PaymentMethod::Wallet => {
                 self.store
                     .pay_from_wallet(&payment, &event.correlation_id)
                     .await?
             }
-            PaymentChoice::Card { card_token } => {
-                self.pay_by_card(order, payment, card_token, event, now)
-                    .await?
+            PaymentMethod::Card => {
+                let outcome = self.pay_by_card(order, payment, event, now).await?;
+                // The outcome is recorded: the card is needed no more.
+                self.store.forget_card(&order.booking_id).await?;
+                outcome
             }
         };
         tracing::info!(
@@ -128,7 +129,6 @@ impl<P: PaymentStore, G: CardPayments, C: Clock> Payments<P, G, C> {
         &self,
         order: &Order,
         payment: Payment,
-        card_token: &str,
         event: &EventEnvelope,
         now: DateTime<Utc>,
     ) -> Result<Payment, AppError> {
@@ -148,11 +148,18 @@ impl<P: PaymentStore, G: CardPayments, C: Clock> Payments<P, G, C> {
                 Err(e) => Err(e),
             }
         } else {
+            let Some(card) = self.store.card_of(&order.booking_id).await? else {
+                tracing::error!(booking_id = %order.booking_id, "no payment intent for a card booking");
+                return self
+                    .store
+                    .fail(&payment, FailureReason::CardMissing, correlation_id)
+                    .await;
+            };
             let request = ChargeRequest {
                 idempotency_key: key,
                 amount_cents: order.price_cents,
                 currency: order.currency.clone(),
-                card_token: card_token.to_owned(),
+                card_token: card.expose().to_owned(),
             };
             self.cards.charge(&request).await
         };

@@ -85,7 +85,7 @@ async fn user(cloud: &Cloud, points: u64) -> Result<String, Error> {
         .post(cloud.url("/wallet/charge"))
         .bearer_auth(&token)
         .header("idempotency-key", uuid::Uuid::new_v4().to_string())
-        .json(&json!({ "points": points }))
+        .json(&json!({ "points": points, "card_token": "tok_visa" }))
         .send()
         .await?;
     if res.status() != 201 {

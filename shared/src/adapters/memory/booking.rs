@@ -17,6 +17,7 @@ use crate::booking::{Booking, BookingId, BookingStatus, HistoryEntry};
 use crate::catalog::{CatalogStatus, ResourceId, SeatStatus, SlotId, SlotStatus, VenueId};
 use crate::events::EventId;
 use crate::identity::UserId;
+use crate::payment::CardToken;
 use crate::{AppError, CorrelationId, EventEnvelope};
 
 /// Bookings in memory, with the DynamoDB adapter's guarantees: a hold
@@ -41,6 +42,8 @@ struct Records {
     numbers: HashSet<String>,
     notes: HashSet<(BookingId, EventId)>,
     outbox: Vec<EventEnvelope>,
+    /// Payment intents: the card each card booking is to be charged on.
+    intents: HashMap<BookingId, CardToken>,
 }
 
 impl MemoryBookings {
@@ -68,6 +71,16 @@ impl MemoryBookings {
     /// The events written to the outbox, oldest first.
     pub fn events(&self) -> Vec<EventEnvelope> {
         self.state.lock().expect("lock").outbox.clone()
+    }
+
+    /// The card a booking's payment intent holds.
+    pub fn intent(&self, booking: &BookingId) -> Option<CardToken> {
+        self.state
+            .lock()
+            .expect("lock")
+            .intents
+            .get(booking)
+            .cloned()
     }
 }
 
@@ -312,6 +325,9 @@ impl BookingStore for MemoryBookings {
         );
         records.numbers.insert(booking.number.as_str().to_owned());
         records.outbox.push(hold.event.clone());
+        if let Some(card) = hold.card {
+            records.intents.insert(booking.id.clone(), card.clone());
+        }
         bookings.insert(
             booking.id.clone(),
             (booking.clone(), vec![hold.entry.clone()]),

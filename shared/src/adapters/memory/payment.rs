@@ -11,14 +11,14 @@ use crate::events::{Event, EventEnvelope};
 use crate::identity::UserId;
 use crate::kernel::BookingId;
 use crate::payment::card::{Charge, ChargeRequest, GatewayError, Refund, RefundRequest};
-use crate::payment::events::{
-    PaymentCompleted, PaymentFacts, PaymentFailed, PaymentRefunded, WalletCharged,
-};
+use crate::payment::events::{PaymentCompleted, PaymentFacts, PaymentFailed, PaymentRefunded};
 use crate::payment::ports::{
-    CardPayments, PaymentStore, Refunded, TopUpOrder, ToppedUp, WalletStore,
+    CardPayments, Credit, CreditOrder, PaymentStore, Refunded, ToppedUp, WalletStore,
 };
+use crate::payment::topup::credit_event;
 use crate::payment::{
-    FailureReason, LedgerEntry, LedgerKind, MAX_BALANCE, Payment, PaymentStatus, WalletView,
+    CardToken, FailureReason, LedgerEntry, LedgerKind, MAX_BALANCE, Payment, PaymentStatus,
+    WalletView,
 };
 use crate::{AppError, CorrelationId};
 
@@ -36,13 +36,28 @@ pub struct MemoryWallets {
 struct WalletState {
     /// Each user's ledger, oldest first.
     ledgers: HashMap<UserId, Vec<LedgerEntry>>,
-    /// (user, key) -> (fingerprint, first answer).
-    records: HashMap<(UserId, String), (String, String)>,
+    /// Idempotency record key -> (fingerprint, first answer).
+    records: HashMap<String, (String, String)>,
+    /// Payment intents: the card each booking asked to be charged.
+    intents: HashMap<BookingId, CardToken>,
     payments: HashMap<BookingId, Payment>,
     outbox: Vec<EventEnvelope>,
 }
 
 impl WalletState {
+    fn answer(&self, order: &CreditOrder<'_>) -> Result<Option<String>, AppError> {
+        match self.records.get(&order.record_key()) {
+            None => Ok(None),
+            Some((fingerprint, answer)) if fingerprint == order.fingerprint => {
+                Ok(Some(answer.clone()))
+            }
+            Some(_) => Err(AppError::Unprocessable {
+                code: "IDEMPOTENCY_KEY_REUSED",
+                message: "this Idempotency-Key was used for a different request".into(),
+            }),
+        }
+    }
+
     fn balance(&self, user: &UserId) -> u64 {
         self.ledgers
             .get(user)
@@ -67,6 +82,9 @@ impl WalletState {
             points,
             balance_after: after,
             booking_id: Some(booking.clone()),
+            charge_id: None,
+            reason: None,
+            granted_by: None,
             at,
         };
         self.ledgers
@@ -111,55 +129,70 @@ impl MemoryWallets {
     pub fn balance(&self, user: &UserId) -> u64 {
         self.state.lock().expect("lock").balance(user)
     }
+
+    /// Writes a booking's payment intent, as the booking's hold does.
+    pub fn intend(&self, booking: &BookingId, card: CardToken) {
+        self.state
+            .lock()
+            .expect("lock")
+            .intents
+            .insert(booking.clone(), card);
+    }
 }
 
 impl WalletStore for MemoryWallets {
-    async fn top_up(&self, order: &TopUpOrder<'_>) -> Result<ToppedUp, AppError> {
+    async fn answer(&self, order: &CreditOrder<'_>) -> Result<Option<String>, AppError> {
+        let state = self.state.lock().expect("lock");
+        state.answer(order)
+    }
+
+    async fn credit(&self, order: &CreditOrder<'_>) -> Result<ToppedUp, AppError> {
         let mut state = self.state.lock().expect("lock");
-        let record = (order.user.clone(), order.key.as_str().to_owned());
-        if let Some((fingerprint, answer)) = state.records.get(&record) {
-            return if fingerprint == order.fingerprint {
-                Ok(ToppedUp::Replayed(answer.clone()))
-            } else {
-                Err(AppError::Unprocessable {
-                    code: "IDEMPOTENCY_KEY_REUSED",
-                    message: "this Idempotency-Key was used for a different request".into(),
-                })
-            };
+        if let Some(first) = state.answer(order)? {
+            return Ok(ToppedUp::Replayed(first));
         }
-        let ledger = state.ledgers.entry(order.user.clone()).or_default();
-        let balance = ledger.last().map_or(0, |e| e.balance_after);
-        let after = balance + order.points.get();
+        let after = state.balance(order.user) + order.points.get();
         if after > MAX_BALANCE {
             return Err(AppError::conflict(
                 "BALANCE_LIMIT",
                 format!("a wallet holds at most {MAX_BALANCE} points"),
             ));
         }
+        let (kind, charge_id, reason, granted_by) = match order.credit {
+            Credit::Card { charge_id } => {
+                (LedgerKind::TopUp, Some(charge_id.to_owned()), None, None)
+            }
+            Credit::Grant { by, reason } => (
+                LedgerKind::Grant,
+                None,
+                Some(reason.to_owned()),
+                Some(by.clone()),
+            ),
+        };
         let entry = LedgerEntry {
             entry_id: uuid::Uuid::now_v7().to_string(),
-            kind: LedgerKind::TopUp,
+            kind,
             points: i64::try_from(order.points.get())
                 .map_err(|e| AppError::internal("topping up", e))?,
             balance_after: after,
             booking_id: None,
+            charge_id,
+            reason,
+            granted_by,
             at: order.now,
         };
-        ledger.push(entry.clone());
-        let charged = WalletCharged {
-            user_id: order.user.clone(),
-            entry_id: entry.entry_id.clone(),
-            points: order.points.get(),
-            balance: after,
-        };
-        let event = EventEnvelope::of(&charged, order.correlation_id.clone())
-            .map_err(|e| AppError::internal("encoding WalletCharged", e))?;
+        state
+            .ledgers
+            .entry(order.user.clone())
+            .or_default()
+            .push(entry.clone());
+        let event = credit_event(order, &entry)?;
         state.outbox.push(event);
         let answer = serde_json::to_string(&entry)
             .map_err(|e| AppError::internal("encoding a ledger entry", e))?;
         state
             .records
-            .insert(record, (order.fingerprint.to_owned(), answer));
+            .insert(order.record_key(), (order.fingerprint.to_owned(), answer));
         Ok(ToppedUp::New(entry))
     }
 
@@ -227,6 +260,21 @@ impl PaymentStore for MemoryWallets {
             .payments
             .get(booking)
             .cloned())
+    }
+
+    async fn card_of(&self, booking: &BookingId) -> Result<Option<CardToken>, AppError> {
+        Ok(self
+            .state
+            .lock()
+            .expect("lock")
+            .intents
+            .get(booking)
+            .cloned())
+    }
+
+    async fn forget_card(&self, booking: &BookingId) -> Result<(), AppError> {
+        self.state.lock().expect("lock").intents.remove(booking);
+        Ok(())
     }
 
     async fn pay_from_wallet(
@@ -383,6 +431,8 @@ struct CardState {
     refunds: HashMap<String, Refund>,
     declined: Vec<String>,
     unavailable: bool,
+    /// Charges are made, but their answers never arrive.
+    answers_lost: bool,
     calls: usize,
 }
 
@@ -398,6 +448,12 @@ impl MemoryCards {
 
     pub fn set_unavailable(&self, unavailable: bool) {
         self.state.lock().expect("lock").unavailable = unavailable;
+    }
+
+    /// Makes every later charge happen with its answer lost on the way
+    /// back (the caller sees the gateway as unavailable).
+    pub fn lose_answers(&self, lost: bool) {
+        self.state.lock().expect("lock").answers_lost = lost;
     }
 
     /// Every charge made, by idempotency key.
@@ -445,6 +501,11 @@ impl CardPayments for MemoryCards {
         state
             .charges
             .insert(request.idempotency_key.clone(), charge.clone());
+        if state.answers_lost {
+            return Err(GatewayError::Unavailable {
+                reason: "timed out".into(),
+            });
+        }
         Ok(charge)
     }
 

@@ -151,16 +151,14 @@ pub async fn create(
             by: attempt.user.to_string(),
             reason: plan.reason.clone(),
         };
-        let event = EventEnvelope::of(
-            &created_event(&booking, attempt.payment),
-            attempt.correlation_id.clone(),
-        )
-        .map_err(|e| AppError::internal("encoding BookingCreated", e))?;
+        let event = EventEnvelope::of(&created_event(&booking), attempt.correlation_id.clone())
+            .map_err(|e| AppError::internal("encoding BookingCreated", e))?;
         let hold = NewHold {
             booking: &booking,
             key: key.clone(),
             entry: &entry,
             event: &event,
+            card: attempt.payment.and_then(PaymentChoice::card),
         };
         return match bookings.hold(&hold).await {
             Ok(()) => Ok(Created::New(Box::new(booking))),
@@ -200,7 +198,7 @@ pub async fn create(
 }
 
 /// The event of a new hold.
-fn created_event(booking: &Booking, payment: Option<&PaymentChoice>) -> BookingCreated {
+fn created_event(booking: &Booking) -> BookingCreated {
     BookingCreated {
         booking_id: booking.id.clone(),
         number: booking.number.clone(),
@@ -212,7 +210,7 @@ fn created_event(booking: &Booking, payment: Option<&PaymentChoice>) -> BookingC
         currency: booking.currency.clone(),
         hold_expires_at: booking.hold_expires_at,
         starts_at: booking.starts_at.to_utc(),
-        payment: payment.cloned(),
+        payment: booking.payment,
     }
 }
 

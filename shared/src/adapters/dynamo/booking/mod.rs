@@ -101,6 +101,7 @@ mod tests {
                 },
                 entry: &entry,
                 event: &event,
+                card: None,
             })
             .await
     }

@@ -19,6 +19,7 @@ use crate::booking::{Booking, BookingStatus};
 use crate::catalog::SlotId;
 use crate::{AppError, CorrelationId, EventEnvelope};
 
+use super::super::payment::IntentItem;
 use super::super::{keys, n, s};
 
 impl DynamoBookings {
@@ -136,6 +137,10 @@ impl BookingStore for DynamoBookings {
             None,
         )?;
         tx.outbox(hold.event)?;
+        if let Some(card) = hold.card {
+            let intent = IntentItem::new(&booking.id, card, booking.hold_expires_at);
+            tx.put(Part::Other, intent, new)?;
+        }
         tx.resource_open(&slot.resource_id)?;
         // A round's back nine is a course of its own: it must be open too.
         if let Some(back) = booking

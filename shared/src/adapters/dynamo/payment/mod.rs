@@ -5,6 +5,7 @@
 //! | wallet               | `WALLET#<uid>`                     | WALLET               |
 //! | ledger entry         | `WALLET#<uid>`                     | `LEDGER#<uuid v7>`   |
 //! | payment of a booking | `PAYMENT#<booking id>`             | PAYMENT              |
+//! | payment intent       | `PAYMENT#<booking id>`             | INTENT               |
 //! | top-up idempotency   | `IDEMPOTENCY#WALLET#<uid>#<key>`   | IDEMPOTENCY          |
 //!
 //! Every balance change is one transaction: the wallet (conditional on the
@@ -31,14 +32,14 @@ use super::{
 use crate::events::Event;
 use crate::identity::UserId;
 use crate::kernel::BookingId;
-use crate::payment::events::{
-    PaymentCompleted, PaymentFacts, PaymentFailed, PaymentRefunded, WalletCharged,
-};
+use crate::payment::events::{PaymentCompleted, PaymentFacts, PaymentFailed, PaymentRefunded};
 pub use crate::payment::new_payment;
 pub use crate::payment::ports::Refunded;
-use crate::payment::ports::{PaymentStore, TopUpOrder, WalletStore};
+use crate::payment::ports::{Credit, CreditOrder, PaymentStore, WalletStore};
+use crate::payment::topup::credit_event;
 use crate::payment::{
-    FailureReason, LedgerEntry, LedgerKind, MAX_BALANCE, Payment, PaymentStatus, WalletView,
+    CardToken, FailureReason, LedgerEntry, LedgerKind, MAX_BALANCE, Payment, PaymentStatus,
+    WalletView,
 };
 use crate::{AppError, CorrelationId, EventEnvelope, EventSource};
 
@@ -53,6 +54,39 @@ fn wallet_pk(user: &UserId) -> String {
 
 fn payment_pk(booking: &BookingId) -> String {
     format!("PAYMENT#{booking}")
+}
+
+/// A booking's payment intent: the one place a card token is kept, from
+/// the hold (written in its transaction) until the payment's outcome is
+/// recorded, and never past `expires_at` (the table's TTL).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct IntentItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity: String,
+    card_token: CardToken,
+    /// Epoch seconds.
+    expires_at: i64,
+}
+
+impl IntentItem {
+    /// The intent of `booking` to be charged on `card`, kept for a day past
+    /// the hold so a delivery retried until then still finds it.
+    pub(crate) fn new(
+        booking: &BookingId,
+        card: &CardToken,
+        hold_expires_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            pk: payment_pk(booking),
+            sk: "INTENT".into(),
+            entity: "PAYMENT_INTENT".into(),
+            card_token: card.clone(),
+            expires_at: (hold_expires_at + Duration::days(1)).timestamp(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]

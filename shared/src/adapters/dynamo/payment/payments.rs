@@ -53,6 +53,7 @@ impl DynamoPayments {
             points: -amount,
             kind: LedgerKind::Payment,
             booking: Some(&payment.booking_id),
+            credit: None,
             now: payment.created_at,
         };
         let completed = Payment {
@@ -185,6 +186,7 @@ impl DynamoPayments {
             points,
             kind: LedgerKind::Refund,
             booking: Some(&payment.booking_id),
+            credit: None,
             now,
         };
         let refunded = Payment {
@@ -282,6 +284,29 @@ impl DynamoPayments {
 impl PaymentStore for DynamoPayments {
     async fn payment(&self, booking: &BookingId) -> Result<Option<Payment>, AppError> {
         DynamoPayments::payment(self, booking).await
+    }
+
+    async fn card_of(&self, booking: &BookingId) -> Result<Option<CardToken>, AppError> {
+        get_consistent(&self.client, &self.table, payment_pk(booking), "INTENT")
+            .await?
+            .map(|i| {
+                serde_dynamo::from_item::<_, IntentItem>(i)
+                    .map(|intent| intent.card_token)
+                    .map_err(|e| AppError::internal("decoding a payment intent", e))
+            })
+            .transpose()
+    }
+
+    async fn forget_card(&self, booking: &BookingId) -> Result<(), AppError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(payment_pk(booking)))
+            .key(keys::SK, s("INTENT"))
+            .send()
+            .await
+            .map_err(|e| AppError::internal("deleting a payment intent", e))?;
+        Ok(())
     }
 
     async fn pay_from_wallet(

@@ -9,13 +9,15 @@ pub(super) struct Movement<'a> {
     pub points: i64,
     pub kind: LedgerKind,
     pub booking: Option<&'a BookingId>,
+    /// Where credited points come from.
+    pub credit: Option<Credit<'a>>,
     pub now: DateTime<Utc>,
 }
 
 impl Movement<'_> {
-    /// Only top-ups are held to [`MAX_BALANCE`]: a refund always goes back.
+    /// Only credits are held to [`MAX_BALANCE`]: a refund always goes back.
     pub(super) fn capped(&self) -> bool {
-        self.kind == LedgerKind::TopUp
+        self.credit.is_some()
     }
 }
 
@@ -72,6 +74,18 @@ impl DynamoPayments {
                 points: movement.points,
                 balance_after: after,
                 booking_id: movement.booking.cloned(),
+                charge_id: match movement.credit {
+                    Some(Credit::Card { charge_id }) => Some(charge_id.to_owned()),
+                    _ => None,
+                },
+                reason: match movement.credit {
+                    Some(Credit::Grant { reason, .. }) => Some(reason.to_owned()),
+                    _ => None,
+                },
+                granted_by: match movement.credit {
+                    Some(Credit::Grant { by, .. }) => Some(by.clone()),
+                    _ => None,
+                },
                 at: movement.now,
             };
             let mut wallet = Update::builder()
@@ -133,49 +147,37 @@ impl DynamoPayments {
         })
     }
 
-    /// Adds `points` to the caller's wallet (`POST /wallet/charge`), once per
-    /// idempotency key, with `WalletCharged`.
-    async fn add_points(&self, order: &TopUpOrder<'_>) -> Result<ToppedUp, AppError> {
-        let TopUpOrder {
-            user,
-            key,
-            fingerprint,
-            points,
-            correlation_id,
-            now,
-        } = *order;
-        let record_pk = format!("IDEMPOTENCY#WALLET#{user}#{}", key.as_str());
-        if let Some(replay) = self.replay(&record_pk, fingerprint).await? {
+    /// Credits a wallet (a paid top-up or a grant), once per idempotency
+    /// key, with its event.
+    async fn add_points(&self, order: &CreditOrder<'_>) -> Result<ToppedUp, AppError> {
+        let record_pk = order.record_key();
+        if let Some(replay) = self.replay(&record_pk, order.fingerprint).await? {
             return Ok(replay);
         }
         let movement = Movement {
-            user,
-            points: i64::try_from(points.get()).unwrap_or(i64::MAX),
-            kind: LedgerKind::TopUp,
+            user: order.user,
+            points: i64::try_from(order.points.get()).unwrap_or(i64::MAX),
+            kind: match order.credit {
+                Credit::Card { .. } => LedgerKind::TopUp,
+                Credit::Grant { .. } => LedgerKind::Grant,
+            },
             booking: None,
-            now,
+            credit: Some(order.credit),
+            now: order.now,
         };
         let extra = |entry: &LedgerEntry| {
             let record = TopUpRecord {
                 pk: record_pk.clone(),
                 sk: "IDEMPOTENCY".into(),
                 entity: "IDEMPOTENCY".into(),
-                fingerprint: fingerprint.to_owned(),
+                fingerprint: order.fingerprint.to_owned(),
                 response: serde_json::to_string(entry)
                     .map_err(|e| AppError::internal("encoding a ledger entry", e))?,
-                expires_at: (now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp(),
+                expires_at: (order.now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp(),
             };
-            let charged = WalletCharged {
-                user_id: user.clone(),
-                entry_id: entry.entry_id.clone(),
-                points: points.get(),
-                balance: entry.balance_after,
-            };
-            let event = EventEnvelope::of(&charged, correlation_id.clone())
-                .map_err(|e| AppError::internal("encoding WalletCharged", e))?;
             Ok(vec![
                 put_write(&self.table, record, Some("attribute_not_exists(PK)"))?,
-                self.outbox(&event)?,
+                self.outbox(&credit_event(order, entry)?)?,
             ])
         };
         match self.move_points(&movement, &extra).await? {
@@ -184,9 +186,12 @@ impl DynamoPayments {
                 "BALANCE_LIMIT",
                 format!("a wallet holds at most {MAX_BALANCE} points"),
             )),
-            Moved::Refused => self.replay(&record_pk, fingerprint).await?.ok_or_else(|| {
-                AppError::internal("replaying a top-up", "idempotency record vanished")
-            }),
+            Moved::Refused => self
+                .replay(&record_pk, order.fingerprint)
+                .await?
+                .ok_or_else(|| {
+                    AppError::internal("replaying a top-up", "idempotency record vanished")
+                }),
         }
     }
 
@@ -261,7 +266,17 @@ impl DynamoPayments {
 }
 
 impl WalletStore for DynamoPayments {
-    async fn top_up(&self, order: &TopUpOrder<'_>) -> Result<ToppedUp, AppError> {
+    async fn answer(&self, order: &CreditOrder<'_>) -> Result<Option<String>, AppError> {
+        stored_answer(
+            &self.client,
+            &self.table,
+            &order.record_key(),
+            order.fingerprint,
+        )
+        .await
+    }
+
+    async fn credit(&self, order: &CreditOrder<'_>) -> Result<ToppedUp, AppError> {
         self.add_points(order).await
     }
 
