@@ -20,7 +20,9 @@ pub use generation::{
 };
 pub use ids::{ResourceId, SlotId, VenueId};
 pub use ranges::{MAX_RANGE_UNITS, RangeRules, hhmm};
-pub use seats::{MAX_SEATS, Seat, SeatMapRequest, SeatSpec, SeatStatus, parse_seat_id};
+pub use seats::{
+    MAX_SEAT_MAP_BYTES, MAX_SEATS, Seat, SeatMapRequest, SeatSpec, SeatStatus, parse_seat_id,
+};
 pub use zone::TimeZone;
 
 use std::collections::BTreeSet;

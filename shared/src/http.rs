@@ -208,6 +208,15 @@ pub fn caller(req: &Request) -> Result<Caller, AppError> {
 /// Parses a JSON request body into `T`, refusing what is not JSON, too
 /// large, or not the expected shape, with a 400 and a stable code.
 pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
+    parse_json_up_to(req, MAX_BODY_BYTES)
+}
+
+/// [`parse_json`] for a route whose bodies may be larger (a seat map of
+/// [`crate::catalog::MAX_SEATS`] seats): up to `max_bytes`.
+pub fn parse_json_up_to<T: DeserializeOwned>(
+    req: &Request,
+    max_bytes: usize,
+) -> Result<T, AppError> {
     if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
         let is_json = content_type
             .to_str()
@@ -236,10 +245,10 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
             "a JSON request body is required",
         ));
     }
-    if bytes.len() > MAX_BODY_BYTES {
+    if bytes.len() > max_bytes {
         return Err(AppError::validation(
             "BODY_TOO_LARGE",
-            format!("the request body exceeds {MAX_BODY_BYTES} bytes"),
+            format!("the request body exceeds {max_bytes} bytes"),
         ));
     }
     serde_json::from_slice(bytes).map_err(|err| match err.classify() {

@@ -74,3 +74,29 @@ impl IdempotencyKey {
 pub fn fingerprint(body: &[u8]) -> String {
     hex::encode(Sha256::digest(body))
 }
+
+/// One page of a list, ordered, and the opaque cursor of the next page
+/// (`None` on the last one).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Which page of a list to read: at most `limit` items, from `cursor` (a
+/// `next_cursor` a previous page returned) or from the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest<'a> {
+    pub limit: u32,
+    pub cursor: Option<&'a str>,
+}
+
+impl PageRequest<'_> {
+    /// The first page of up to `limit` items.
+    pub fn first(limit: u32) -> Self {
+        Self {
+            limit,
+            cursor: None,
+        }
+    }
+}

@@ -123,22 +123,49 @@ async fn venues_and_resources_are_listed_publicly_and_written_by_admins_only() {
         .json()
         .await
         .unwrap();
-    let venues: Value = cloud
+    // The list comes in pages of at most `limit`, in name order, and the
+    // pages together hold the new venue.
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = cloud.url("/venues?limit=10");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = cloud
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let venues = page["venues"].as_array().unwrap();
+        assert!(venues.len() <= 10, "a page holds at most its limit");
+        names.extend(venues.iter().map(|v| {
+            // The index's order: lower-case name, then id.
+            format!(
+                "{}#{}",
+                v["name"].as_str().unwrap().to_lowercase(),
+                v["id"].as_str().unwrap()
+            )
+        }));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let ours = format!("{}#{}", name.to_lowercase(), venue["id"].as_str().unwrap());
+    assert!(names.contains(&ours));
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "by name");
+    let res = cloud
         .http
-        .get(cloud.url("/venues"))
+        .get(cloud.url("/venues?cursor=bm90LW91cnM"))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
-    assert!(
-        venues["venues"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|v| v["name"] == name.as_str())
-    );
+    assert_eq!(res.status(), 400, "a forged cursor");
     let path = format!("/admin/venues/{}/resources", venue["id"].as_str().unwrap());
     let res = cloud
         .post(

@@ -245,3 +245,43 @@ async fn seat_requests_that_cannot_work_are_refused_clearly() {
     assert_eq!(res.status(), 400);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "UNKNOWN_TIER");
 }
+
+/// The promise of the README: a slot of 2,000 seats, in one request with
+/// names of a realistic length (a hall of 40 rows of 50).
+#[tokio::test]
+async fn a_map_of_two_thousand_seats_is_taken_in_one_request() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let slot = cloud.new_slot(&admin, 100).await;
+    let seats: Vec<Value> = (0..40)
+        .flat_map(|row| {
+            (1..=50).map(move |n| {
+                json!({
+                    "id": format!("R{row:02}-S{n:02}"),
+                    "section": if row < 20 { "Parterre links" } else { "Erster Rang rechts" },
+                    "tier": if row < 10 { "PREMIUM" } else { "STANDARD" },
+                })
+            })
+        })
+        .collect();
+    let map = json!({ "tiers": { "PREMIUM": 12000, "STANDARD": 6000 }, "seats": seats });
+    assert!(
+        map.to_string().len() > 64 * 1024,
+        "bigger than the default body limit"
+    );
+    let res = cloud
+        .http
+        .put(cloud.url(&format!("/admin/slots/{slot}/seats")))
+        .bearer_auth(&admin)
+        .json(&map)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let summary: Value = res.json().await.unwrap();
+    assert_eq!(
+        (summary["created"].as_u64(), summary["capacity"].as_u64()),
+        (Some(2000), Some(2000))
+    );
+    assert_eq!(cloud.slot_view(&slot).await["remaining"], 2000);
+}

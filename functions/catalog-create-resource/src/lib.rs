@@ -46,7 +46,7 @@ mod tests {
         let room: Resource = serde_json::from_slice(res.body().as_ref()).unwrap();
         assert_eq!(room.kind, ResourceKind::Room);
         assert_eq!(room.range.unwrap().unit_minutes, 15);
-        assert_eq!(store.list_resources(&venue_id()).await.unwrap(), vec![room]);
+        assert_eq!(store.resources_of(&venue_id()), vec![room]);
     }
 
     #[tokio::test]
@@ -73,7 +73,7 @@ mod tests {
         );
         let res = handle(&store, with_body(FIXTURE, &stranger)).await.unwrap();
         assert_eq!(refusal(&res), (400, "INVALID_BACK_NINE".into()));
-        assert_eq!(store.list_resources(&venue_id()).await.unwrap().len(), 2);
+        assert_eq!(store.resources_of(&venue_id()).len(), 2);
     }
 
     #[tokio::test]
@@ -101,6 +101,6 @@ mod tests {
             let res = handle(&store, with_body(FIXTURE, body)).await.unwrap();
             assert_eq!(refusal(&res), (400, expected.into()), "{body}");
         }
-        assert!(store.list_resources(&venue_id()).await.unwrap().is_empty());
+        assert!(store.resources_of(&venue_id()).is_empty());
     }
 }

@@ -1,10 +1,12 @@
-//! GET /venues/{venue_id}/resources (public): the resources of a venue.
+//! GET /venues/{venue_id}/resources?limit=&cursor= (public): a venue and
+//! one page of its resources by name (limit 1 to 100, 50 by default).
 
 use lambda_http::{Body, Request, Response};
 use shared::catalog::VenueId;
 use shared::catalog::ports::{ResourceStore, VenueStore};
 use shared::catalog::service;
-use shared::http::{correlation_id, path_param, respond};
+use shared::http::{correlation_id, limit_param, path_param, query_param, respond};
+use shared::kernel::PageRequest;
 
 pub async fn handle<S: VenueStore + ResourceStore>(
     store: &S,
@@ -13,7 +15,13 @@ pub async fn handle<S: VenueStore + ResourceStore>(
     let correlation_id = correlation_id(&req);
     let result = async {
         let venue_id = VenueId::parse(&path_param(&req, "venue_id")?)?;
-        service::venue_resources(store, &venue_id).await
+        let limit = limit_param(&req, 50, 100)?;
+        let cursor = query_param(&req, "cursor");
+        let page = PageRequest {
+            limit,
+            cursor: cursor.as_deref(),
+        };
+        service::venue_resources(store, &venue_id, page).await
     }
     .await;
     Ok(respond(200, result, &correlation_id))
@@ -24,7 +32,7 @@ mod tests {
     use super::*;
     use shared::adapters::memory::MemoryCatalog;
     use shared::catalog::{CatalogStatus, Resource, ResourceId, ResourceKind, Venue, VenueKind};
-    use shared::testing::{body, refusal, request, with_path_param};
+    use shared::testing::{body, refusal, request, with_path_param, with_queries, with_query};
 
     const FIXTURE: &str =
         include_str!("../../../events/catalog-list-resources/get-venue-resources.json");
@@ -63,6 +71,46 @@ mod tests {
         let resources = json["resources"].as_array().unwrap();
         assert_eq!(resources.len(), 1);
         assert_eq!(resources[0]["venue_id"], VENUE);
+    }
+
+    #[tokio::test]
+    async fn resources_come_a_page_at_a_time_by_name() {
+        let store = MemoryCatalog::default();
+        shared::testing::catalog::venue(&store).await;
+        for name in ["Delta", "alpha", "Charlie", "bravo", "Echo"] {
+            let resource = Resource {
+                id: ResourceId::generate(),
+                venue_id: VenueId::parse(VENUE).unwrap(),
+                name: name.into(),
+                kind: ResourceKind::Room,
+                status: CatalogStatus::Open,
+                range: None,
+                back_nine: None,
+            };
+            store.create_resource(&resource).await.unwrap();
+        }
+        let mut names = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = vec![("limit", "2".to_owned())];
+            if let Some(c) = &cursor {
+                query.push(("cursor", c.clone()));
+            }
+            let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let json = body(&handle(&store, with_queries(FIXTURE, &pairs)).await.unwrap());
+            let page = json["resources"].as_array().unwrap();
+            assert!(page.len() <= 2);
+            names.extend(page.iter().map(|r| r["name"].as_str().unwrap().to_owned()));
+            match json["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(names, ["alpha", "bravo", "Charlie", "Delta", "Echo"]);
+        let res = handle(&store, with_query(FIXTURE, "limit", Some("101")))
+            .await
+            .unwrap();
+        assert_eq!(refusal(&res), (400, "INVALID_LIMIT".into()));
     }
 
     #[tokio::test]

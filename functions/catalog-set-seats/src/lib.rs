@@ -3,10 +3,11 @@
 //! capacity becomes its number of seats (never below what is booked).
 
 use lambda_http::{Body, Request, Response};
+use shared::catalog::MAX_SEAT_MAP_BYTES;
 use shared::catalog::ports::SlotStore;
 use shared::catalog::service::{self, CatalogWriter};
 use shared::catalog::{SeatMapRequest, SlotId};
-use shared::http::{caller, correlation_id, parse_json, path_param, respond};
+use shared::http::{caller, correlation_id, parse_json_up_to, path_param, respond};
 
 pub async fn handle(
     slots: &impl SlotStore,
@@ -16,7 +17,7 @@ pub async fn handle(
     let result = async {
         let writer = CatalogWriter::of(&caller(&req)?)?;
         let id = SlotId::parse(&path_param(&req, "slot_id")?)?;
-        let body: SeatMapRequest = parse_json(&req)?;
+        let body: SeatMapRequest = parse_json_up_to(&req, MAX_SEAT_MAP_BYTES)?;
         service::set_seats(slots, &writer, &id, body).await
     }
     .await;

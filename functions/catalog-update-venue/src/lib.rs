@@ -78,7 +78,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(refusal(&res), (400, "INVALID_VENUE_ID".into()));
-        let stored = store.list_venues().await.unwrap();
+        let stored = store.venues();
         assert_eq!(stored[0].name, "Royal Links");
     }
 }

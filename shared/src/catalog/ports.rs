@@ -14,6 +14,7 @@ use super::{
     CatalogStatus, GenerationSummary, Resource, ResourceId, Seat, SeatMapSummary, Slot, SlotId,
     SlotStatus, Venue, VenueId,
 };
+use crate::kernel::{Page, PageRequest};
 use crate::{AppError, CorrelationId};
 
 /// A validated change of a venue: each field, if given, replaces the stored one.
@@ -46,8 +47,12 @@ pub trait VenueStore: Send + Sync {
         id: &VenueId,
     ) -> impl Future<Output = Result<Option<Venue>, AppError>> + Send;
 
-    /// Every venue, ordered by name.
-    fn list_venues(&self) -> impl Future<Output = Result<Vec<Venue>, AppError>> + Send;
+    /// One page of the venues, ordered by name (`INVALID_CURSOR` for a
+    /// cursor this store did not return).
+    fn list_venues(
+        &self,
+        page: PageRequest<'_>,
+    ) -> impl Future<Output = Result<Page<Venue>, AppError>> + Send;
 
     /// Applies `change` to the venue, conditional on it existing
     /// (`VENUE_NOT_FOUND`), and returns it as it is now.
@@ -69,11 +74,12 @@ pub trait ResourceStore: Send + Sync {
         id: &ResourceId,
     ) -> impl Future<Output = Result<Option<Resource>, AppError>> + Send;
 
-    /// The resources of a venue, ordered by name.
+    /// One page of the resources of a venue, ordered by name.
     fn list_resources(
         &self,
         venue: &VenueId,
-    ) -> impl Future<Output = Result<Vec<Resource>, AppError>> + Send;
+        page: PageRequest<'_>,
+    ) -> impl Future<Output = Result<Page<Resource>, AppError>> + Send;
 
     /// Applies `change` to the resource, conditional on it existing
     /// (`RESOURCE_NOT_FOUND`), and returns it as it is now.

@@ -9,6 +9,9 @@ use crate::AppError;
 
 /// The most seats one slot's map may hold.
 pub const MAX_SEATS: usize = 2_000;
+/// The largest body of `PUT /admin/slots/{slot_id}/seats`: room for
+/// [`MAX_SEATS`] seats with the longest ids, sections and tiers.
+pub const MAX_SEAT_MAP_BYTES: usize = 1024 * 1024;
 
 /// One seat of a seated slot, as an admin defines it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ use super::{
     SlotStatus, TimeZone, Venue, VenueId, VenueKind, parse_name,
 };
 use crate::identity::{Caller, Permission, UserId};
+use crate::kernel::PageRequest;
 use crate::{AppError, CorrelationId};
 
 /// Proof that the caller may write the catalog (`catalog:write`). Every
@@ -76,11 +77,22 @@ pub struct UpdateResourceRequest {
     pub status: Option<CatalogStatus>,
 }
 
-/// A venue and its resources, as `GET /venues/{venue_id}/resources` shows them.
+/// A venue and one page of its resources, as
+/// `GET /venues/{venue_id}/resources` shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VenueResources {
     pub venue: Venue,
     pub resources: Vec<Resource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One page of venues, as `GET /venues` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VenueList {
+    pub venues: Vec<Venue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 fn venue_not_found(id: &VenueId) -> AppError {
@@ -130,20 +142,32 @@ pub async fn update_venue(
     venues.update_venue(id, &change).await
 }
 
-pub async fn list_venues(venues: &impl VenueStore) -> Result<Vec<Venue>, AppError> {
-    venues.list_venues().await
+pub async fn list_venues(
+    venues: &impl VenueStore,
+    page: PageRequest<'_>,
+) -> Result<VenueList, AppError> {
+    let page = venues.list_venues(page).await?;
+    Ok(VenueList {
+        venues: page.items,
+        next_cursor: page.next_cursor,
+    })
 }
 
 pub async fn venue_resources<S: VenueStore + ResourceStore>(
     store: &S,
     id: &VenueId,
+    page: PageRequest<'_>,
 ) -> Result<VenueResources, AppError> {
     let venue = store
         .get_venue(id)
         .await?
         .ok_or_else(|| venue_not_found(id))?;
-    let resources = store.list_resources(id).await?;
-    Ok(VenueResources { venue, resources })
+    let page = store.list_resources(id, page).await?;
+    Ok(VenueResources {
+        venue,
+        resources: page.items,
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// Which rules a resource of `kind` takes: range rules for rooms (and only

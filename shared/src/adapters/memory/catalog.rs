@@ -14,6 +14,7 @@ use crate::catalog::{
     GenerationSummary, Resource, ResourceId, Seat, SeatMapSummary, Slot, SlotId, Venue, VenueId,
 };
 use crate::events::EventEnvelope;
+use crate::kernel::{Page, PageRequest};
 use crate::{AppError, CorrelationId};
 
 /// The catalog's venues and resources in memory, with the DynamoDB
@@ -27,9 +28,22 @@ pub struct MemoryCatalog {
     pub(super) slots: Mutex<MemorySlots>,
 }
 
-fn by_name<T>(mut items: Vec<T>, key: impl Fn(&T) -> (String, String)) -> Vec<T> {
+/// One page of `items` in the order of `key` (`name#id`, as the table's
+/// index sorts them), the cursor being the last key shown.
+fn page_by_name<T>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    page: PageRequest<'_>,
+) -> Page<T> {
     items.sort_by_key(|item| key(item));
-    items
+    let mut items: Vec<T> = items
+        .into_iter()
+        .filter(|item| page.cursor.is_none_or(|after| key(item).as_str() > after))
+        .collect();
+    let limit = page.limit as usize;
+    let next_cursor = (items.len() > limit).then(|| key(&items[limit - 1]));
+    items.truncate(limit);
+    Page { items, next_cursor }
 }
 
 impl VenueStore for MemoryCatalog {
@@ -47,7 +61,7 @@ impl VenueStore for MemoryCatalog {
         Ok(self.venues.lock().expect("lock").get(id).cloned())
     }
 
-    async fn list_venues(&self) -> Result<Vec<Venue>, AppError> {
+    async fn list_venues(&self, page: PageRequest<'_>) -> Result<Page<Venue>, AppError> {
         let venues = self
             .venues
             .lock()
@@ -55,9 +69,11 @@ impl VenueStore for MemoryCatalog {
             .values()
             .cloned()
             .collect();
-        Ok(by_name(venues, |v| {
-            (v.name.to_lowercase(), v.id.to_string())
-        }))
+        Ok(page_by_name(
+            venues,
+            |v| format!("{}#{}", v.name.to_lowercase(), v.id),
+            page,
+        ))
     }
 
     async fn update_venue(&self, id: &VenueId, change: &VenueChange) -> Result<Venue, AppError> {
@@ -93,7 +109,11 @@ impl ResourceStore for MemoryCatalog {
         Ok(self.resources.lock().expect("lock").get(id).cloned())
     }
 
-    async fn list_resources(&self, venue: &VenueId) -> Result<Vec<Resource>, AppError> {
+    async fn list_resources(
+        &self,
+        venue: &VenueId,
+        page: PageRequest<'_>,
+    ) -> Result<Page<Resource>, AppError> {
         let resources = self
             .resources
             .lock()
@@ -102,9 +122,11 @@ impl ResourceStore for MemoryCatalog {
             .filter(|r| r.venue_id == *venue)
             .cloned()
             .collect();
-        Ok(by_name(resources, |r| {
-            (r.name.to_lowercase(), r.id.to_string())
-        }))
+        Ok(page_by_name(
+            resources,
+            |r| format!("{}#{}", r.name.to_lowercase(), r.id),
+            page,
+        ))
     }
 
     async fn update_resource(
@@ -144,6 +166,41 @@ pub(super) struct MemorySlots {
 }
 
 impl MemoryCatalog {
+    /// Every venue, by name (for tests).
+    pub fn venues(&self) -> Vec<Venue> {
+        let venues = self
+            .venues
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
+        page_by_name(
+            venues,
+            |v| format!("{}#{}", v.name.to_lowercase(), v.id),
+            PageRequest::first(u32::MAX),
+        )
+        .items
+    }
+
+    /// Every resource of `venue`, by name (for tests).
+    pub fn resources_of(&self, venue: &VenueId) -> Vec<Resource> {
+        let resources = self
+            .resources
+            .lock()
+            .expect("lock")
+            .values()
+            .filter(|r| r.venue_id == *venue)
+            .cloned()
+            .collect();
+        page_by_name(
+            resources,
+            |r| format!("{}#{}", r.name.to_lowercase(), r.id),
+            PageRequest::first(u32::MAX),
+        )
+        .items
+    }
+
     /// Takes `places` of a slot, as a booking would (for tests).
     pub fn book(&self, id: &SlotId, places: u32) {
         let mut slots = self.slots.lock().expect("lock");

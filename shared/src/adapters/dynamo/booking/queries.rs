@@ -1,11 +1,9 @@
 //! The booking context's reads: one booking, a user's bookings by page,
 //! a booking's history, and the lapsed holds of the hold index.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
-use super::super::{keys, s};
+use super::super::{cursor, keys, s};
 use super::DynamoBookings;
 use super::items::{BookingItem, GSI2, HOLD_SHARDS, booking_pk, due};
 use crate::AppError;
@@ -67,30 +65,16 @@ impl DynamoBookings {
         cursor: Option<&str>,
     ) -> Result<BookingPage, AppError> {
         let BookingFilter { status, date } = *filter;
-        use base64::Engine;
-        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let bad_cursor =
-            || AppError::validation("INVALID_CURSOR", "cursor is not one this API returned");
+        // Exactly the keys of one of this user's booking items, or DynamoDB
+        // would refuse the start key (a 500, not a 400).
+        let expected = format!("USER#{user}#BOOKINGS");
         let start = cursor
             .map(|c| {
-                let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad_cursor())?;
-                let key: HashMap<String, String> =
-                    serde_json::from_slice(&raw).map_err(|_| bad_cursor())?;
-                // Exactly the keys of one of this user's booking items, or
-                // DynamoDB would refuse the start key (a 500, not a 400).
-                let expected = format!("USER#{user}#BOOKINGS");
-                let well_formed = key.len() == 4
-                    && key.get("GSI1PK") == Some(&expected)
-                    && key.get("SK").is_some_and(|sk| sk == "BOOKING")
-                    && key.get("PK").is_some_and(|pk| pk.starts_with("BOOKING#"))
-                    && key.contains_key("GSI1SK");
-                if !well_formed {
-                    return Err(bad_cursor());
-                }
-                Ok(key
-                    .into_iter()
-                    .map(|(k, v)| (k, s(v)))
-                    .collect::<HashMap<_, _>>())
+                cursor::decode(c, &["PK", "SK", "GSI1PK", "GSI1SK"], |key| {
+                    key["GSI1PK"] == expected
+                        && key["SK"] == "BOOKING"
+                        && key["PK"].starts_with("BOOKING#")
+                })
             })
             .transpose()?;
         let mut query = self
@@ -131,13 +115,7 @@ impl DynamoBookings {
                     .map_err(|e| AppError::internal("decoding a booking", e))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let next = page.last_evaluated_key().map(|key| {
-            let plain: HashMap<&str, &str> = key
-                .iter()
-                .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str())))
-                .collect();
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
-        });
+        let next = page.last_evaluated_key().map(cursor::encode);
         Ok(BookingPage {
             bookings,
             next_cursor: next,

@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::{OutboxItem, is_conditional_failure, keys, s};
+use super::{OutboxItem, cursor, is_conditional_failure, keys, s};
 use crate::catalog::events::SlotsGenerated;
 use crate::catalog::ports::{
     ResourceChange, ResourceStore, SlotChange, SlotStore, VenueChange, VenueStore,
@@ -26,6 +26,7 @@ use crate::catalog::{
     BackNine, CatalogStatus, GenerationSummary, RangeRules, Resource, ResourceId, ResourceKind,
     Seat, SeatMapSummary, Slot, SlotId, TimeZone, Venue, VenueId, VenueKind,
 };
+use crate::kernel::{Page, PageRequest};
 use crate::{AppError, CorrelationId, EventEnvelope, EventSource};
 
 pub(crate) fn venue_pk(id: &VenueId) -> String {
@@ -234,35 +235,45 @@ impl DynamoCatalog {
             .transpose()
     }
 
-    async fn query_gsi1<T: serde::de::DeserializeOwned>(
+    /// One page of the items of one GSI1 partition, in sort-key order,
+    /// whose base keys start with `pk_prefix`.
+    async fn query_gsi1_page<T: serde::de::DeserializeOwned>(
         &self,
         pk: String,
+        pk_prefix: &str,
+        page: PageRequest<'_>,
         what: &'static str,
-    ) -> Result<Vec<T>, AppError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI1)
-                .key_condition_expression("GSI1PK = :pk")
-                .expression_attribute_values(":pk", s(&pk))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| AppError::internal(what, e))?;
-            for item in page.items() {
-                out.push(
-                    serde_dynamo::from_item(item.clone())
-                        .map_err(|e| AppError::internal(what, e))?,
-                );
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
+    ) -> Result<Page<T>, AppError> {
+        let start = page
+            .cursor
+            .map(|c| {
+                cursor::decode(c, &["PK", "SK", "GSI1PK", "GSI1SK"], |key| {
+                    key["GSI1PK"] == pk && key["PK"].starts_with(pk_prefix)
+                })
+            })
+            .transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(&pk))
+            .limit(i32::try_from(page.limit).unwrap_or(100))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| AppError::internal(what, e))?;
+        let items = out
+            .items()
+            .iter()
+            .map(|item| {
+                serde_dynamo::from_item(item.clone()).map_err(|e| AppError::internal(what, e))
+            })
+            .collect::<Result<Vec<T>, _>>()?;
+        Ok(Page {
+            items,
+            next_cursor: out.last_evaluated_key().map(cursor::encode),
+        })
     }
 }

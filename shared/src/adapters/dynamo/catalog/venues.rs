@@ -28,9 +28,14 @@ impl VenueStore for DynamoCatalog {
         Ok(item.map(venue_of))
     }
 
-    async fn list_venues(&self) -> Result<Vec<Venue>, AppError> {
-        let items: Vec<VenueItem> = self.query_gsi1("VENUES".into(), "listing venues").await?;
-        Ok(items.into_iter().map(venue_of).collect())
+    async fn list_venues(&self, page: PageRequest<'_>) -> Result<Page<Venue>, AppError> {
+        let items: Page<VenueItem> = self
+            .query_gsi1_page("VENUES".into(), "VENUE#", page, "listing venues")
+            .await?;
+        Ok(Page {
+            items: items.items.into_iter().map(venue_of).collect(),
+            next_cursor: items.next_cursor,
+        })
     }
 
     async fn update_venue(&self, id: &VenueId, change: &VenueChange) -> Result<Venue, AppError> {
@@ -81,11 +86,23 @@ impl ResourceStore for DynamoCatalog {
         Ok(item.map(resource_of))
     }
 
-    async fn list_resources(&self, venue: &VenueId) -> Result<Vec<Resource>, AppError> {
-        let items: Vec<ResourceItem> = self
-            .query_gsi1(format!("VENUE#{venue}#RESOURCES"), "listing resources")
+    async fn list_resources(
+        &self,
+        venue: &VenueId,
+        page: PageRequest<'_>,
+    ) -> Result<Page<Resource>, AppError> {
+        let items: Page<ResourceItem> = self
+            .query_gsi1_page(
+                format!("VENUE#{venue}#RESOURCES"),
+                "RESOURCE#",
+                page,
+                "listing resources",
+            )
             .await?;
-        Ok(items.into_iter().map(resource_of).collect())
+        Ok(Page {
+            items: items.items.into_iter().map(resource_of).collect(),
+            next_cursor: items.next_cursor,
+        })
     }
 
     async fn update_resource(
