@@ -329,6 +329,7 @@ pub mod booking {
             correlation_id: &CorrelationId::generate(),
             now,
             payment: None,
+            limits: None,
         };
         let valid = request.validate().expect("a valid request");
         match service::create(bookings, bookings.catalog(), &attempt, &valid)

@@ -88,7 +88,9 @@ async fn concurrent_seat_choices_never_book_one_seat_twice() {
     let cloud = Cloud::connect().await;
     let admin = cloud.admin_token().await;
     let slot = seated_slot(&cloud, &admin).await;
-    let token = cloud.user_token().await;
+    // Eight customers, five pairs each: inside the per-customer limit of a
+    // slot (10 places), so only the seats decide.
+    let tokens: Vec<String> = futures::future::join_all((0..8).map(|_| cloud.user_token())).await;
     // 40 requests for overlapping pairs of seats, all at once.
     let wanted: Vec<Vec<String>> = (0..40)
         .map(|i| {
@@ -97,8 +99,8 @@ async fn concurrent_seat_choices_never_book_one_seat_twice() {
             vec![format!("{row}-{n}"), format!("{row}-{}", n + 1)]
         })
         .collect();
-    let answers = futures::future::join_all(wanted.iter().map(|seats| {
-        let (cloud, token, slot) = (&cloud, &token, &slot);
+    let answers = futures::future::join_all(wanted.iter().enumerate().map(|(i, seats)| {
+        let (cloud, token, slot) = (&cloud, &tokens[i % tokens.len()], &slot);
         async move {
             let ids: Vec<&str> = seats.iter().map(String::as_str).collect();
             let res = book_seats(cloud, token, slot, &ids).await;

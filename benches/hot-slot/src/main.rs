@@ -200,6 +200,8 @@ async fn raw_booking(
             correlation_id: &CorrelationId::generate(),
             now,
             payment: None,
+            // The bench's admin books as staff, as over HTTP.
+            limits: None,
         };
         service::create(bookings, catalog, &attempt, request)
             .await

@@ -5,10 +5,10 @@
 //! history and BookingCreated are one transaction, so a slot is never
 //! oversold however many requests race for it.
 
-use chrono::Duration;
 use lambda_http::{Body, Request, Response};
 use shared::AppError;
 use shared::booking::ports::BookingStore;
+use shared::booking::rules::Policy;
 use shared::booking::service::{self, Attempt, Created};
 use shared::booking::{BookingRequest, fingerprint};
 use shared::catalog::ports::{ResourceStore, SlotStore, VenueStore};
@@ -21,8 +21,7 @@ pub async fn handle(
     bookings: &impl BookingStore,
     catalog: &(impl VenueStore + SlotStore + ResourceStore),
     clock: &impl Clock,
-    hold: Duration,
-    cutoff: Duration,
+    policy: &Policy,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
@@ -38,11 +37,12 @@ pub async fn handle(
             user: &caller.user_id,
             key: &key,
             fingerprint: &fingerprint,
-            hold,
-            cutoff,
+            hold: policy.hold,
+            cutoff: policy.cutoff,
             correlation_id: &correlation_id,
             now: clock.now(),
             payment: body.payment(),
+            limits: policy.limits.for_caller(&caller),
         };
         service::create(bookings, catalog, &attempt, &request).await
     }
@@ -72,8 +72,15 @@ mod tests {
 
     const FIXTURE: &str = include_str!("../../../events/booking-create/post-booking.json");
 
-    fn hold() -> Duration {
-        Duration::minutes(15)
+    use chrono::Duration;
+    use shared::booking::rules::Limits;
+
+    fn policy(cutoff: Duration) -> Policy {
+        Policy {
+            hold: Duration::minutes(15),
+            cutoff,
+            limits: Limits::default(),
+        }
     }
 
     async fn post(bookings: &MemoryBookings, req: Request) -> Response<Body> {
@@ -86,7 +93,7 @@ mod tests {
         clock: &FixedClock,
         cutoff: Duration,
     ) -> Response<Body> {
-        handle(bookings, bookings.catalog(), clock, hold(), cutoff, req)
+        handle(bookings, bookings.catalog(), clock, &policy(cutoff), req)
             .await
             .unwrap()
     }
@@ -123,6 +130,59 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].event_type.as_str(), "BookingCreated");
         assert_eq!(events[0].data["booking_id"], json["id"]);
+    }
+
+    #[tokio::test]
+    async fn a_customer_is_held_to_the_limits_and_staff_are_not() {
+        let bookings = over_course().await;
+        let strict = Policy {
+            limits: Limits {
+                places_per_slot: 3,
+                unpaid_holds: 2,
+            },
+            ..policy(Duration::zero())
+        };
+        let clock = FixedClock::at(at(0));
+        let send = |key: &str, quantity: u32, slot: &str| {
+            let body = format!(r#"{{"kind":"counted","slot_id":"{slot}","quantity":{quantity}}}"#);
+            handle(
+                &bookings,
+                bookings.catalog(),
+                &clock,
+                &strict,
+                keyed(key, &body),
+            )
+        };
+        let eight = slot().to_string();
+        let ten = eight.replace("08:00", "08:10");
+        assert_eq!(
+            send("limit-key-0001", 2, &eight).await.unwrap().status(),
+            201
+        );
+        let over = send("limit-key-0002", 2, &eight).await.unwrap();
+        assert_eq!(refusal(&over), (409, "PLACES_LIMIT".into()));
+        assert_eq!(
+            send("limit-key-0003", 1, &eight).await.unwrap().status(),
+            201
+        );
+        let third = send("limit-key-0004", 1, &ten).await.unwrap();
+        assert_eq!(refusal(&third), (409, "TOO_MANY_HOLDS".into()));
+        assert_eq!(booked(&bookings, &slot()).await, 3, "refusals take nothing");
+        let staff = edit(FIXTURE, |e| {
+            e["headers"]["idempotency-key"] = "limit-key-0005".into();
+            e["requestContext"]["authorizer"]["lambda"]["role"] = "ADMIN".into();
+            e["body"] = format!(r#"{{"kind":"counted","slot_id":"{ten}","quantity":4}}"#).into();
+        });
+        let res = handle(
+            &bookings,
+            bookings.catalog(),
+            &clock,
+            &strict,
+            request(&staff),
+        )
+        .await
+        .unwrap();
+        assert_eq!(res.status(), 201, "staff book past the customer limits");
     }
 
     #[tokio::test]

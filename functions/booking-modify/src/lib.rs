@@ -6,6 +6,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::booking::ports::BookingStore;
+use shared::booking::rules::{Policy, Terms};
 use shared::booking::{BookingId, ChangeRequest, service};
 use shared::catalog::Deadline;
 use shared::catalog::ports::{ResourceStore, SlotStore};
@@ -16,7 +17,7 @@ pub async fn handle(
     bookings: &impl BookingStore,
     catalog: &(impl SlotStore + ResourceStore),
     clock: &impl Clock,
-    cutoff: chrono::Duration,
+    policy: &Policy,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
@@ -31,9 +32,12 @@ pub async fn handle(
             &id,
             &change,
             &correlation_id,
-            &Deadline {
-                now: clock.now(),
-                cutoff,
+            &Terms {
+                deadline: Deadline {
+                    now: clock.now(),
+                    cutoff: policy.cutoff,
+                },
+                limits: policy.limits.for_caller(&caller),
             },
         )
         .await
@@ -73,6 +77,14 @@ mod tests {
         .await
     }
 
+    fn policy() -> Policy {
+        Policy {
+            hold: chrono::Duration::minutes(15),
+            cutoff: chrono::Duration::zero(),
+            limits: shared::booking::rules::Limits::default(),
+        }
+    }
+
     fn patch(booking: &Booking, body: &str) -> Request {
         request(&edit(FIXTURE, |e| {
             e["pathParameters"]["booking_id"] = booking.id.as_str().into();
@@ -85,7 +97,7 @@ mod tests {
             bookings,
             bookings.catalog(),
             &FixedClock::at(at(2)),
-            chrono::Duration::zero(),
+            &policy(),
             req,
         )
         .await
@@ -173,7 +185,7 @@ mod tests {
             &bookings,
             bookings.catalog(),
             &started,
-            chrono::Duration::zero(),
+            &policy(),
             patch(&booking, &body_),
         )
         .await

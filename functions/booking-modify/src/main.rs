@@ -2,19 +2,19 @@ use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::booking::DynamoBookings;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
 use shared::clock::SystemClock;
-use shared::config::{booking_cutoff, required};
+use shared::config::{booking_policy, required};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let table = required("TABLE_NAME")?;
-    let cutoff = booking_cutoff()?;
+    let policy = booking_policy()?;
     let aws = aws_config::load_from_env().await;
     let client = aws_sdk_dynamodb::Client::new(&aws);
     let bookings = DynamoBookings::new(client.clone(), &table);
     let catalog = DynamoCatalog::new(client, table);
     run(service_fn(|req: Request| {
-        booking_modify::handle(&bookings, &catalog, &SystemClock, cutoff, req)
+        booking_modify::handle(&bookings, &catalog, &SystemClock, &policy, req)
     }))
     .await
 }

@@ -10,6 +10,7 @@ use std::future::Future;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use super::events::{BookingConfirmed, BookingEnded, EndedAs};
+use super::rules::Limits;
 use super::{Booking, BookingId, BookingStatus, HistoryEntry, IdempotencyKey};
 use crate::catalog::SlotId;
 use crate::identity::UserId;
@@ -80,6 +81,9 @@ pub struct NewHold<'a> {
     /// The card to charge, kept in the booking's payment intent (with a
     /// TTL) and nowhere else.
     pub card: Option<&'a CardToken>,
+    /// What the customer may hold, counted in the same transaction; `None`
+    /// for staff, who are not held to it.
+    pub limits: Option<Limits>,
 }
 
 /// Why a hold's transaction was refused, most telling first: the store
@@ -99,6 +103,10 @@ pub enum HoldRefused {
     Units(Vec<NaiveTime>),
     /// The drawn booking number exists: draw another.
     NumberTaken,
+    /// The customer would hold more places of the slot than allowed.
+    PlacesLimit,
+    /// The customer would have more unpaid holds than allowed.
+    TooManyHolds,
     Failed(AppError),
 }
 
@@ -119,6 +127,9 @@ pub struct BookingChange<'a> {
     pub after: &'a Booking,
     pub entry: &'a HistoryEntry,
     pub event: &'a EventEnvelope,
+    /// The per-slot limit of live places the change is held to; `None`
+    /// for staff.
+    pub limits: Option<Limits>,
 }
 
 /// Why a change's transaction was refused, most telling first.
@@ -130,6 +141,8 @@ pub enum ChangeRefused {
     BookingMoved,
     /// The new slot had no room for what the change takes.
     Slot(SlotId),
+    /// The customer would hold more places of the slot than allowed.
+    PlacesLimit,
     Failed(AppError),
 }
 

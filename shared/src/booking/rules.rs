@@ -11,6 +11,81 @@ use crate::catalog::{RangeRules, Slot};
 
 pub use crate::catalog::Deadline;
 
+/// How bookings are taken, as the deployment configures it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// How long an unpaid hold lasts (`HOLD_MINUTES`).
+    pub hold: chrono::Duration,
+    /// How long before a slot's start its bookings close
+    /// (`BOOKING_CUTOFF_MINUTES`).
+    pub cutoff: chrono::Duration,
+    /// What one customer may hold (`MAX_PLACES_PER_USER_SLOT`,
+    /// `MAX_UNPAID_HOLDS`).
+    pub limits: Limits,
+}
+
+/// What a change is held to: when bookings of its slot close, and what
+/// the customer may hold (`None` for staff).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terms {
+    pub deadline: Deadline,
+    pub limits: Option<Limits>,
+}
+
+/// How much one customer may hold, so no account hoards a sale: live
+/// places (PENDING and CONFIRMED) of one slot, and unpaid (PENDING) holds
+/// overall. Enforced by conditions inside the booking's transaction, never
+/// by a read first. Staff who may manage bookings are not held to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub places_per_slot: u32,
+    pub unpaid_holds: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            places_per_slot: 10,
+            unpaid_holds: 10,
+        }
+    }
+}
+
+impl Limits {
+    /// The limits `caller` is held to: none for staff who may manage
+    /// bookings (a box office booking for its customers).
+    pub fn for_caller(self, caller: &crate::identity::Caller) -> Option<Self> {
+        (!caller
+            .role
+            .permits(crate::identity::Permission::BookingsManage))
+        .then_some(self)
+    }
+
+    /// The refusal when a booking would take the customer past the
+    /// per-slot limit.
+    pub fn places_refusal(&self) -> AppError {
+        AppError::conflict(
+            "PLACES_LIMIT",
+            format!(
+                "a customer holds at most {} places of one slot; this booking would take you past it",
+                self.places_per_slot
+            ),
+        )
+    }
+
+    /// The refusal when a hold would take the customer past the unpaid
+    /// holds limit.
+    pub fn holds_refusal(&self) -> AppError {
+        AppError::conflict(
+            "TOO_MANY_HOLDS",
+            format!(
+                "a customer has at most {} unpaid holds at once; pay for or cancel one first",
+                self.unpaid_holds
+            ),
+        )
+    }
+}
+
 /// A booking's price: per place (counted bookings and rooms) and in all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Price {

@@ -44,6 +44,36 @@ struct Records {
     outbox: Vec<EventEnvelope>,
     /// Payment intents: the card each card booking is to be charged on.
     intents: HashMap<BookingId, CardToken>,
+    /// Each customer's live places per slot.
+    places: HashMap<(UserId, SlotId), i64>,
+    /// Each customer's unpaid holds.
+    holds: HashMap<UserId, i64>,
+}
+
+impl Records {
+    fn count_places(&mut self, user: &UserId, slot: &SlotId, delta: i64) {
+        *self.places.entry((user.clone(), slot.clone())).or_default() += delta;
+    }
+
+    fn count_holds(&mut self, user: &UserId, delta: i64) {
+        *self.holds.entry(user.clone()).or_default() += delta;
+    }
+
+    /// Whether `user` may take `delta` more places of `slot` under `limits`.
+    fn places_allowed(
+        &self,
+        user: &UserId,
+        slot: &SlotId,
+        delta: i64,
+        limits: Option<crate::booking::rules::Limits>,
+    ) -> bool {
+        let held = self
+            .places
+            .get(&(user.clone(), slot.clone()))
+            .copied()
+            .unwrap_or(0);
+        limits.is_none_or(|l| delta <= 0 || held + delta <= i64::from(l.places_per_slot))
+    }
 }
 
 impl MemoryBookings {
@@ -146,6 +176,19 @@ impl MemoryBookings {
             .is_some_and(|b| !self.resource_open(&b.resource_id));
         if !self.resource_open(&slot.resource_id) || back_closed {
             return Some(HoldRefused::ResourceClosed);
+        }
+        let user = &booking.user_id;
+        if booking.units.is_empty()
+            && !records.places_allowed(user, slot, i64::from(booking.quantity), hold.limits)
+        {
+            return Some(HoldRefused::PlacesLimit);
+        }
+        let pending = records.holds.get(user).copied().unwrap_or(0);
+        if hold
+            .limits
+            .is_some_and(|l| pending >= i64::from(l.unpaid_holds))
+        {
+            return Some(HoldRefused::TooManyHolds);
         }
         if let Some(back) = &booking.back_nine_slot_id
             && !has_room(slots, back, booking.quantity, false)
@@ -328,6 +371,14 @@ impl BookingStore for MemoryBookings {
         if let Some(card) = hold.card {
             records.intents.insert(booking.id.clone(), card.clone());
         }
+        if booking.units.is_empty() {
+            records.count_places(
+                &booking.user_id,
+                &booking.slot_id,
+                i64::from(booking.quantity),
+            );
+        }
+        records.count_holds(&booking.user_id, 1);
         bookings.insert(
             booking.id.clone(),
             (booking.clone(), vec![hold.entry.clone()]),
@@ -355,9 +406,25 @@ impl BookingStore for MemoryBookings {
             return Err(ChangeRefused::BookingMoved);
         }
         let moved = before.slot_id != after.slot_id;
+        let more = if moved {
+            i64::from(after.quantity)
+        } else {
+            i64::from(after.quantity) - i64::from(before.quantity)
+        };
+        if !records.places_allowed(&after.user_id, &after.slot_id, more, change.limits) {
+            return Err(ChangeRefused::PlacesLimit);
+        }
         let taken = crate::booking::rules::places_taken(before, after);
         if taken > 0 && !has_room(&slots, &after.slot_id, taken, false) {
             return Err(ChangeRefused::Slot(after.slot_id.clone()));
+        }
+        records.count_places(&after.user_id, &after.slot_id, more);
+        if moved {
+            records.count_places(
+                &before.user_id,
+                &before.slot_id,
+                -i64::from(before.quantity),
+            );
         }
         if moved {
             give_back(&mut slots, &before.slot_id, before.quantity);
@@ -401,6 +468,10 @@ impl BookingStore for MemoryBookings {
         let slot = &booking.slot_id;
         if booking.units.is_empty() {
             give_back(&mut slots, slot, booking.quantity);
+            records.count_places(&booking.user_id, slot, -i64::from(booking.quantity));
+        }
+        if stored.status == BookingStatus::Pending {
+            records.count_holds(&booking.user_id, -1);
         }
         if let Some(back) = &booking.back_nine_slot_id {
             give_back(&mut slots, back, booking.quantity);
@@ -450,7 +521,9 @@ impl BookingStore for MemoryBookings {
         stored.confirmed_at = Some(now);
         stored.updated_at = now;
         history.push(entry);
-        self.state.lock().expect("lock").outbox.push(event);
+        let mut records = self.state.lock().expect("lock");
+        records.outbox.push(event);
+        records.count_holds(&booking.user_id, -1);
         Ok(Confirmation::Confirmed)
     }
 

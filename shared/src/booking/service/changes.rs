@@ -27,8 +27,9 @@ pub async fn modify(
     id: &BookingId,
     modification: &Modification,
     correlation_id: &CorrelationId,
-    deadline: &rules::Deadline,
+    terms: &rules::Terms,
 ) -> Result<Booking, AppError> {
+    let rules::Terms { deadline, limits } = *terms;
     let now = deadline.now;
     let booking = &get_visible(bookings, caller, id).await?;
     let to_slot = modification.slot_id.as_ref().unwrap_or(&booking.slot_id);
@@ -77,11 +78,17 @@ pub async fn modify(
     };
     let event = EventEnvelope::of(&modified, correlation_id.clone())
         .map_err(|e| AppError::internal("encoding BookingModified", e))?;
+    if let Some(limits) = limits
+        && changed.quantity > limits.places_per_slot
+    {
+        return Err(limits.places_refusal());
+    }
     let change = BookingChange {
         before: booking,
         after: &changed,
         entry: &entry,
         event: &event,
+        limits,
     };
     match bookings.change(&change).await {
         Ok(()) => Ok(changed),
@@ -94,6 +101,7 @@ pub async fn modify(
         Err(ChangeRefused::Slot(slot)) => {
             Err(slot_refusal(catalog, &slot, rules::places_taken(booking, &changed)).await)
         }
+        Err(ChangeRefused::PlacesLimit) => Err(limits.unwrap_or_default().places_refusal()),
         Err(ChangeRefused::Failed(e)) => Err(e),
     }
 }

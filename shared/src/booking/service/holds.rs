@@ -37,6 +37,8 @@ pub struct Attempt<'a> {
     /// How the customer pays, carried to the payment context by
     /// `BookingCreated`; `None` leaves a hold waiting for payment.
     pub payment: Option<&'a PaymentChoice>,
+    /// What the customer may hold; `None` for staff.
+    pub limits: Option<rules::Limits>,
 }
 
 impl Attempt<'_> {
@@ -131,6 +133,12 @@ pub async fn create(
         ValidRequest::Slot(order) => plan_slot(catalog, order, &attempt.deadline()).await,
         ValidRequest::Range(order) => plan_range(catalog, order, &attempt.deadline()).await,
     };
+    let plan = plan.and_then(|plan| match attempt.limits {
+        Some(limits) if plan.units.is_empty() && plan.quantity > limits.places_per_slot => {
+            Err(limits.places_refusal())
+        }
+        _ => Ok(plan),
+    });
     let plan = match plan {
         Ok(plan) => plan,
         // A client retrying after the catalog changed gets its first
@@ -159,6 +167,7 @@ pub async fn create(
             entry: &entry,
             event: &event,
             card: attempt.payment.and_then(PaymentChoice::card),
+            limits: attempt.limits,
         };
         return match bookings.hold(&hold).await {
             Ok(()) => Ok(Created::New(Box::new(booking))),
@@ -188,6 +197,8 @@ pub async fn create(
                         .join(", ")
                 ),
             )),
+            Err(HoldRefused::PlacesLimit) => Err(limit(attempt).places_refusal()),
+            Err(HoldRefused::TooManyHolds) => Err(limit(attempt).holds_refusal()),
             Err(HoldRefused::Failed(e)) => Err(e),
         };
     }
@@ -195,6 +206,11 @@ pub async fn create(
         "creating a booking",
         format!("no free booking number after {NUMBER_DRAWS} draws"),
     ))
+}
+
+/// The limits a refusal names (the store refuses only when there are some).
+fn limit(attempt: &Attempt<'_>) -> rules::Limits {
+    attempt.limits.unwrap_or_default()
 }
 
 /// The event of a new hold.

@@ -102,6 +102,7 @@ mod tests {
                 entry: &entry,
                 event: &event,
                 card: None,
+                limits: None,
             })
             .await
     }

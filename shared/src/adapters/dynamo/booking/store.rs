@@ -44,6 +44,12 @@ fn hold_refusal(refused: Refused, booking: &Booking) -> HoldRefused {
     if refused.has(&Part::ResourceOpen) {
         return HoldRefused::ResourceClosed;
     }
+    if refused.has(&Part::UserPlaces) {
+        return HoldRefused::PlacesLimit;
+    }
+    if refused.has(&Part::UserHolds) {
+        return HoldRefused::TooManyHolds;
+    }
     if let Some(back) = booking
         .back_nine_slot_id
         .as_ref()
@@ -151,6 +157,16 @@ impl BookingStore for DynamoBookings {
             tx.resource_open(&back.resource_id)?;
         }
         tx.venue_open(&hold.booking.venue_id)?;
+        let user = &booking.user_id;
+        if booking.units.is_empty() {
+            tx.count_places(
+                user,
+                slot,
+                i64::from(booking.quantity),
+                hold.limits.map(|l| l.places_per_slot),
+            )?;
+        }
+        tx.count_holds(user, 1, hold.limits.map(|l| l.unpaid_holds))?;
         tx.send(&self.client, "creating a booking")
             .await
             .map_err(|refused| hold_refusal(refused, booking))
@@ -206,10 +222,20 @@ impl BookingStore for DynamoBookings {
         tx.outbox(change.event)?;
         tx.resource_open(&after.slot_id.resource_id)?;
         tx.venue_open(&after.venue_id)?;
+        let (user, limit) = (&after.user_id, change.limits.map(|l| l.places_per_slot));
+        let (q_before, q_after) = (i64::from(before.quantity), i64::from(after.quantity));
+        if before.slot_id == after.slot_id {
+            tx.count_places(user, &after.slot_id, q_after - q_before, limit)?;
+        } else {
+            tx.count_places(user, &after.slot_id, q_after, limit)?;
+            tx.count_places(user, &before.slot_id, -q_before, None)?;
+        }
         tx.send(&self.client, "changing a booking")
             .await
             .map_err(|refused| {
-                if refused.has(&Part::VenueOpen) {
+                if refused.has(&Part::UserPlaces) {
+                    ChangeRefused::PlacesLimit
+                } else if refused.has(&Part::VenueOpen) {
                     ChangeRefused::VenueClosed
                 } else if refused.has(&Part::ResourceOpen) {
                     ChangeRefused::ResourceClosed
@@ -273,6 +299,12 @@ impl BookingStore for DynamoBookings {
         for seat in &booking.seats {
             tx.free_seat(slot, &seat.seat_id, &booking.id)?;
         }
+        if booking.units.is_empty() {
+            tx.count_places(&booking.user_id, slot, -i64::from(booking.quantity), None)?;
+        }
+        if booking.status == BookingStatus::Pending {
+            tx.count_holds(&booking.user_id, -1, None)?;
+        }
         match tx.send(&self.client, "releasing a booking").await {
             Ok(()) => Ok(release.released(booking)),
             Err(refused) if refused.has(&Part::Booking) => Err(release.refused()),
@@ -305,6 +337,8 @@ impl BookingStore for DynamoBookings {
         tx.raw_update(Part::Booking, update);
         tx.put(Part::Other, history_item(&booking.id, &entry, "002"), None)?;
         tx.outbox(&event)?;
+        // Paid: no longer an unpaid hold (its places stay counted).
+        tx.count_holds(&booking.user_id, -1, None)?;
         match tx.send(&self.client, "confirming a booking").await {
             Ok(()) => Ok(Confirmation::Confirmed),
             Err(refused) if refused.has(&Part::Booking) => {

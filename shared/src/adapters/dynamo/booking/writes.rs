@@ -11,6 +11,7 @@ use super::super::catalog::{range_pk, resource_pk, seats_pk, venue_pk};
 use super::super::{cancellation_codes, keys, n, s, transact_write, transaction_error};
 use crate::booking::BookingId;
 use crate::catalog::{ResourceId, SlotId, VenueId};
+use crate::identity::UserId;
 use crate::{AppError, EventEnvelope, EventSource};
 
 /// What an item of a booking transaction stands for, to tell which
@@ -26,8 +27,18 @@ pub(super) enum Part {
     Number,
     VenueOpen,
     ResourceOpen,
+    /// The customer's count of live places of a slot.
+    UserPlaces,
+    /// The customer's count of unpaid holds.
+    UserHolds,
     /// An item whose condition cannot fail but by a fault.
     Other,
+}
+
+/// The partition of a customer's counters: live places per slot
+/// (`SLOT#<slot id>`) and unpaid holds (`HOLDS`).
+fn usage_pk(user: &UserId) -> String {
+    format!("USAGE#{user}")
 }
 
 /// A transaction being built: its items and what each stands for.
@@ -94,6 +105,69 @@ impl<'a> Tx<'a> {
             .map_err(|e| AppError::internal("building the capacity update", e))?;
         self.push(
             Part::Slot(slot.clone()),
+            TransactWriteItem::builder().update(update).build(),
+        );
+        Ok(())
+    }
+
+    /// Counts `delta` more of `user`'s live places of `slot`. An increase
+    /// under a `limit` is conditional on the user then holding at most
+    /// that many (`delta` is at most `limit`: the caller refuses more).
+    pub fn count_places(
+        &mut self,
+        user: &UserId,
+        slot: &SlotId,
+        delta: i64,
+        limit: Option<u32>,
+    ) -> Result<(), AppError> {
+        let mut update = self
+            .update(usage_pk(user), format!("SLOT#{slot}"))
+            .update_expression("SET places = if_not_exists(places, :zero) + :d, entity = :entity")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
+            .expression_attribute_values(":entity", s("USAGE"));
+        if let Some(limit) = limit.filter(|_| delta > 0) {
+            update = update
+                .condition_expression("attribute_not_exists(places) OR places <= :most")
+                .expression_attribute_values(
+                    ":most",
+                    AttributeValue::N((i64::from(limit) - delta).to_string()),
+                );
+        }
+        let update = update
+            .build()
+            .map_err(|e| AppError::internal("building the places count", e))?;
+        self.push(
+            Part::UserPlaces,
+            TransactWriteItem::builder().update(update).build(),
+        );
+        Ok(())
+    }
+
+    /// Counts `delta` (+1 or -1) more of `user`'s unpaid holds; a new hold
+    /// under a `limit` is conditional on there being fewer than that.
+    pub fn count_holds(
+        &mut self,
+        user: &UserId,
+        delta: i64,
+        limit: Option<u32>,
+    ) -> Result<(), AppError> {
+        let mut update = self
+            .update(usage_pk(user), "HOLDS".into())
+            .update_expression("SET pending = if_not_exists(pending, :zero) + :d, entity = :entity")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
+            .expression_attribute_values(":entity", s("USAGE"));
+        if let Some(limit) = limit.filter(|_| delta > 0) {
+            update = update
+                .condition_expression("attribute_not_exists(pending) OR pending < :most")
+                .expression_attribute_values(":most", n(limit));
+        }
+        let update = update
+            .build()
+            .map_err(|e| AppError::internal("building the holds count", e))?;
+        self.push(
+            Part::UserHolds,
             TransactWriteItem::builder().update(update).build(),
         );
         Ok(())
