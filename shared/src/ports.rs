@@ -26,6 +26,21 @@ pub struct PublishFailure {
     /// Index of the event in the slice given to [`EventPublisher::publish`].
     pub index: usize,
     pub reason: String,
+    /// The bus refused the event itself (too large, malformed): no retry
+    /// will ever publish it. Otherwise it may pass later (throttling, an
+    /// outage).
+    pub permanent: bool,
+}
+
+/// Where events the bus refuses for good are kept, so they neither block
+/// the stream behind them nor get lost: a queue with an alarm, for an
+/// operator to inspect and publish again once fixed.
+pub trait Parking: Send + Sync {
+    fn park(
+        &self,
+        event: &OutgoingEvent,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
 }
 
 /// Puts events on the event bus.

@@ -1,14 +1,20 @@
 //! The outbox relay: the table's stream -> EventBridge.
 //!
 //! Every outbox item inserted by a transaction is published at least once.
-//! Failures are reported per record: Lambda resumes the shard from the first
-//! failed record, so nothing after an unpublished event is checkpointed past it.
+//! Failures the bus may get over (throttling, an outage) are reported per
+//! record: Lambda resumes the shard from the first failed record, so nothing
+//! after an unpublished event is checkpointed past it. An event the bus
+//! refuses for good (too large, malformed) cannot hold the shard back: it
+//! is parked, with why, in the outbox's parking queue (an alarm watches
+//! it) and the shard moves on. Whatever still fails is bounded by the
+//! mapping in template.yaml: bisected batches, a finite number of retries,
+//! then the batch's place in the stream goes to the same queue.
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::adapters::dynamo::{OutboxItem, entity, keys};
-use shared::ports::{EventPublisher, OutgoingEvent};
+use shared::ports::{EventPublisher, OutgoingEvent, Parking};
 
 /// The outbox event a stream record carries, if any.
 ///
@@ -52,6 +58,7 @@ fn outbox_event(record: &EventRecord) -> Option<OutgoingEvent> {
 
 pub async fn handle(
     publisher: &impl EventPublisher,
+    parking: &impl Parking,
     event: LambdaEvent<Event>,
 ) -> Result<DynamoDbEventResponse, Error> {
     let records = event.payload.records;
@@ -71,7 +78,29 @@ pub async fn handle(
             "relaying outbox event"
         );
     }
-    let failures = publisher.publish(&batch).await;
+    let mut failures = Vec::new();
+    let mut parked = 0;
+    for failure in publisher.publish(&batch).await {
+        let outgoing = &batch[failure.index];
+        if failure.permanent {
+            match parking.park(outgoing, &failure.reason).await {
+                Ok(()) => {
+                    tracing::error!(
+                        event_id = %outgoing.envelope.id,
+                        event_type = %outgoing.envelope.event_type,
+                        reason = %failure.reason,
+                        "outbox event refused by the bus for good; parked"
+                    );
+                    parked += 1;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(event_id = %outgoing.envelope.id, error = %e, "cannot park an outbox event")
+                }
+            }
+        }
+        failures.push(failure);
+    }
     // Lambda retries from the lowest reported sequence number onward, so the
     // first failure in stream order is the one to report.
     let first_failure = failures.iter().map(|f| f.index).min();
@@ -90,7 +119,8 @@ pub async fn handle(
     }
     tracing::info!(
         records = records.len(),
-        relayed = batch.len() - failures.len(),
+        relayed = batch.len() - failures.len() - parked,
+        parked,
         failed = failures.len(),
         "outbox batch done"
     );
@@ -100,7 +130,7 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::adapters::memory::MemoryPublisher;
+    use shared::adapters::memory::{MemoryParking, MemoryPublisher};
 
     fn fixture() -> Event {
         serde_json::from_str(include_str!(
@@ -116,7 +146,9 @@ mod tests {
     #[tokio::test]
     async fn outbox_inserts_are_published_and_other_records_ignored() {
         let publisher = MemoryPublisher::default();
-        let response = handle(&publisher, invoke(fixture())).await.unwrap();
+        let response = handle(&publisher, &MemoryParking::default(), invoke(fixture()))
+            .await
+            .unwrap();
         assert!(response.batch_item_failures.is_empty());
         let published = publisher.published();
         assert_eq!(published.len(), 2, "two outbox inserts in the fixture");
@@ -135,12 +167,52 @@ mod tests {
         let second: OutboxItem =
             serde_dynamo::from_item(event.records[2].change.new_image.clone()).unwrap();
         publisher.refuse(second.envelope().unwrap().id);
-        let response = handle(&publisher, invoke(event)).await.unwrap();
+        let response = handle(&publisher, &MemoryParking::default(), invoke(event))
+            .await
+            .unwrap();
         let failed: Vec<_> = response
             .batch_item_failures
             .iter()
             .map(|f| f.item_identifier.clone())
             .collect();
         assert_eq!(failed, vec![Some("300".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn an_event_the_bus_refuses_for_good_is_parked_and_the_rest_go_on() {
+        let publisher = MemoryPublisher::default();
+        let parking = MemoryParking::default();
+        let event = fixture();
+        let first: OutboxItem =
+            serde_dynamo::from_item(event.records[0].change.new_image.clone()).unwrap();
+        let poison = first.envelope().unwrap().id;
+        publisher.reject(poison);
+        let response = handle(&publisher, &parking, invoke(event)).await.unwrap();
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "the shard moves on"
+        );
+        assert_eq!(
+            publisher.published().len(),
+            1,
+            "the event after it is published"
+        );
+        let parked = parking.parked();
+        assert_eq!(parked.len(), 1);
+        assert_eq!(parked[0].0.envelope.id, poison);
+        assert_eq!(parked[0].1, "rejected by the test");
+    }
+
+    #[tokio::test]
+    async fn a_refused_event_that_cannot_be_parked_holds_the_shard_for_a_retry() {
+        let publisher = MemoryPublisher::default();
+        let parking = MemoryParking::default();
+        parking.set_failing(true);
+        let event = fixture();
+        let first: OutboxItem =
+            serde_dynamo::from_item(event.records[0].change.new_image.clone()).unwrap();
+        publisher.reject(first.envelope().unwrap().id);
+        let response = handle(&publisher, &parking, invoke(event)).await.unwrap();
+        assert_eq!(response.batch_item_failures.len(), 1, "nothing is lost");
     }
 }

@@ -291,10 +291,25 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         for source in pool.spec.streams.iter().filter(|s| s.enabled) {
+            let on_failure = match &source.on_failure {
+                None => None,
+                Some(arn) => Some(esm::OnFailure {
+                    sqs: clients.sqs.clone(),
+                    queue_url: ctx
+                        .physical
+                        .values()
+                        .find(|p| p.attributes.get("Arn") == Some(arn))
+                        .map(|p| p.reference.clone())
+                        .ok_or_else(|| {
+                            format!("{}: no queue has the ARN {arn}", pool.spec.logical_id)
+                        })?,
+                }),
+            };
             tokio::spawn(esm::stream_poller(
                 streams.clone(),
                 Arc::clone(pool),
                 source.clone(),
+                on_failure,
                 shutdown.clone(),
             ));
         }

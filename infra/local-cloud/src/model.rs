@@ -50,6 +50,11 @@ pub struct StreamSource {
     pub report_batch_item_failures: bool,
     /// -1: retry until the record expires from the stream.
     pub maximum_retry_attempts: i64,
+    /// Split a batch the function failed on in two, until the bad record
+    /// stands alone.
+    pub bisect_on_error: bool,
+    /// The queue (ARN) told where a batch is that exhausted its retries.
+    pub on_failure: Option<String>,
     pub filters: Vec<Json>,
     pub enabled: bool,
 }
@@ -274,6 +279,11 @@ pub fn functions(
                             .get("MaximumRetryAttempts")
                             .and_then(Json::as_i64)
                             .unwrap_or(-1),
+                        bisect_on_error: bool_of(&p, "BisectBatchOnFunctionError").unwrap_or(false),
+                        on_failure: p
+                            .get("DestinationConfig")
+                            .and_then(|d| d.get("OnFailure"))
+                            .and_then(|o| str_of(o, "Destination")),
                         filters: p
                             .get("FilterCriteria")
                             .and_then(|f| f.get("Filters"))

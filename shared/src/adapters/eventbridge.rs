@@ -11,6 +11,26 @@ use crate::retry::backoff_with_jitter;
 /// PutEvents takes at most this many entries per call.
 pub const MAX_ENTRIES_PER_CALL: usize = 10;
 
+/// The largest entry PutEvents accepts, in bytes, counted as AWS counts it
+/// (time, source, detail type and detail).
+pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
+
+/// Per-entry error codes that may pass on a later attempt; any other code
+/// is the bus refusing the entry itself.
+const TRANSIENT_CODES: [&str; 4] = [
+    "ThrottlingException",
+    "InternalFailure",
+    "InternalException",
+    "ServiceUnavailable",
+];
+
+/// Why an entry was not accepted, and whether trying again can help.
+#[derive(Debug, Clone)]
+struct Refusal {
+    reason: String,
+    permanent: bool,
+}
+
 /// Publishes events to one bus, retrying throttles and failed entries.
 #[derive(Debug, Clone)]
 pub struct EventBridgePublisher {
@@ -37,8 +57,20 @@ impl EventBridgePublisher {
         self
     }
 
-    fn entry(&self, event: &OutgoingEvent) -> Result<PutEventsRequestEntry, String> {
-        let detail = serde_json::to_string(&event.envelope).map_err(|e| e.to_string())?;
+    fn entry(&self, event: &OutgoingEvent) -> Result<PutEventsRequestEntry, Refusal> {
+        let refuse = |reason: String| Refusal {
+            reason,
+            permanent: true,
+        };
+        let detail = serde_json::to_string(&event.envelope).map_err(|e| refuse(e.to_string()))?;
+        // The timestamp counts 14 bytes.
+        let size =
+            14 + event.source.len() + event.envelope.event_type.as_str().len() + detail.len();
+        if size > MAX_ENTRY_BYTES {
+            return Err(refuse(format!(
+                "EntryTooLarge: {size} bytes, over the bus's {MAX_ENTRY_BYTES}"
+            )));
+        }
         Ok(PutEventsRequestEntry::builder()
             .event_bus_name(&self.bus)
             .source(&event.source)
@@ -51,8 +83,8 @@ impl EventBridgePublisher {
     }
 
     /// One PutEvents call for up to ten events. Returns, for each event, the
-    /// failure reason if it was not accepted.
-    async fn put_chunk(&self, events: &[(usize, &OutgoingEvent)]) -> Vec<Option<String>> {
+    /// refusal if it was not accepted.
+    async fn put_chunk(&self, events: &[(usize, &OutgoingEvent)]) -> Vec<Option<Refusal>> {
         let mut reasons = vec![None; events.len()];
         let mut entries = Vec::with_capacity(events.len());
         let mut positions = Vec::with_capacity(events.len());
@@ -78,15 +110,21 @@ impl EventBridgePublisher {
             Ok(out) => {
                 for (result, &pos) in out.entries().iter().zip(&positions) {
                     if let Some(code) = result.error_code() {
-                        reasons[pos] = Some(format!(
-                            "{code}: {}",
-                            result.error_message().unwrap_or("no message")
-                        ));
+                        reasons[pos] = Some(Refusal {
+                            reason: format!(
+                                "{code}: {}",
+                                result.error_message().unwrap_or("no message")
+                            ),
+                            permanent: !TRANSIENT_CODES.contains(&code),
+                        });
                     }
                 }
                 // A response shorter than the request leaves the rest unconfirmed.
                 for &pos in positions.iter().skip(out.entries().len()) {
-                    reasons[pos] = Some("no result entry returned".to_owned());
+                    reasons[pos] = Some(Refusal {
+                        reason: "no result entry returned".to_owned(),
+                        permanent: false,
+                    });
                 }
             }
             Err(err) => {
@@ -95,7 +133,10 @@ impl EventBridgePublisher {
                     aws_sdk_eventbridge::error::DisplayErrorContext(&err)
                 );
                 for &pos in &positions {
-                    reasons[pos] = Some(reason.clone());
+                    reasons[pos] = Some(Refusal {
+                        reason: reason.clone(),
+                        permanent: false,
+                    });
                 }
             }
         }
@@ -107,7 +148,8 @@ impl EventPublisher for EventBridgePublisher {
     #[tracing::instrument(skip_all, fields(bus = %self.bus, count = events.len()))]
     async fn publish(&self, events: &[OutgoingEvent]) -> Vec<PublishFailure> {
         let mut pending: Vec<(usize, &OutgoingEvent)> = events.iter().enumerate().collect();
-        let mut last_reason: Vec<Option<String>> = vec![None; events.len()];
+        let mut last_reason: Vec<Option<Refusal>> = vec![None; events.len()];
+        let mut refused_for_good = Vec::new();
         for attempt in 0..self.attempts {
             if attempt > 0 {
                 tokio::time::sleep(backoff_with_jitter(
@@ -120,11 +162,15 @@ impl EventPublisher for EventBridgePublisher {
             let mut still_failing = Vec::new();
             for chunk in pending.chunks(MAX_ENTRIES_PER_CALL) {
                 let reasons = self.put_chunk(chunk).await;
-                for (&(index, event), reason) in chunk.iter().zip(reasons) {
-                    if let Some(reason) = reason {
-                        tracing::warn!(attempt, event_id = %event.envelope.id, %reason, "event not accepted by the bus");
-                        last_reason[index] = Some(reason);
-                        still_failing.push((index, event));
+                for (&(index, event), refusal) in chunk.iter().zip(reasons) {
+                    if let Some(refusal) = refusal {
+                        tracing::warn!(attempt, event_id = %event.envelope.id, reason = %refusal.reason, permanent = refusal.permanent, "event not accepted by the bus");
+                        if refusal.permanent {
+                            refused_for_good.push(index);
+                        } else {
+                            still_failing.push((index, event));
+                        }
+                        last_reason[index] = Some(refusal);
                     }
                 }
             }
@@ -133,13 +179,21 @@ impl EventPublisher for EventBridgePublisher {
                 break;
             }
         }
-        pending
+        let mut failures: Vec<PublishFailure> = pending
             .into_iter()
-            .map(|(index, _)| PublishFailure {
-                index,
-                reason: last_reason[index].take().unwrap_or_default(),
+            .map(|(index, _)| index)
+            .chain(refused_for_good)
+            .map(|index| {
+                let refusal = last_reason[index].take();
+                PublishFailure {
+                    index,
+                    permanent: refusal.as_ref().is_some_and(|r| r.permanent),
+                    reason: refusal.map(|r| r.reason).unwrap_or_default(),
+                }
             })
-            .collect()
+            .collect();
+        failures.sort_by_key(|f| f.index);
+        failures
     }
 }
 
@@ -236,6 +290,45 @@ mod tests {
             .await;
         assert!(failures.is_empty());
         assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn an_entry_the_bus_refuses_for_good_is_reported_permanent_and_not_retried() {
+        let refused = mock!(Client::put_events).then_output(|| {
+            PutEventsOutput::builder()
+                .entries(PutEventsResultEntry::builder().event_id("a").build())
+                .entries(
+                    PutEventsResultEntry::builder()
+                        .error_code("MalformedDetail")
+                        .error_message("detail is not valid JSON")
+                        .build(),
+                )
+                .failed_entry_count(1)
+                .build()
+        });
+        let client = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [&refused]);
+        let publisher =
+            EventBridgePublisher::new(client, "bus").with_attempts(3, Duration::from_millis(1));
+        let failures = publisher.publish(&events(2)).await;
+        assert_eq!(refused.num_calls(), 1, "no retry can help");
+        assert_eq!(failures.len(), 1);
+        assert!(
+            failures[0].permanent && failures[0].index == 1,
+            "{failures:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_event_over_the_entry_limit_is_refused_before_any_call() {
+        let never = mock!(Client::put_events).then_output(|| ok_entries(1));
+        let client = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [&never]);
+        let mut big = events(1);
+        big[0].envelope.data = serde_json::json!({ "note": "x".repeat(MAX_ENTRY_BYTES) });
+        let failures = EventBridgePublisher::new(client, "bus").publish(&big).await;
+        assert_eq!(never.num_calls(), 0);
+        assert_eq!(failures.len(), 1);
+        assert!(failures[0].permanent, "{failures:?}");
+        assert!(failures[0].reason.starts_with("EntryTooLarge"));
     }
 
     #[tokio::test]

@@ -15,4 +15,4 @@ pub use catalog::MemoryCatalog;
 pub use dead_letters::MemoryDeadLetters;
 pub use identity::MemoryIdentity;
 pub use payment::{MemoryCards, MemoryWallets};
-pub use platform::{MemoryEventLog, MemoryHeartbeats, MemoryPublisher, StaticProbe};
+pub use platform::{MemoryEventLog, MemoryHeartbeats, MemoryParking, MemoryPublisher, StaticProbe};

@@ -213,6 +213,50 @@ impl DeadLetterQueues for DeadLetters {
     }
 }
 
+/// The outbox's parking queue (`OUTBOX_PARKING_QUEUE_URL`): events the
+/// bus refused for good, each with why, kept for 14 days under an alarm.
+#[derive(Debug, Clone)]
+pub struct SqsParking {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsParking {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+impl crate::ports::Parking for SqsParking {
+    async fn park(
+        &self,
+        event: &crate::ports::OutgoingEvent,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let body = serde_json::json!({
+            "reason": reason,
+            "source": event.source,
+            "envelope": event.envelope,
+        });
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                AppError::internal(
+                    "parking an outbox event",
+                    aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+                )
+            })?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 pub use schedule::{Schedule, scheduler};
 pub use sqs::{SQS_POLLERS, sqs_poller};
-pub use streams::stream_poller;
+pub use streams::{OnFailure, stream_poller};
 
 const REGION: &str = "us-east-1";
 

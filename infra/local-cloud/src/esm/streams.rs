@@ -78,44 +78,119 @@ fn record_json(record: &Record, stream_arn: &str) -> Json {
     })
 }
 
-/// Invokes the function with `records` until it has taken all of them,
-/// resuming after each partial failure from the first failed record.
+/// Where a batch that exhausted its retries is reported: the mapping's
+/// on-failure queue.
+#[derive(Clone)]
+pub struct OnFailure {
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+}
+
+/// Lambda's on-failure record of a stream batch: where it is in the
+/// stream, not the records themselves.
+fn failure_record(
+    source: &StreamSource,
+    pool: &FunctionPool,
+    records: &[Json],
+    attempts: u32,
+) -> Json {
+    let seq = |r: &Json| {
+        r["dynamodb"]["SequenceNumber"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    let arrival = |r: &Json| r["dynamodb"]["ApproximateCreationDateTime"].clone();
+    let (first, last) = (records.first(), records.last());
+    json!({
+        "requestContext": {
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "functionArn": pool.spec.logical_id,
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "version": "1.0",
+        "timestamp": chrono::Utc::now().to_rfc3339(),
+        "DDBStreamBatchInfo": {
+            "shardId": "local",
+            "startSequenceNumber": first.map(seq),
+            "endSequenceNumber": last.map(seq),
+            "approximateArrivalOfFirstRecord": first.map(arrival),
+            "approximateArrivalOfLastRecord": last.map(arrival),
+            "batchSize": records.len(),
+            "streamArn": source.stream_arn,
+        },
+    })
+}
+
+/// Invokes the function with `records` until it has taken all of them:
+/// after a partial failure it resumes from the first failed record; after
+/// a failed invocation it splits the batch in two (when the mapping says
+/// `BisectBatchOnFunctionError`); a batch that exhausted
+/// `MaximumRetryAttempts` is reported to the on-failure queue (when there
+/// is one) and skipped, as Lambda does.
 async fn deliver(
     pool: &FunctionPool,
     source: &StreamSource,
-    mut records: Vec<Json>,
+    records: Vec<Json>,
+    on_failure: Option<&OnFailure>,
     shutdown: &watch::Receiver<bool>,
 ) {
-    let mut attempt: u32 = 0;
-    while !records.is_empty() && !stopped(shutdown) {
-        let payload = Bytes::from(json!({ "Records": records }).to_string());
-        let resume_from = match pool.invoke(payload).await {
-            Outcome::Success(body) if source.report_batch_item_failures => {
-                let seqs: Vec<&str> = records
-                    .iter()
-                    .filter_map(|r| r["dynamodb"]["SequenceNumber"].as_str())
-                    .collect();
-                let batch: HashSet<String> = seqs.iter().map(|s| (*s).to_owned()).collect();
-                match failed_ids(&body, &batch) {
-                    Some(failed) if failed.is_empty() => None,
-                    Some(failed) => seqs.iter().position(|s| failed.contains(*s)),
-                    None => Some(0),
+    let mut batches: std::collections::VecDeque<Vec<Json>> = [records].into();
+    while let Some(mut records) = batches.pop_front() {
+        let mut attempt: u32 = 0;
+        while !records.is_empty() && !stopped(shutdown) {
+            let payload = Bytes::from(json!({ "Records": records }).to_string());
+            let outcome = pool.invoke(payload).await;
+            let function_error = !matches!(outcome, Outcome::Success(_));
+            let resume_from = match outcome {
+                Outcome::Success(body) if source.report_batch_item_failures => {
+                    let seqs: Vec<&str> = records
+                        .iter()
+                        .filter_map(|r| r["dynamodb"]["SequenceNumber"].as_str())
+                        .collect();
+                    let batch: HashSet<String> = seqs.iter().map(|s| (*s).to_owned()).collect();
+                    match failed_ids(&body, &batch) {
+                        Some(failed) if failed.is_empty() => None,
+                        Some(failed) => seqs.iter().position(|s| failed.contains(*s)),
+                        None => Some(0),
+                    }
                 }
+                Outcome::Success(_) => None,
+                _ => Some(0),
+            };
+            let Some(index) = resume_from else { break };
+            attempt += 1;
+            records.drain(..index);
+            let limit = source.maximum_retry_attempts;
+            if limit >= 0 && i64::from(attempt) > limit {
+                tracing::error!(target: "esm", "{}: {} stream records skipped after {attempt} attempts", pool.spec.binary, records.len());
+                if let Some(target) = on_failure {
+                    let record = failure_record(source, pool, &records, attempt);
+                    if let Err(err) = target
+                        .sqs
+                        .send_message()
+                        .queue_url(&target.queue_url)
+                        .message_body(record.to_string())
+                        .send()
+                        .await
+                    {
+                        tracing::error!(target: "esm", "{}: cannot report the skipped batch: {}", pool.spec.binary, aws_sdk_sqs::error::DisplayErrorContext(err));
+                    }
+                }
+                break;
             }
-            Outcome::Success(_) => None,
-            _ => Some(0),
-        };
-        let Some(index) = resume_from else { return };
-        attempt += 1;
-        let limit = source.maximum_retry_attempts;
-        if limit >= 0 && i64::from(attempt) > limit {
-            tracing::error!(target: "esm", "{}: {} stream records dropped after {attempt} attempts", pool.spec.binary, records.len() - index);
-            return;
+            if function_error && source.bisect_on_error && records.len() > 1 {
+                let second = records.split_off(records.len() / 2);
+                tracing::warn!(target: "esm", "{}: bisecting a failed batch into {} and {} records", pool.spec.binary, records.len(), second.len());
+                batches.push_front(second);
+                batches.push_front(std::mem::take(&mut records));
+                break;
+            }
+            let delay = Duration::from_millis((100 * 2u64.pow(attempt.min(6))).min(5_000));
+            tracing::warn!(target: "esm", "{}: retrying {} stream records in {}ms (attempt {attempt})", pool.spec.binary, records.len(), delay.as_millis());
+            tokio::time::sleep(delay).await;
         }
-        records.drain(..index);
-        let delay = Duration::from_millis((100 * 2u64.pow(attempt.min(6))).min(5_000));
-        tracing::warn!(target: "esm", "{}: retrying {} stream records in {}ms (attempt {attempt})", pool.spec.binary, records.len(), delay.as_millis());
-        tokio::time::sleep(delay).await;
     }
 }
 
@@ -123,6 +198,7 @@ pub async fn stream_poller(
     streams: aws_sdk_dynamodbstreams::Client,
     pool: Arc<FunctionPool>,
     source: StreamSource,
+    on_failure: Option<OnFailure>,
     shutdown: watch::Receiver<bool>,
 ) {
     // Shards are read one after another so records keep the table's order.
@@ -211,7 +287,7 @@ pub async fn stream_poller(
                         .collect();
                     got_any |= !out.records().is_empty();
                     if !records.is_empty() {
-                        deliver(&pool, &source, records, &shutdown).await;
+                        deliver(&pool, &source, records, on_failure.as_ref(), &shutdown).await;
                     }
                     iterators.insert(shard, out.next_shard_iterator().map(str::to_owned));
                 }

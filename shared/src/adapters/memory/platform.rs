@@ -14,12 +14,18 @@ use crate::{AppError, EventSource};
 pub struct MemoryPublisher {
     published: Mutex<Vec<OutgoingEvent>>,
     refuse: Mutex<HashSet<EventId>>,
+    reject: Mutex<HashSet<EventId>>,
 }
 
 impl MemoryPublisher {
-    /// Makes every later publish of `id` fail.
+    /// Makes every later publish of `id` fail, as an outage would.
     pub fn refuse(&self, id: EventId) {
         self.refuse.lock().expect("lock").insert(id);
+    }
+
+    /// Makes the bus refuse `id` for good, as it does a malformed event.
+    pub fn reject(&self, id: EventId) {
+        self.reject.lock().expect("lock").insert(id);
     }
 
     pub fn published(&self) -> Vec<OutgoingEvent> {
@@ -30,6 +36,7 @@ impl MemoryPublisher {
 impl EventPublisher for MemoryPublisher {
     async fn publish(&self, events: &[OutgoingEvent]) -> Vec<PublishFailure> {
         let refuse = self.refuse.lock().expect("lock").clone();
+        let reject = self.reject.lock().expect("lock").clone();
         let mut published = self.published.lock().expect("lock");
         let mut failures = Vec::new();
         for (index, event) in events.iter().enumerate() {
@@ -37,12 +44,50 @@ impl EventPublisher for MemoryPublisher {
                 failures.push(PublishFailure {
                     index,
                     reason: "refused by the test".into(),
+                    permanent: false,
+                });
+            } else if reject.contains(&event.envelope.id) {
+                failures.push(PublishFailure {
+                    index,
+                    reason: "rejected by the test".into(),
+                    permanent: true,
                 });
             } else {
                 published.push(event.clone());
             }
         }
         failures
+    }
+}
+
+/// A parking queue in a list; can be told to fail.
+#[derive(Debug, Default)]
+pub struct MemoryParking {
+    parked: Mutex<Vec<(OutgoingEvent, String)>>,
+    failing: Mutex<bool>,
+}
+
+impl MemoryParking {
+    pub fn set_failing(&self, failing: bool) {
+        *self.failing.lock().expect("lock") = failing;
+    }
+
+    /// Every parked event with its reason, oldest first.
+    pub fn parked(&self) -> Vec<(OutgoingEvent, String)> {
+        self.parked.lock().expect("lock").clone()
+    }
+}
+
+impl crate::ports::Parking for MemoryParking {
+    async fn park(&self, event: &OutgoingEvent, reason: &str) -> Result<(), crate::AppError> {
+        if *self.failing.lock().expect("lock") {
+            return Err(crate::AppError::internal("parking", "the queue is down"));
+        }
+        self.parked
+            .lock()
+            .expect("lock")
+            .push((event.clone(), reason.to_owned()));
+        Ok(())
     }
 }
 
