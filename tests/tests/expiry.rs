@@ -98,3 +98,74 @@ async fn expiry_racing_a_cancel_gives_the_places_back_exactly_once() {
         assert_eq!(releases, 1, "round {round}: {history}");
     }
 }
+
+/// Holds `count` places of `slot`, one per booking, spread over fresh
+/// customers, straight through the booking service against the cloud's
+/// table (an HTTP request per hold would only slow the test down).
+async fn many_holds(cloud: &Cloud, slot: &str, count: usize) {
+    use futures::StreamExt;
+    use shared::adapters::dynamo::booking::DynamoBookings;
+    use shared::adapters::dynamo::catalog::DynamoCatalog;
+    use shared::booking::service::{self, Attempt};
+    use shared::booking::{BookingRequest, IdempotencyKey};
+    use shared::identity::UserId;
+    let bookings = DynamoBookings::new(cloud.dynamodb.clone(), cloud.table());
+    let catalog = DynamoCatalog::new(cloud.dynamodb.clone(), cloud.table());
+    let request = BookingRequest::Counted {
+        slot_id: slot.to_owned(),
+        quantity: 1,
+        holes: None,
+        payment: None,
+    }
+    .validate()
+    .unwrap();
+    let users: Vec<UserId> = (0..count / 5 + 1).map(|_| UserId::generate()).collect();
+    let held = futures::stream::iter(0..count)
+        .map(|i| {
+            let (bookings, catalog, request, user) = (&bookings, &catalog, &request, &users[i / 5]);
+            async move {
+                let key = IdempotencyKey::parse(Some(&uuid::Uuid::new_v4().to_string())).unwrap();
+                let attempt = Attempt {
+                    user,
+                    key: &key,
+                    fingerprint: "many-holds",
+                    hold: Duration::minutes(15),
+                    cutoff: Duration::zero(),
+                    correlation_id: &shared::CorrelationId::generate(),
+                    now: Utc::now(),
+                    payment: None,
+                    limits: None,
+                };
+                service::create(bookings, catalog, &attempt, request).await
+            }
+        })
+        .buffer_unordered(16)
+        .filter(|r| std::future::ready(r.is_ok()))
+        .count()
+        .await;
+    assert_eq!(held, count, "every hold taken");
+}
+
+#[tokio::test]
+async fn one_sweep_releases_a_whole_minutes_lapsed_holds_not_just_one_page() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let slot = cloud.new_slot(&admin, 1000).await;
+    // More than the sweeper reads in one page (200), as a busy minute of a
+    // sale leaves behind.
+    many_holds(&cloud, &slot, 650).await;
+    assert_eq!(cloud.slot_view(&slot).await["remaining"], 350);
+
+    let sweep = cloud.sweep_as_of(Utc::now() + Duration::hours(1)).await;
+    assert_eq!(sweep["outcome"], "ok", "{sweep}");
+    assert!(
+        sweep["payload"]["expired"].as_u64().unwrap() >= 650,
+        "{sweep}"
+    );
+    assert_eq!(
+        cloud.slot_view(&slot).await["remaining"],
+        1000,
+        "one run gave every lapsed place back"
+    );
+}

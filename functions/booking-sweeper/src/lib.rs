@@ -1,6 +1,8 @@
 //! The hold sweeper: on a schedule, finds PENDING bookings whose hold has
 //! run out (the sparse GSI2 index holds only live holds) and expires each,
-//! giving its places back. The expiry is conditional on the booking still
+//! giving its places back: pages of 200, 16 at once, for up to 45 seconds
+//! of its 60, so a minute's 10,000 lapsed holds are released by the next
+//! run. The expiry is conditional on the booking still
 //! being PENDING with its hold run out, so a payment or a cancel that wins
 //! the race leaves it alone, and capacity is given back exactly once.
 //! "Now" is the scheduled event's `time`.
@@ -10,10 +12,14 @@ use chrono::SubsecRound;
 use lambda_runtime::LambdaEvent;
 use shared::CorrelationId;
 use shared::booking::ports::BookingStore;
-pub use shared::booking::service::Sweep;
+pub use shared::booking::service::{Sweep, SweepPlan};
 
-/// The most holds one run expires; the next run takes the rest.
-pub const BATCH: usize = 200;
+/// How one run works: the next run takes whatever is left.
+pub const PLAN: SweepPlan = SweepPlan {
+    page: 200,
+    parallel: 16,
+    budget: std::time::Duration::from_secs(45),
+};
 
 pub async fn handle(
     bookings: &impl BookingStore,
@@ -23,9 +29,9 @@ pub async fn handle(
     // moment it was scheduled for, and a test can sweep "an hour from now".
     let now = event.payload.time.trunc_subsecs(3);
     let sweep =
-        shared::booking::service::expire_lapsed(bookings, now, BATCH, &CorrelationId::generate())
+        shared::booking::service::expire_lapsed(bookings, now, &PLAN, &CorrelationId::generate())
             .await?;
-    tracing::info!(expired = sweep.expired, skipped = sweep.skipped, request_id = %event.context.request_id, "sweep done");
+    tracing::info!(expired = sweep.expired, skipped = sweep.skipped, deferred = sweep.deferred, request_id = %event.context.request_id, "sweep done");
     Ok(sweep)
 }
 
@@ -60,7 +66,7 @@ mod tests {
             sweep,
             Sweep {
                 expired: 1,
-                skipped: 0
+                ..Sweep::default()
             }
         );
         let status = |b: &shared::booking::Booking| {
@@ -74,6 +80,42 @@ mod tests {
         let expired = bookings.events().pop().unwrap();
         assert_eq!(expired.event_type.as_str(), "BookingExpired");
         assert_eq!(expired.data["refund_percent"], 100);
+    }
+
+    #[tokio::test]
+    async fn one_run_expires_page_after_page_of_lapsed_holds() {
+        let catalog = std::sync::Arc::new(shared::adapters::memory::MemoryCatalog::default());
+        shared::testing::catalog::course(&catalog).await;
+        let pattern: shared::catalog::GenerationRequest = serde_json::from_str(
+            r#"{"from":"2027-01-15","to":"2027-01-15","start_times":["08:00"],
+                "duration_minutes":10,"capacity":1000,
+                "prices":{"weekday":5000,"weekend":7000,"holiday":9000}}"#,
+        )
+        .unwrap();
+        let resource =
+            shared::catalog::ResourceId::parse(shared::testing::catalog::RESOURCE).unwrap();
+        let slots = pattern.slots(&resource).unwrap();
+        let announce = shared::catalog::events::SlotsGenerated {
+            resource_id: resource,
+            from: pattern.from,
+            to: pattern.to,
+            requested: 1,
+            by: "test".into(),
+            created: 0,
+            skipped: 0,
+        };
+        use shared::catalog::ports::SlotStore;
+        catalog
+            .generate(&slots, &announce, &CorrelationId::generate())
+            .await
+            .unwrap();
+        let bookings = shared::adapters::memory::MemoryBookings::over(catalog);
+        for _ in 0..(PLAN.page * 2 + 50) {
+            hold(&bookings, &UserId::generate(), &slot(), 1, at(0)).await;
+        }
+        let sweep = handle(&bookings, scheduled(None)).await.unwrap();
+        assert_eq!(sweep.expired, PLAN.page * 2 + 50, "one run, three pages");
+        assert_eq!(booked(&bookings, &slot()).await, 0);
     }
 
     #[tokio::test]

@@ -153,18 +153,35 @@ pub struct Sweep {
     pub expired: usize,
     /// Holds another writer (payment, cancel, a parallel sweep) moved first.
     pub skipped: usize,
+    /// Holds whose expiry met too much contention: the next run takes them.
+    #[serde(default)]
+    pub deferred: usize,
 }
 
-/// Expires up to `limit` holds whose time ran out at `now`, oldest first,
-/// giving their places back. Each expiry is conditional on the booking
-/// still being PENDING with its hold run out, so a payment or a cancel
-/// that wins the race leaves it alone.
+/// How a sweep works through lapsed holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepPlan {
+    /// Holds read per page, oldest first.
+    pub page: usize,
+    /// Expiries in flight at once.
+    pub parallel: usize,
+    /// How long a sweep keeps taking pages; the next run takes the rest.
+    pub budget: std::time::Duration,
+}
+
+/// Expires the holds whose time ran out at `now`, a page at a time, oldest
+/// first, `plan.parallel` at once, until none is left or `plan.budget` is
+/// spent, giving their places back. Each expiry is conditional on the
+/// booking still being PENDING with its hold run out, so a payment or a
+/// cancel that wins the race leaves it alone.
 pub async fn expire_lapsed(
     bookings: &impl BookingStore,
     now: DateTime<Utc>,
-    limit: usize,
+    plan: &SweepPlan,
     correlation_id: &CorrelationId,
 ) -> Result<Sweep, AppError> {
+    use futures::StreamExt;
+    let started = std::time::Instant::now();
     let release = Release {
         from: &[BookingStatus::Pending],
         to: BookingStatus::Expired,
@@ -176,12 +193,31 @@ pub async fn expire_lapsed(
         refund_percent: 100,
     };
     let mut sweep = Sweep::default();
-    for booking in bookings.expired_holds(now, limit).await? {
-        match bookings.release(&booking, &release).await {
-            Ok(_) => sweep.expired += 1,
-            Err(AppError::Conflict { .. }) => sweep.skipped += 1,
-            Err(other) => return Err(other),
+    loop {
+        let page = bookings.expired_holds(now, plan.page).await?;
+        let outcomes: Vec<Result<Booking, AppError>> = futures::stream::iter(
+            page.iter()
+                .map(|booking| bookings.release(booking, &release)),
+        )
+        .buffer_unordered(plan.parallel.max(1))
+        .collect()
+        .await;
+        let expired_before = sweep.expired;
+        for outcome in outcomes {
+            match outcome {
+                Ok(_) => sweep.expired += 1,
+                Err(AppError::Conflict { .. }) => sweep.skipped += 1,
+                Err(AppError::Unavailable { .. }) => sweep.deferred += 1,
+                Err(other) => return Err(other),
+            }
+        }
+        // A short page was the last one; a page of nothing but holds moved
+        // meanwhile means the index still shows them: the next run will not.
+        if page.len() < plan.page
+            || sweep.expired == expired_before
+            || started.elapsed() >= plan.budget
+        {
+            return Ok(sweep);
         }
     }
-    Ok(sweep)
 }

@@ -16,7 +16,7 @@ use super::{Booking, BookingId, BookingStatus, HistoryEntry};
 use crate::AppError;
 use crate::identity::{Caller, Permission};
 
-pub use changes::{Sweep, cancel, expire_lapsed, modify};
+pub use changes::{Sweep, SweepPlan, cancel, expire_lapsed, modify};
 pub use holds::{Attempt, Created, IDEMPOTENCY_HOURS, create};
 pub use saga::{cents, payment_completed, payment_failed, payment_refunded};
 
