@@ -265,6 +265,21 @@ where
     Option::<T>::deserialize(deserializer)
 }
 
+/// Deserializes a share in percent: a whole number from 0 to 100, never
+/// more (a refund of more than was paid would be money from nowhere).
+pub fn percent<'de, D>(deserializer: D) -> Result<u32, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let value = u32::deserialize(deserializer)?;
+    if value > 100 {
+        return Err(serde::de::Error::custom(format!(
+            "a share is 0 to 100 percent, not {value}"
+        )));
+    }
+    Ok(value)
+}
+
 /// A probe sent through the whole event path: by an admin's
 /// `POST /diagnostics/ping`, or by the heartbeat's schedule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

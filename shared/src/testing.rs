@@ -203,6 +203,8 @@ pub mod catalog {
             by: "test".into(),
             created: 0,
             skipped: 0,
+            part: 1,
+            parts: 1,
         };
         store
             .generate(&slots, &announce, &CorrelationId::generate())

@@ -287,3 +287,38 @@ async fn a_map_of_two_thousand_seats_is_taken_in_one_request() {
     );
     assert_eq!(cloud.slot_view(&slot).await["remaining"], 2000);
 }
+
+/// Two maps of one slot sent at once: the slot ends with a capacity of
+/// exactly its number of seats, whichever finishes last.
+#[tokio::test]
+async fn two_seat_maps_sent_at_once_leave_the_capacity_equal_to_the_seats() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    for round in 0..4 {
+        let slot = cloud.new_slot(&admin, 100).await;
+        let url = cloud.url(&format!("/admin/slots/{slot}/seats"));
+        let map = |row: &str, n: usize| {
+            let seats: Vec<Value> = (1..=n)
+                .map(|i| json!({ "id": format!("{row}-{i}"), "section": "Stalls", "tier": "A" }))
+                .collect();
+            json!({ "tiers": { "A": 5000 }, "seats": seats })
+        };
+        let (stalls, balcony) = (map("S", 30), map("B", 45));
+        let send = |body: &Value| cloud.http.put(&url).bearer_auth(&admin).json(body).send();
+        let (a, b) = tokio::join!(send(&stalls), send(&balcony));
+        assert_eq!(
+            (a.unwrap().status().as_u16(), b.unwrap().status().as_u16()),
+            (200, 200)
+        );
+        let seats = seat_map_of(&cloud, &slot).await["seats"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(seats, 75, "round {round}");
+        assert_eq!(
+            cloud.slot_view(&slot).await["capacity"],
+            75,
+            "round {round}"
+        );
+    }
+}

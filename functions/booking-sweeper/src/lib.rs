@@ -103,6 +103,8 @@ mod tests {
             by: "test".into(),
             created: 0,
             skipped: 0,
+            part: 1,
+            parts: 1,
         };
         use shared::catalog::ports::SlotStore;
         catalog

@@ -166,6 +166,8 @@ pub async fn seed(store: &DynamoCatalog, days: i64) -> Result<String, AppError> 
             by: "demo".into(),
             created: 0,
             skipped: 0,
+            part: 1,
+            parts: 1,
         };
         created += store
             .generate(&slots, &generated, &CorrelationId::generate())

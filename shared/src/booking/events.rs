@@ -65,6 +65,7 @@ pub struct BookingEnded {
     pub to: BookingStatus,
     pub reason: String,
     /// The share of `price_cents` the payment context refunds (0-100).
+    #[serde(deserialize_with = "crate::events::percent")]
     pub refund_percent: u32,
     pub price_cents: u64,
     /// How the booking was to be paid; `null` for a hold never paid.
@@ -133,6 +134,41 @@ impl EndedAs {
         match self {
             Self::Cancelled => crate::EventEnvelope::of(&BookingCancelled(ended), correlation_id),
             Self::Expired => crate::EventEnvelope::of(&BookingExpired(ended), correlation_id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ended(share: Option<serde_json::Value>) -> serde_json::Value {
+        let mut data = serde_json::json!({
+            "booking_id": "0195f0a4-7b00-7000-8000-000000000001",
+            "user_id": "0195f0a4-6c1e-7cc3-9a51-3f2d8e1b7a10",
+            "slot_id": "0195f0a4-0000-7000-8000-000000000012@2027-01-15T08:00",
+            "quantity": 2, "from": "CONFIRMED", "to": "CANCELLED", "reason": "r",
+            "price_cents": 10000, "payment": "CARD",
+        });
+        if let Some(share) = share {
+            data["refund_percent"] = share;
+        }
+        data
+    }
+
+    #[test]
+    fn a_refund_share_is_required_and_at_most_the_whole() {
+        let decode = |v| serde_json::from_value::<BookingEnded>(v);
+        assert_eq!(decode(ended(Some(50.into()))).unwrap().refund_percent, 50);
+        assert_eq!(decode(ended(Some(100.into()))).unwrap().refund_percent, 100);
+        for bad in [
+            None,
+            Some((-1).into()),
+            Some(101.into()),
+            Some("all".into()),
+            Some(50.5.into()),
+        ] {
+            assert!(decode(ended(bad.clone())).is_err(), "{bad:?}");
         }
     }
 }

@@ -18,9 +18,14 @@ pub struct SlotsGenerated {
     pub requested: usize,
     /// Who asked: a user id, or the demo loader.
     pub by: String,
-    /// Slots written now, and slots that were there already.
+    /// Slots of this part written now, and slots of it that were there
+    /// already.
     pub created: usize,
     pub skipped: usize,
+    /// A generation is written in parts of up to 99 slots, each in one
+    /// transaction with its own event: this is part `part` of `parts`.
+    pub part: usize,
+    pub parts: usize,
 }
 
 impl Event for SlotsGenerated {

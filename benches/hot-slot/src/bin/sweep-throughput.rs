@@ -48,16 +48,12 @@ struct Args {
     /// Holds taken at once while setting up.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// Expiries in flight at once (the sweeper's own: 16).
+    #[arg(long, default_value_t = booking_sweeper::PLAN.parallel)]
+    parallel: usize,
     #[arg(long, default_value = "target/debug/platform-admin")]
     platform_admin: PathBuf,
 }
-
-/// The sweeper's plan, with a budget long enough for any `--holds`.
-const PLAN: SweepPlan = SweepPlan {
-    page: 200,
-    parallel: 16,
-    budget: std::time::Duration::from_secs(3600),
-};
 
 async fn run(args: Args) -> Result<(), Error> {
     let cloud = Cloud::load(&args.state_file)?;
@@ -115,12 +111,18 @@ async fn run(args: Args) -> Result<(), Error> {
         .await;
     println!("held {held} in {:.1} s", started.elapsed().as_secs_f64());
 
+    // A budget long enough for any `--holds`.
+    let plan = SweepPlan {
+        parallel: args.parallel,
+        budget: std::time::Duration::from_secs(3600),
+        ..booking_sweeper::PLAN
+    };
     let later = Utc::now() + Duration::hours(1);
     let started = Instant::now();
     let mut released = 0;
     loop {
         let sweep =
-            service::expire_lapsed(&bookings, later, &PLAN, &CorrelationId::generate()).await?;
+            service::expire_lapsed(&bookings, later, &plan, &CorrelationId::generate()).await?;
         released += sweep.expired;
         if sweep.expired == 0 {
             break;
@@ -128,7 +130,8 @@ async fn run(args: Args) -> Result<(), Error> {
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "sweep: released {released} lapsed holds in {secs:.1} s: {:.0} holds/s; one 45 s run clears about {:.0}",
+        "sweep ({} at once): released {released} lapsed holds in {secs:.1} s: {:.0} holds/s; one 45 s run clears about {:.0}",
+        plan.parallel,
         released as f64 / secs,
         released as f64 / secs * 45.0
     );

@@ -241,22 +241,31 @@ impl SlotStore for MemoryCatalog {
     ) -> Result<GenerationSummary, AppError> {
         let mut state = self.slots.lock().expect("lock");
         let mut summary = GenerationSummary::default();
-        for slot in slots {
-            if state.slots.contains_key(&slot.id) {
-                summary.skipped += 1;
-            } else {
-                state.slots.insert(slot.id.clone(), slot.clone());
-                summary.created += 1;
+        // Parts of 99, each with its event, as the table writes them.
+        let parts = slots.len().div_ceil(99);
+        for (index, chunk) in slots.chunks(99).enumerate() {
+            let mut part = GenerationSummary::default();
+            for slot in chunk {
+                if state.slots.contains_key(&slot.id) {
+                    part.skipped += 1;
+                } else {
+                    state.slots.insert(slot.id.clone(), slot.clone());
+                    part.created += 1;
+                }
             }
+            let announce = SlotsGenerated {
+                created: part.created,
+                skipped: part.skipped,
+                part: index + 1,
+                parts,
+                ..announce.clone()
+            };
+            let event = EventEnvelope::of(&announce, correlation_id.clone())
+                .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
+            state.outbox.push(event);
+            summary.created += part.created;
+            summary.skipped += part.skipped;
         }
-        let announce = SlotsGenerated {
-            created: summary.created,
-            skipped: summary.skipped,
-            ..announce.clone()
-        };
-        let event = EventEnvelope::of(&announce, correlation_id.clone())
-            .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
-        state.outbox.push(event);
         Ok(summary)
     }
 

@@ -2,6 +2,85 @@
 
 use super::*;
 
+/// How often a seat map's capacity is recounted when another map of the
+/// same slot wrote a larger count first.
+const SEAT_COUNT_ATTEMPTS: usize = 5;
+
+/// Slots written in one transaction with their event (DynamoDB takes 100
+/// items per transaction).
+const SLOTS_PER_TRANSACTION: usize = 99;
+
+/// Which part of a generation a transaction writes.
+#[derive(Debug, Clone, Copy)]
+struct PartOf {
+    part: usize,
+    parts: usize,
+}
+
+impl DynamoCatalog {
+    /// Writes the slots of `chunk` that do not exist yet and the part's
+    /// `SlotsGenerated` in one transaction. A slot that exists already
+    /// fails its condition and cancels the transaction: it is counted as
+    /// skipped and the rest are written again, until a transaction commits.
+    async fn generate_part(
+        &self,
+        chunk: &[Slot],
+        announce: &SlotsGenerated,
+        part: PartOf,
+        correlation_id: &CorrelationId,
+    ) -> Result<(usize, usize), AppError> {
+        let mut new: Vec<&Slot> = chunk.iter().collect();
+        loop {
+            let event = SlotsGenerated {
+                created: new.len(),
+                skipped: chunk.len() - new.len(),
+                part: part.part,
+                parts: part.parts,
+                ..announce.clone()
+            };
+            let envelope = EventEnvelope::of(&event, correlation_id.clone())
+                .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
+            let outbox = OutboxItem::new(EventSource::Catalog, &envelope)
+                .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?
+                .to_put(&self.table)?;
+            let mut items = Vec::with_capacity(new.len() + 1);
+            for slot in &new {
+                items.push(super::super::put_write(
+                    &self.table,
+                    SlotItem::new(slot),
+                    Some("attribute_not_exists(PK)"),
+                )?);
+            }
+            items.push(
+                aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                    .put(outbox)
+                    .build(),
+            );
+            let err = match super::super::transact_write(&self.client, items).await {
+                Ok(()) => return Ok((event.created, event.skipped)),
+                Err(e) => e,
+            };
+            let existing: Vec<usize> = super::super::cancellation_codes(&err)
+                .unwrap_or_default()
+                .iter()
+                .take(new.len())
+                .enumerate()
+                .filter(|(_, code)| *code == "ConditionalCheckFailed")
+                .map(|(i, _)| i)
+                .collect();
+            if existing.is_empty() {
+                return Err(super::super::transaction_error("generating slots", err));
+            }
+            let mut index = 0;
+            new.retain(|_| {
+                let keep = !existing.contains(&index);
+                index += 1;
+                keep
+            });
+        }
+    }
+}
+
 impl SlotStore for DynamoCatalog {
     /// Writes the slots that do not exist yet (16 at a time), leaving every
     /// existing one untouched, then records `event` (SlotsGenerated).
@@ -11,19 +90,21 @@ impl SlotStore for DynamoCatalog {
         announce: &SlotsGenerated,
         correlation_id: &CorrelationId,
     ) -> Result<GenerationSummary, AppError> {
-        let items: Vec<SlotItem> = slots.iter().map(SlotItem::new).collect();
-        let (created, skipped) = self.put_all_new(items, "writing a slot").await?;
-        let summary = GenerationSummary { created, skipped };
-        let announce = SlotsGenerated {
-            created,
-            skipped,
-            ..announce.clone()
-        };
-        let event = EventEnvelope::of(&announce, correlation_id.clone())
-            .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
-        let outbox = OutboxItem::new(EventSource::Catalog, &event)
-            .map_err(|e| AppError::internal("encoding SlotsGenerated", e))?;
-        self.put_new(outbox, "recording SlotsGenerated").await?;
+        // One transaction per part: its new slots and the `SlotsGenerated`
+        // that reports them, so the event exists if and only if they do.
+        let chunks: Vec<&[Slot]> = slots.chunks(SLOTS_PER_TRANSACTION).collect();
+        let mut summary = GenerationSummary::default();
+        for (index, chunk) in chunks.iter().enumerate() {
+            let part = PartOf {
+                part: index + 1,
+                parts: chunks.len(),
+            };
+            let (created, skipped) = self
+                .generate_part(chunk, announce, part, correlation_id)
+                .await?;
+            summary.created += created;
+            summary.skipped += skipped;
+        }
         Ok(summary)
     }
 
@@ -151,33 +232,57 @@ impl SlotStore for DynamoCatalog {
             })
             .collect();
         let (created, skipped) = self.put_all_new(items, "writing a seat").await?;
-        let mut summary = SeatMapSummary {
-            created,
-            skipped,
-            capacity: 0,
-        };
-        summary.capacity = u32::try_from(self.seats_of(id).await?.len()).unwrap_or(u32::MAX);
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(resource_pk(&id.resource_id)))
-            .key(keys::SK, s(id.sort_key()))
-            .update_expression("SET seated = :true, #capacity = :cap, remaining = :cap - booked")
-            .condition_expression("attribute_exists(PK) AND booked <= :cap")
-            .expression_attribute_names("#capacity", "capacity")
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":cap", AttributeValue::N(summary.capacity.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(summary),
-            Err(e) if is_conditional_failure(&e) => Err(AppError::conflict(
-                "CAPACITY_BELOW_BOOKED",
-                "the slot has more places booked than the seat map has seats",
-            )),
-            Err(e) => Err(AppError::internal("marking a slot seated", e)),
+        // Seats are only ever added, so the true count only grows. Another
+        // map of the same slot may be written at the same time: a count
+        // read before its seats landed must not overwrite a later, larger
+        // one. The capacity is set on the condition that it does not shrink
+        // a seated slot's, and recounted until it holds.
+        for _ in 0..SEAT_COUNT_ATTEMPTS {
+            let count = u32::try_from(self.seats_of(id).await?.len()).unwrap_or(u32::MAX);
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(resource_pk(&id.resource_id)))
+                .key(keys::SK, s(id.sort_key()))
+                .update_expression(
+                    "SET seated = :true, #capacity = :cap, remaining = :cap - booked",
+                )
+                .condition_expression(
+                    "attribute_exists(PK) AND booked <= :cap \
+                     AND (attribute_not_exists(seated) OR seated = :false OR #capacity <= :cap)",
+                )
+                .expression_attribute_names("#capacity", "capacity")
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(":false", AttributeValue::Bool(false))
+                .expression_attribute_values(":cap", AttributeValue::N(count.to_string()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {
+                    return Ok(SeatMapSummary {
+                        created,
+                        skipped,
+                        capacity: count,
+                    });
+                }
+                Err(e) if is_conditional_failure(&e) => {
+                    let now = self.get_slot(id).await?;
+                    if now.as_ref().is_some_and(|slot| slot.booked > count) {
+                        return Err(AppError::conflict(
+                            "CAPACITY_BELOW_BOOKED",
+                            "the slot has more places booked than the seat map has seats",
+                        ));
+                    }
+                    // A later count was written first: count again.
+                }
+                Err(e) => return Err(AppError::internal("marking a slot seated", e)),
+            }
         }
+        Err(AppError::Unavailable {
+            code: "CONTENTION",
+            message: "the seat map kept changing; send it again".into(),
+        })
     }
 
     /// Every seat of a slot, by seat id.
