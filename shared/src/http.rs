@@ -251,9 +251,19 @@ pub fn parse_json_up_to<T: DeserializeOwned>(
             format!("the request body exceeds {max_bytes} bytes"),
         ));
     }
-    serde_json::from_slice(bytes).map_err(|err| match err.classify() {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|err| body_error(&err.path().to_string(), err.inner()))?;
+    deserializer.end().map_err(|err| body_error("", &err))?;
+    Ok(value)
+}
+
+/// The refusal of a body serde could not read: of the wrong shape at
+/// `path`, or not JSON at all.
+fn body_error(path: &str, err: &serde_json::Error) -> AppError {
+    match err.classify() {
         serde_json::error::Category::Data => {
-            AppError::validation("INVALID_BODY", describe_shape_error(&err))
+            AppError::validation("INVALID_BODY", describe_shape_error(path, err))
         }
         _ => AppError::validation(
             "MALFORMED_JSON",
@@ -263,25 +273,72 @@ pub fn parse_json_up_to<T: DeserializeOwned>(
                 err.column()
             ),
         ),
-    })
+    }
 }
 
 /// What was wrong with a body's shape, naming fields but never echoing a
 /// value the client sent (which may be a password).
-fn describe_shape_error(err: &serde_json::Error) -> String {
-    let text = err.to_string();
+fn describe_shape_error(path: &str, err: &serde_json::Error) -> String {
+    // serde's message, without the position it appends.
+    let full = err.to_string();
+    let mut text = full.split(" at line ").next().unwrap_or(&full);
+    let mut path = path;
+    // A body read in two steps (a tagged request) names its field first:
+    // "`quantity` invalid type: ...".
+    if let Some(rest) = text.strip_prefix('`')
+        && let Some((inner, after)) = rest.split_once("` ")
+    {
+        path = inner;
+        text = after;
+    }
+    let field = (!path.is_empty() && path != "." && !text.contains(&format!("`{path}`")))
+        .then(|| format!("`{path}`"));
     let names_only = ["missing field", "unknown field", "duplicate field"]
         .iter()
         .any(|p| text.starts_with(p));
-    if names_only {
-        let first = text.split(", expected").next().unwrap_or(&text);
-        format!("the request body is invalid: {first}")
-    } else {
+    let what = if names_only {
+        text.split(", expected").next().unwrap_or(text).to_owned()
+    } else if text.starts_with("unknown variant") {
+        // The value sent is left out; the values allowed are named.
+        let allowed = text
+            .split("expected ")
+            .nth(1)
+            .unwrap_or("a documented value");
+        format!("is not {allowed}")
+    } else if let Some(expected) = text.split(", expected ").nth(1) {
+        format!("must be {}", plain(expected))
+    } else if text.starts_with("invalid value") || text.starts_with("invalid length") {
         format!(
-            "the request body does not have the expected fields and types (line {}, column {})",
-            err.line(),
-            err.column()
+            "must be {}",
+            plain(text.split("expected ").nth(1).unwrap_or("as documented"))
         )
+    } else {
+        "does not have the expected type".to_owned()
+    };
+    match field {
+        Some(field) if !names_only => format!("the request body is invalid: {field} {what}"),
+        Some(field) => format!("the request body is invalid: in {field}, {what}"),
+        None if names_only => format!("the request body is invalid: {what}"),
+        None => format!("the request body is invalid: it {what}"),
+    }
+}
+
+/// serde's name for an expected type, in words a client reads.
+fn plain(expected: &str) -> String {
+    match expected {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" => {
+            "a whole number".to_owned()
+        }
+        "f32" | "f64" => "a number".to_owned(),
+        "a sequence" => "a list".to_owned(),
+        "a map" => "an object".to_owned(),
+        other if other.starts_with("struct ") || other.starts_with("internally tagged enum") => {
+            "an object".to_owned()
+        }
+        other if other.starts_with("a string") || other.starts_with("a boolean") => {
+            other.to_owned()
+        }
+        other => other.to_owned(),
     }
 }
 
@@ -325,6 +382,38 @@ mod tests {
         assert!(!err.to_string().contains("12345678901"), "{err}");
         let err = parse_json::<Signup>(&request("{}", None)).unwrap_err();
         assert!(err.to_string().contains("missing field `email`"), "{err}");
+    }
+
+    #[test]
+    fn a_shape_error_names_the_field_and_what_it_must_be() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        #[serde(deny_unknown_fields)]
+        struct Order {
+            quantity: i64,
+            seats: Vec<String>,
+        }
+        let message = |body: &str| {
+            parse_json::<Order>(&request(body, None))
+                .unwrap_err()
+                .to_string()
+        };
+        let fractional = message(r#"{"quantity":2.5,"seats":[]}"#);
+        assert!(
+            fractional.contains("`quantity` must be a whole number"),
+            "{fractional}"
+        );
+        assert!(
+            !fractional.contains("2.5") && !fractional.contains("line"),
+            "{fractional}"
+        );
+        let nested = message(r#"{"quantity":1,"seats":["A-1",7]}"#);
+        assert!(nested.contains("`seats[1]` must be a string"), "{nested}");
+        let unknown = message(r#"{"quantity":1,"seats":[],"price":1}"#);
+        assert!(unknown.contains("unknown field `price`"), "{unknown}");
+        let trailing =
+            parse_json::<Order>(&request(r#"{"quantity":1,"seats":[]} x"#, None)).unwrap_err();
+        assert_eq!(trailing.code(), "MALFORMED_JSON");
     }
 
     #[test]

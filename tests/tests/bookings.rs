@@ -466,3 +466,43 @@ async fn the_bookings_list_filters_by_status_and_pages() {
         assert_eq!(res.status(), 400, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn a_body_of_the_wrong_shape_is_refused_naming_the_field_and_what_it_must_be() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let slot = cloud.new_slot(&admin, 4).await;
+    let token = cloud.user_token().await;
+    for (body, field, must) in [
+        (
+            json!({ "kind": "counted", "slot_id": slot, "quantity": 2.5 }),
+            "`quantity`",
+            "a whole number",
+        ),
+        (
+            json!({ "kind": "seated", "slot_id": slot, "seat_ids": ["A-1", 7] }),
+            "`seat_ids[1]`",
+            "a string",
+        ),
+    ] {
+        let res = cloud
+            .http
+            .post(cloud.url("/bookings"))
+            .bearer_auth(&token)
+            .header("idempotency-key", key())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        let error: Value = res.json().await.unwrap();
+        let message = error["message"].as_str().unwrap();
+        assert_eq!(error["code"], "INVALID_BODY");
+        assert!(
+            message.contains(field) && message.contains(must),
+            "{message}"
+        );
+        assert!(!message.contains("line"), "no parser positions: {message}");
+    }
+    assert_eq!(cloud.slot_view(&slot).await["remaining"], 4);
+}
