@@ -497,6 +497,26 @@ impl Cloud {
             .item
     }
 
+    /// The bodies of up to ten messages of a queue that mention `needle`,
+    /// only peeked: each is visible again at once, for its consumer.
+    pub async fn peek(&self, queue_url: &str, needle: &str) -> Vec<String> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .expect("peeking a queue");
+        out.messages()
+            .iter()
+            .filter_map(|m| m.body())
+            .filter(|b| b.contains(needle))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Messages still in a queue: visible plus in flight.
     pub async fn queue_depth(&self, queue_url: &str) -> u64 {
         use aws_sdk_sqs::types::QueueAttributeName as A;

@@ -121,8 +121,7 @@ async fn items_mentioning(cloud: &Cloud, needle: &str) -> Vec<(String, String)> 
     }
 }
 
-/// How many messages in any queue of the cloud mention `needle`. Messages
-/// are only peeked: each is visible again at once.
+/// How many messages in any queue of the cloud mention `needle`.
 async fn queued_mentioning(cloud: &Cloud, needle: &str) -> usize {
     let queues = cloud
         .sqs
@@ -132,20 +131,7 @@ async fn queued_mentioning(cloud: &Cloud, needle: &str) -> usize {
         .expect("listing queues");
     let mut count = 0;
     for url in queues.queue_urls() {
-        let out = cloud
-            .sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(0)
-            .send()
-            .await
-            .expect("peeking a queue");
-        count += out
-            .messages()
-            .iter()
-            .filter(|m| m.body().unwrap_or_default().contains(needle))
-            .count();
+        count += cloud.peek(url, needle).await.len();
     }
     count
 }

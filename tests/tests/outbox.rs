@@ -26,22 +26,12 @@ fn ping(note: String) -> EventEnvelope {
     EventEnvelope::of(&Ping::Diagnostic { note }, CorrelationId::generate()).expect("an envelope")
 }
 
-/// The parked messages that mention `needle`, peeked (visible again at once).
+/// The parked messages that mention `needle`.
 async fn parked_mentioning(cloud: &Cloud, needle: &str) -> Vec<Value> {
-    let url = cloud.reference("OutboxParkingQueue");
-    let out = cloud
-        .sqs
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .visibility_timeout(0)
-        .send()
+    cloud
+        .peek(&cloud.reference("OutboxParkingQueue"), needle)
         .await
-        .expect("peeking the parking queue");
-    out.messages()
         .iter()
-        .filter_map(|m| m.body())
-        .filter(|b| b.contains(needle))
         .map(|b| serde_json::from_str(b).expect("a parked message is JSON"))
         .collect()
 }

@@ -9,23 +9,10 @@ use shared::{CorrelationId, EventEnvelope, EventSource};
 use system_tests::saga::Touched;
 use system_tests::{Cloud, PATIENCE, bus_event, eventually};
 
-/// The dead-lettered messages of the refunder that mention `needle`
-/// (peeked: visible again at once).
+/// How many dead-lettered messages of the refunder mention `needle`.
 async fn dead_letters_mentioning(cloud: &Cloud, needle: &str) -> usize {
-    let url = cloud.reference("PaymentRefunderDeadLetterQueue");
-    let out = cloud
-        .sqs
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .visibility_timeout(0)
-        .send()
-        .await
-        .expect("peeking the dead-letter queue");
-    out.messages()
-        .iter()
-        .filter(|m| m.body().is_some_and(|b| b.contains(needle)))
-        .count()
+    let queue = cloud.reference("PaymentRefunderDeadLetterQueue");
+    cloud.peek(&queue, needle).await.len()
 }
 
 #[tokio::test]
