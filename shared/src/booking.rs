@@ -10,6 +10,7 @@ pub mod events;
 pub mod ports;
 pub mod rules;
 pub mod service;
+mod wire;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -139,88 +140,6 @@ pub enum BookingRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         payment: Option<PaymentChoice>,
     },
-}
-
-/// The fields of each kind of [`BookingRequest`], as a body carries them.
-mod wire {
-    use super::PaymentChoice;
-    use serde::Deserialize;
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Counted {
-        pub slot_id: String,
-        pub quantity: i64,
-        #[serde(default)]
-        pub holes: Option<u32>,
-        #[serde(default)]
-        pub payment: Option<PaymentChoice>,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Seated {
-        pub slot_id: String,
-        pub seat_ids: Vec<String>,
-        #[serde(default)]
-        pub payment: Option<PaymentChoice>,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Range {
-        pub resource_id: String,
-        pub date: String,
-        pub start: String,
-        pub end: String,
-        #[serde(default)]
-        pub payment: Option<PaymentChoice>,
-    }
-}
-
-impl<'de> Deserialize<'de> for BookingRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let mut body = serde_json::Value::deserialize(deserializer)?;
-        let kind = match body.as_object_mut().map(|fields| fields.remove("kind")) {
-            None => return Err(D::Error::custom("invalid type: expected an object")),
-            Some(None) => return Err(D::Error::missing_field("kind")),
-            Some(Some(serde_json::Value::String(kind))) => kind,
-            Some(Some(_)) => {
-                return Err(D::Error::custom("`kind` invalid type, expected a string"));
-            }
-        };
-        // An error inside a kind's fields keeps its path: "`quantity` ...".
-        fn fields<T: serde::de::DeserializeOwned, E: Error>(
-            body: serde_json::Value,
-        ) -> Result<T, E> {
-            serde_path_to_error::deserialize(body)
-                .map_err(|e| E::custom(format!("`{}` {}", e.path(), e.inner())))
-        }
-        match kind.as_str() {
-            "counted" => fields::<wire::Counted, D::Error>(body).map(|f| Self::Counted {
-                slot_id: f.slot_id,
-                quantity: f.quantity,
-                holes: f.holes,
-                payment: f.payment,
-            }),
-            "seated" => fields::<wire::Seated, D::Error>(body).map(|f| Self::Seated {
-                slot_id: f.slot_id,
-                seat_ids: f.seat_ids,
-                payment: f.payment,
-            }),
-            "range" => fields::<wire::Range, D::Error>(body).map(|f| Self::Range {
-                resource_id: f.resource_id,
-                date: f.date,
-                start: f.start,
-                end: f.end,
-                payment: f.payment,
-            }),
-            _ => Err(D::Error::custom(
-                "`kind` unknown variant, expected one of `counted`, `seated`, `range`",
-            )),
-        }
-    }
 }
 
 /// A validated booking request of any kind.

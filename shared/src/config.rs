@@ -59,33 +59,6 @@ impl PlatformConfig {
     }
 }
 
-/// The booking policy from the environment: `HOLD_MINUTES` (15),
-/// `BOOKING_CUTOFF_MINUTES` (0), `MAX_PLACES_PER_USER_SLOT` (10) and
-/// `MAX_UNPAID_HOLDS` (10), each at least 1 where a count.
-pub fn booking_policy() -> Result<crate::booking::rules::Policy, ConfigError> {
-    use crate::booking::rules::{Limits, Policy};
-    let hold: i64 = parsed_or("HOLD_MINUTES", crate::booking::DEFAULT_HOLD_MINUTES)?;
-    let defaults = Limits::default();
-    let count = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
-        let value: u32 = parsed_or(name, default)?;
-        if value == 0 {
-            return Err(ConfigError::Invalid {
-                name,
-                reason: "must be at least 1".into(),
-            });
-        }
-        Ok(value)
-    };
-    Ok(Policy {
-        hold: chrono::Duration::minutes(hold),
-        cutoff: booking_cutoff()?,
-        limits: Limits {
-            places_per_slot: count("MAX_PLACES_PER_USER_SLOT", defaults.places_per_slot)?,
-            unpaid_holds: count("MAX_UNPAID_HOLDS", defaults.unpaid_holds)?,
-        },
-    })
-}
-
 /// How long before a slot's start its bookings close:
 /// `BOOKING_CUTOFF_MINUTES`, 0 (until it starts) by default, at most a week.
 pub fn booking_cutoff() -> Result<chrono::Duration, ConfigError> {

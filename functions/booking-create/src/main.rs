@@ -1,14 +1,15 @@
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::booking::DynamoBookings;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
+use shared::booking::rules::Policy;
 use shared::clock::SystemClock;
-use shared::config::{booking_policy, required};
+use shared::config::required;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let table = required("TABLE_NAME")?;
-    let policy = booking_policy()?;
+    let policy = Policy::from_env()?;
     let aws = aws_config::load_from_env().await;
     let client = aws_sdk_dynamodb::Client::new(&aws);
     let bookings = DynamoBookings::new(client.clone(), &table);

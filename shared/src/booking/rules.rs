@@ -24,6 +24,35 @@ pub struct Policy {
     pub limits: Limits,
 }
 
+impl Policy {
+    /// The policy from the environment: `HOLD_MINUTES` (15),
+    /// `BOOKING_CUTOFF_MINUTES` (0), `MAX_PLACES_PER_USER_SLOT` (10) and
+    /// `MAX_UNPAID_HOLDS` (10), each count at least 1.
+    pub fn from_env() -> Result<Self, crate::config::ConfigError> {
+        use crate::config::{ConfigError, booking_cutoff, parsed_or};
+        let hold: i64 = parsed_or("HOLD_MINUTES", crate::booking::DEFAULT_HOLD_MINUTES)?;
+        let defaults = Limits::default();
+        let count = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            let value: u32 = parsed_or(name, default)?;
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: "must be at least 1".into(),
+                });
+            }
+            Ok(value)
+        };
+        Ok(Self {
+            hold: chrono::Duration::minutes(hold),
+            cutoff: booking_cutoff()?,
+            limits: Limits {
+                places_per_slot: count("MAX_PLACES_PER_USER_SLOT", defaults.places_per_slot)?,
+                unpaid_holds: count("MAX_UNPAID_HOLDS", defaults.unpaid_holds)?,
+            },
+        })
+    }
+}
+
 /// What a change is held to: when bookings of its slot close, and what
 /// the customer may hold (`None` for staff).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
