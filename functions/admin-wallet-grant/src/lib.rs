@@ -8,13 +8,10 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::clock::Clock;
-use shared::http::{
-    caller, correlation_id, error_response, idempotency_key, json_response, parse_json, path_param,
-    replayed,
-};
+use shared::http::{caller, correlation_id, idempotency_key, parse_json, path_param};
 use shared::identity::UserId;
 use shared::payment::GrantRequest;
-use shared::payment::ports::{ToppedUp, WalletStore};
+use shared::payment::ports::WalletStore;
 use shared::payment::topup::{self, TopUpAttempt};
 use shared::ports::UserStore;
 
@@ -40,14 +37,7 @@ pub async fn handle(
         topup::grant(wallets, users, &caller, &user, &attempt, &body).await
     }
     .await;
-    Ok(match result {
-        Ok(ToppedUp::New(entry)) => {
-            tracing::info!(entry_id = %entry.entry_id, points = entry.points, "goodwill points granted");
-            json_response(201, &entry, &correlation_id)
-        }
-        Ok(ToppedUp::Replayed(first)) => replayed(&first, &correlation_id),
-        Err(err) => error_response(&err, &correlation_id),
-    })
+    Ok(topup::answer(result, &correlation_id))
 }
 
 #[cfg(test)]

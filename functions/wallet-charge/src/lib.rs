@@ -8,11 +8,9 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::clock::Clock;
-use shared::http::{
-    caller, correlation_id, error_response, idempotency_key, json_response, parse_json, replayed,
-};
+use shared::http::{caller, correlation_id, idempotency_key, parse_json};
 use shared::payment::TopUpRequest;
-use shared::payment::ports::{CardPayments, ToppedUp, WalletStore};
+use shared::payment::ports::{CardPayments, WalletStore};
 use shared::payment::topup::{self, TopUpAttempt};
 
 pub async fn handle(
@@ -35,14 +33,7 @@ pub async fn handle(
         topup::top_up(wallets, cards, &attempt, &body).await
     }
     .await;
-    Ok(match result {
-        Ok(ToppedUp::New(entry)) => {
-            tracing::info!(entry_id = %entry.entry_id, points = entry.points, "wallet topped up");
-            json_response(201, &entry, &correlation_id)
-        }
-        Ok(ToppedUp::Replayed(first)) => replayed(&first, &correlation_id),
-        Err(err) => error_response(&err, &correlation_id),
-    })
+    Ok(topup::answer(result, &correlation_id))
 }
 
 #[cfg(test)]

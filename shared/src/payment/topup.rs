@@ -210,3 +210,20 @@ pub fn credit_event(
     };
     envelope.map_err(|e| AppError::internal("encoding a credit's event", e))
 }
+
+/// The HTTP answer to a credit: 201 with the new ledger entry, the first
+/// answer again on a replay (`idempotent-replayed: true`), or the refusal.
+pub fn answer(
+    result: Result<ToppedUp, AppError>,
+    correlation_id: &CorrelationId,
+) -> lambda_http::Response<lambda_http::Body> {
+    use crate::http::{error_response, json_response, replayed};
+    match result {
+        Ok(ToppedUp::New(entry)) => {
+            tracing::info!(entry_id = %entry.entry_id, kind = ?entry.kind, points = entry.points, "wallet credited");
+            json_response(201, &entry, correlation_id)
+        }
+        Ok(ToppedUp::Replayed(first)) => replayed(&first, correlation_id),
+        Err(err) => error_response(&err, correlation_id),
+    }
+}
