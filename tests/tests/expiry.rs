@@ -102,7 +102,7 @@ async fn expiry_racing_a_cancel_gives_the_places_back_exactly_once() {
 /// Holds `count` places of `slot`, one per booking, spread over fresh
 /// customers, straight through the booking service against the cloud's
 /// table (an HTTP request per hold would only slow the test down).
-async fn many_holds(cloud: &Cloud, slot: &str, count: usize) {
+async fn many_holds(cloud: &Cloud, slot: &str, count: usize) -> Vec<shared::booking::Booking> {
     use futures::StreamExt;
     use shared::adapters::dynamo::booking::DynamoBookings;
     use shared::adapters::dynamo::catalog::DynamoCatalog;
@@ -140,10 +140,16 @@ async fn many_holds(cloud: &Cloud, slot: &str, count: usize) {
             }
         })
         .buffer_unordered(16)
-        .filter(|r| std::future::ready(r.is_ok()))
-        .count()
+        .filter_map(|r| async move {
+            match r {
+                Ok(service::Created::New(booking)) => Some(*booking),
+                _ => None,
+            }
+        })
+        .collect::<Vec<_>>()
         .await;
-    assert_eq!(held, count, "every hold taken");
+    assert_eq!(held.len(), count, "every hold taken");
+    held
 }
 
 #[tokio::test]
@@ -168,4 +174,91 @@ async fn one_sweep_releases_a_whole_minutes_lapsed_holds_not_just_one_page() {
         1000,
         "one run gave every lapsed place back"
     );
+}
+
+/// A customer's counter: `places` of `SLOT#<slot>` or `pending` of `HOLDS`.
+async fn usage(cloud: &Cloud, user: &str, sort_key: &str, field: &str) -> i64 {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let item = cloud
+        .dynamodb
+        .get_item()
+        .table_name(cloud.table())
+        .key("PK", AttributeValue::S(format!("USAGE#{user}")))
+        .key("SK", AttributeValue::S(sort_key.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    let value = item.item().and_then(|i| i.get(field)).cloned();
+    value.map_or(0, |v| v.as_n().unwrap().parse().unwrap())
+}
+
+#[tokio::test]
+async fn lapsed_holds_released_together_when_one_moved_meanwhile_count_every_place_once() {
+    use shared::adapters::dynamo::booking::DynamoBookings;
+    use shared::booking::BookingStatus;
+    use shared::booking::events::EndedAs;
+    use shared::booking::ports::{BookingStore, Release};
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let slot = cloud.new_slot(&admin, 60).await;
+    // Five holds per customer: the batch writes each customer's counters
+    // once for all five.
+    let holds = many_holds(&cloud, &slot, 45).await;
+    let bookings = DynamoBookings::new(cloud.dynamodb.clone(), cloud.table());
+    let correlation_id = shared::CorrelationId::generate();
+    let later = Utc::now() + Duration::hours(1);
+
+    // One of them is cancelled after the sweeper read its page.
+    let moved = &holds[20];
+    let cancel = Release {
+        from: &[BookingStatus::Pending],
+        to: BookingStatus::Cancelled,
+        by: "the customer",
+        reason: "cancelled by the customer",
+        ended_as: EndedAs::Cancelled,
+        correlation_id: &correlation_id,
+        now: Utc::now(),
+        refund_percent: 100,
+    };
+    bookings.release(moved, &cancel).await.unwrap();
+
+    let expiry = Release {
+        from: &[BookingStatus::Pending],
+        to: BookingStatus::Expired,
+        by: "sweeper",
+        reason: "the hold expired unpaid",
+        ended_as: EndedAs::Expired,
+        correlation_id: &correlation_id,
+        now: later,
+        refund_percent: 100,
+    };
+    let answers = bookings.release_together(&holds, &expiry).await;
+    assert_eq!(answers.len(), holds.len());
+    for (i, answer) in answers.iter().enumerate() {
+        match answer {
+            Ok(released) => {
+                assert_ne!(i, 20, "the cancelled hold is not expired too");
+                assert_eq!(released.status, BookingStatus::Expired);
+            }
+            Err(e) => {
+                assert_eq!(i, 20, "only the cancelled hold is refused: {e:?}");
+                assert_eq!(e.status(), 409);
+            }
+        }
+    }
+    assert_eq!(cloud.slot_view(&slot).await["remaining"], 60);
+    for hold in &holds {
+        let user = hold.user_id.to_string();
+        assert_eq!(
+            usage(&cloud, &user, &format!("SLOT#{slot}"), "places").await,
+            0
+        );
+        assert_eq!(usage(&cloud, &user, "HOLDS", "pending").await, 0);
+    }
+    // The same batch again finds nothing left to release.
+    let again = bookings.release_together(&holds, &expiry).await;
+    assert!(again.iter().all(Result::is_err));
+    assert_eq!(cloud.slot_view(&slot).await["remaining"], 60);
 }

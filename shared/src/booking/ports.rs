@@ -312,6 +312,16 @@ pub trait BookingStore: BookingReader {
         release: &Release<'_>,
     ) -> impl Future<Output = Result<Booking, AppError>> + Send;
 
+    /// [`release`](Self::release) of each of `holds` (lapsed holds of one
+    /// slot, as the sweeper finds them), one answer per hold, in order. A
+    /// store may write them in fewer transactions than holds; each answer
+    /// is still the one `release` would give.
+    fn release_together(
+        &self,
+        holds: &[Booking],
+        release: &Release<'_>,
+    ) -> impl Future<Output = Vec<Result<Booking, AppError>>> + Send;
+
     /// PENDING becomes CONFIRMED, with the entry and event of
     /// [`confirmation`], conditional on the hold being live at `now`.
     fn confirm(

@@ -448,6 +448,18 @@ impl BookingStore for MemoryBookings {
         Ok(())
     }
 
+    async fn release_together(
+        &self,
+        holds: &[Booking],
+        release: &Release<'_>,
+    ) -> Vec<Result<Booking, AppError>> {
+        let mut answers = Vec::with_capacity(holds.len());
+        for booking in holds {
+            answers.push(self.release(booking, release).await);
+        }
+        answers
+    }
+
     async fn release(&self, booking: &Booking, release: &Release<'_>) -> Result<Booking, AppError> {
         let mut bookings = self.bookings.lock().expect("lock");
         let mut records = self.state.lock().expect("lock");

@@ -8,6 +8,7 @@ use crate::booking::events::{BookingModified, EndedAs, Placement};
 use crate::booking::ports::{BookingChange, BookingStore, ChangeRefused, Release};
 use crate::booking::rules;
 use crate::booking::{Booking, BookingId, BookingStatus, HistoryEntry, Modification, Quantity};
+use crate::catalog::SlotId;
 use crate::catalog::ports::{ResourceStore, SlotStore};
 use crate::identity::Caller;
 use crate::payment::RefundPolicy;
@@ -163,17 +164,20 @@ pub struct Sweep {
 pub struct SweepPlan {
     /// Holds read per page, oldest first.
     pub page: usize,
-    /// Expiries in flight at once.
+    /// Slots whose holds are released at once (a slot's own holds are
+    /// released one batch after another: they all write its places).
     pub parallel: usize,
     /// How long a sweep keeps taking pages; the next run takes the rest.
     pub budget: std::time::Duration,
 }
 
 /// Expires the holds whose time ran out at `now`, a page at a time, oldest
-/// first, `plan.parallel` at once, until none is left or `plan.budget` is
-/// spent, giving their places back. Each expiry is conditional on the
-/// booking still being PENDING with its hold run out, so a payment or a
-/// cancel that wins the race leaves it alone.
+/// first, until none is left or `plan.budget` is spent, giving their places
+/// back. A page's holds of one slot are released together (in as few
+/// transactions as the store allows, one after another: they all write the
+/// slot's places), `plan.parallel` slots at once. Each expiry is
+/// conditional on the booking still being PENDING with its hold run out,
+/// so a payment or a cancel that wins the race leaves it alone.
 pub async fn expire_lapsed(
     bookings: &impl BookingStore,
     now: DateTime<Utc>,
@@ -195,11 +199,14 @@ pub async fn expire_lapsed(
     let mut sweep = Sweep::default();
     loop {
         let page = bookings.expired_holds(now, plan.page).await?;
+        let groups = by_slot(&page);
         let outcomes: Vec<Result<Booking, AppError>> = futures::stream::iter(
-            page.iter()
-                .map(|booking| bookings.release(booking, &release)),
+            groups
+                .iter()
+                .map(|holds| bookings.release_together(holds, &release)),
         )
         .buffer_unordered(plan.parallel.max(1))
+        .flat_map(futures::stream::iter)
         .collect()
         .await;
         let expired_before = sweep.expired;
@@ -220,4 +227,23 @@ pub async fn expire_lapsed(
             return Ok(sweep);
         }
     }
+}
+
+/// `page`'s holds grouped by slot, in the order their slots first appear.
+fn by_slot(page: &[Booking]) -> Vec<Vec<Booking>> {
+    let mut order: Vec<&SlotId> = Vec::new();
+    let mut groups: std::collections::HashMap<&SlotId, Vec<Booking>> = Default::default();
+    for booking in page {
+        groups
+            .entry(&booking.slot_id)
+            .or_insert_with(|| {
+                order.push(&booking.slot_id);
+                Vec::new()
+            })
+            .push(booking.clone());
+    }
+    order
+        .into_iter()
+        .filter_map(|slot| groups.remove(slot))
+        .collect()
 }

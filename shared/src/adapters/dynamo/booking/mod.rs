@@ -9,6 +9,7 @@
 
 mod items;
 mod queries;
+mod release;
 mod store;
 mod writes;
 

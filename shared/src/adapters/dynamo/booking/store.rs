@@ -23,7 +23,10 @@ use super::super::payment::IntentItem;
 use super::super::{keys, n, s};
 
 impl DynamoBookings {
-    fn key_update(&self, booking: &Booking) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    pub(super) fn key_update(
+        &self,
+        booking: &Booking,
+    ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
         Update::builder()
             .table_name(&self.table)
             .key(keys::PK, s(booking_pk(&booking.id)))
@@ -250,66 +253,15 @@ impl BookingStore for DynamoBookings {
     }
 
     async fn release(&self, booking: &Booking, release: &Release<'_>) -> Result<Booking, AppError> {
-        let mut builder = self
-            .key_update(booking)
-            .update_expression("SET #status = :to, updated_at = :now REMOVE GSI2PK, GSI2SK")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":to", s(release.to.as_str()))
-            .expression_attribute_values(":now", s(stamp(release.now)))
-            .expression_attribute_values(":q", n(booking.quantity))
-            .expression_attribute_values(":slot", s(booking.slot_id.to_string()));
-        let mut names = Vec::new();
-        for (i, status) in release.from.iter().enumerate() {
-            let name = format!(":from{i}");
-            builder = builder.expression_attribute_values(&name, s(status.as_str()));
-            names.push(name);
-        }
-        let mut condition = format!(
-            "#status IN ({}) AND quantity = :q AND slot_id = :slot",
-            names.join(", ")
-        );
-        if release.to == BookingStatus::Expired {
-            // GSI2SK is the hold's expiry as a fixed-width stamp, present only
-            // while the hold is: a string comparison that orders like time.
-            condition.push_str(" AND GSI2SK <= :due");
-            builder = builder.expression_attribute_values(":due", s(due(release.now)));
-        }
-        let update = builder
-            .condition_expression(condition)
-            .build()
-            .map_err(|e| AppError::internal("building the booking update", e))?;
-        let slot = &booking.slot_id;
-        let mut tx = Tx::new(&self.table);
-        tx.raw_update(Part::Booking, update);
-        tx.put(
-            Part::Other,
-            history_item(&booking.id, &release.entry(booking), "001"),
-            None,
-        )?;
-        tx.outbox(&release.event(booking)?)?;
-        if booking.units.is_empty() {
-            tx.give_back(slot, booking.quantity)?;
-        }
-        if let Some(back) = &booking.back_nine_slot_id {
-            tx.give_back(back, booking.quantity)?;
-        }
-        for unit in &booking.units {
-            tx.free_unit(&slot.resource_id, slot.date, *unit, &booking.id)?;
-        }
-        for seat in &booking.seats {
-            tx.free_seat(slot, &seat.seat_id, &booking.id)?;
-        }
-        if booking.units.is_empty() {
-            tx.count_places(&booking.user_id, slot, -i64::from(booking.quantity), None)?;
-        }
-        if booking.status == BookingStatus::Pending {
-            tx.count_holds(&booking.user_id, -1, None)?;
-        }
-        match tx.send(&self.client, "releasing a booking").await {
-            Ok(()) => Ok(release.released(booking)),
-            Err(refused) if refused.has(&Part::Booking) => Err(release.refused()),
-            Err(refused) => Err(refused.error),
-        }
+        self.release_one(booking, release).await
+    }
+
+    async fn release_together(
+        &self,
+        holds: &[Booking],
+        release: &Release<'_>,
+    ) -> Vec<Result<Booking, AppError>> {
+        self.release_batch(holds, release).await
     }
 
     async fn confirm(
