@@ -313,6 +313,11 @@ pub struct Booking {
     pub user_id: UserId,
     pub kind: String,
     pub venue_id: VenueId,
+    /// The company that owns the venue (absent only on bookings made
+    /// before companies existed: only the platform administrator manages
+    /// those, besides their customer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<crate::identity::CompanyId>,
     /// The venue's zone, in which `slot_id`'s wall-clock time is read.
     pub time_zone: TimeZone,
     pub slot_id: SlotId,

@@ -65,6 +65,11 @@ pub enum VenueKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Venue {
     pub id: VenueId,
+    /// The company that owns it. Absent only on a venue created before
+    /// companies existed, until `platform-admin adopt-venues` gives it the
+    /// default company; only the platform administrator manages it then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<crate::identity::CompanyId>,
     pub name: String,
     pub kind: VenueKind,
     pub city: String,

@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::identity::{Caller, Role, UserId};
+use crate::identity::{Caller, Role, Staff, UserId};
 use crate::{AppError, CorrelationId, correlation};
 
 /// Request bodies above this size are refused before parsing.
@@ -168,6 +168,8 @@ pub mod authorizer_context {
     pub const USER_ID: &str = "user_id";
     pub const ROLE: &str = "role";
     pub const SESSION_ID: &str = "session_id";
+    /// The caller's memberships, [`crate::identity::Staff::encode`]d.
+    pub const STAFF: &str = "staff";
 }
 
 /// The `limit` query parameter of a paged list: 1 to `max`, `default`
@@ -202,7 +204,17 @@ pub fn caller(req: &Request) -> Result<Caller, AppError> {
     let role = text(authorizer_context::ROLE)
         .and_then(Role::parse)
         .ok_or_else(unauthenticated)?;
-    Ok(Caller { user_id, role })
+    // Absent: staff of no company (an authorizer answer cached before
+    // memberships existed); present but unreadable: refused.
+    let staff = match text(authorizer_context::STAFF) {
+        None => Staff::default(),
+        Some(staff) => Staff::decode(staff).ok_or_else(unauthenticated)?,
+    };
+    Ok(Caller {
+        user_id,
+        role,
+        staff,
+    })
 }
 
 /// Parses a JSON request body into `T`, refusing what is not JSON, too

@@ -13,7 +13,10 @@ pub mod events;
 #[cfg(feature = "passwords")]
 pub mod password;
 pub mod service;
+pub mod staff;
 pub mod tokens;
+
+pub use staff::{CompanyId, Scope, Staff, StaffRole};
 
 use std::fmt;
 
@@ -75,7 +78,7 @@ impl LoginPolicy {
 }
 
 /// A user's id: a UUID (v7, so ids sort by creation time).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct UserId(String);
 
@@ -333,8 +336,10 @@ impl Phone {
     }
 }
 
-/// What an account may do. Every account is a USER; an ADMIN also holds
-/// every admin permission.
+/// What an account may do on the platform. Every account is a USER; an
+/// ADMIN (the platform administrator) also holds every permission, in
+/// every company. What staff may do in their companies is their
+/// [`StaffRole`]'s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Role {
@@ -366,8 +371,11 @@ impl Role {
             | Permission::StatsRead
             | Permission::DlqRedrive
             | Permission::BookingsManage
+            | Permission::BookingsRead
             | Permission::DiagnosticsRun
-            | Permission::WalletGrant => self == Self::Admin,
+            | Permission::WalletGrant
+            | Permission::CompaniesManage
+            | Permission::StaffManage => self == Self::Admin,
         }
     }
 }
@@ -387,16 +395,25 @@ pub enum Permission {
     DiagnosticsRun,
     /// Grant goodwill points to any wallet.
     WalletGrant,
+    /// Read bookings (of a company's venues, for staff).
+    BookingsRead,
+    /// Create companies and change or close them.
+    CompaniesManage,
+    /// Add, change and remove a company's staff.
+    StaffManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 9] = [
         Self::CatalogWrite,
         Self::StatsRead,
         Self::DlqRedrive,
         Self::BookingsManage,
         Self::DiagnosticsRun,
         Self::WalletGrant,
+        Self::BookingsRead,
+        Self::CompaniesManage,
+        Self::StaffManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -407,6 +424,9 @@ impl Permission {
             Self::BookingsManage => "bookings:manage",
             Self::DiagnosticsRun => "diagnostics:run",
             Self::WalletGrant => "wallet:grant",
+            Self::BookingsRead => "bookings:read",
+            Self::CompaniesManage => "companies:manage",
+            Self::StaffManage => "staff:manage",
         }
     }
 }
@@ -417,32 +437,67 @@ impl fmt::Display for Permission {
     }
 }
 
-/// The authenticated caller of a request, as the authorizer vouched for it.
+/// The authenticated caller of a request, as the authorizer vouched for it:
+/// who, their platform role, and their memberships as of the authorizer's
+/// answer (cached for `ReauthorizeEvery`, the bound on a staff change).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub user_id: UserId,
     pub role: Role,
+    pub staff: Staff,
 }
 
 impl Caller {
-    /// `Ok` when the caller's role holds `permission`, else a 403.
+    /// A caller who is staff of no company.
+    pub fn new(user_id: UserId, role: Role) -> Self {
+        Self {
+            user_id,
+            role,
+            staff: Staff::default(),
+        }
+    }
+
+    /// `Ok` when the caller's platform role holds `permission`, else a
+    /// 403: for what is the platform's alone.
     pub fn require(&self, permission: Permission) -> Result<(), AppError> {
         if self.role.permits(permission) {
             Ok(())
         } else {
-            Err(AppError::Forbidden {
-                code: "FORBIDDEN",
-                message: format!("this action needs the {permission} permission"),
-            })
+            Err(staff::forbidden(permission))
         }
     }
 
-    /// `Ok` when the caller is `owner` or may manage everyone's bookings.
-    pub fn require_owner_or(&self, owner: &UserId, permission: Permission) -> Result<(), AppError> {
-        if &self.user_id == owner {
-            Ok(())
+    /// Where the caller holds `permission`: everywhere for the platform
+    /// administrator, else the companies whose role grants it. Holding it
+    /// nowhere is a 403 before any target is read.
+    pub fn scope(&self, permission: Permission) -> Result<Scope, AppError> {
+        let scope = if self.role.permits(permission) {
+            Scope::everywhere(permission)
         } else {
-            self.require(permission)
+            Scope::within(permission, &self.staff)
+        };
+        if scope.is_empty() {
+            return Err(staff::forbidden(permission));
+        }
+        Ok(scope)
+    }
+
+    /// `Ok` when the caller is `owner`, or holds `permission` in `company`
+    /// (the target's company); else `hidden()`, or a 403 for staff of that
+    /// company whose role lacks it.
+    pub fn require_owner_or_in(
+        &self,
+        owner: &UserId,
+        company: Option<&CompanyId>,
+        permission: Permission,
+        hidden: impl FnOnce() -> AppError,
+    ) -> Result<(), AppError> {
+        if &self.user_id == owner {
+            return Ok(());
+        }
+        match self.scope(permission) {
+            Ok(scope) => scope.check(company, hidden),
+            Err(_) => Err(hidden()),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod adapters;
 pub mod booking;
 pub mod catalog;
 pub mod clock;
+pub mod company;
 pub mod config;
 pub mod consumer;
 pub mod correlation;

@@ -144,10 +144,40 @@ pub mod catalog {
         TimeZone::parse("Europe/London").expect("a zone")
     }
 
+    /// The company that owns the fixtures' venue.
+    pub const COMPANY: &str = "0195f0a4-5000-7000-8000-000000000001";
+
+    pub fn company_id() -> crate::identity::CompanyId {
+        crate::identity::CompanyId::parse(COMPANY).expect("an id")
+    }
+
+    /// The fixtures' company, Links Holdings, which owns their venue.
+    pub async fn company(store: &crate::adapters::memory::MemoryCompanies) {
+        use crate::company::ports::CompanyStore;
+        let company = crate::company::Company {
+            id: company_id(),
+            name: "Links Holdings".into(),
+            contact_email: crate::identity::Email::parse("office@links.example").expect("an email"),
+            status: crate::company::CompanyStatus::Active,
+            created_at: "2027-01-01T00:00:00Z".parse().expect("an instant"),
+        };
+        let activity = crate::EventEnvelope::of(
+            &crate::identity::events::AdminActivity::CompanyCreated {
+                company_id: company.id.clone(),
+                name: company.name.clone(),
+                actor: "fixtures".into(),
+            },
+            crate::CorrelationId::generate(),
+        )
+        .expect("an event");
+        store.create(&company, &activity).await.expect("a company");
+    }
+
     /// The fixtures' venue, a golf club called Royal Links.
     pub async fn venue(store: &MemoryCatalog) {
         let venue = Venue {
             id: venue_id(),
+            company_id: Some(company_id()),
             name: "Royal Links".into(),
             kind: VenueKind::GolfClub,
             city: "St Andrews".into(),
@@ -269,6 +299,7 @@ pub mod booking {
             user_id: user.clone(),
             kind: "counted".into(),
             venue_id: super::catalog::venue_id(),
+            company_id: Some(super::catalog::company_id()),
             time_zone: super::catalog::zone(),
             slot_id: slot.clone(),
             starts_at: super::catalog::zone().local(super::catalog::zone().starts_at(&slot)),

@@ -204,13 +204,28 @@ impl Cloud {
         access_token(&self.login(&account).await)
     }
 
-    /// Creates a venue with one resource through the admin API; returns the
-    /// resource id.
+    /// A fresh company, created through the admin API by the platform
+    /// administrator `admin`; returns its id.
+    pub async fn new_company(&self, admin: &str) -> String {
+        let res = self
+            .post(
+                "/admin/companies",
+                &serde_json::json!({ "name": "Test Company", "contact_email": "office@test-company.example" }),
+                Some(admin),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "creating a company");
+        let company: Value = res.json().await.expect("company");
+        company["id"].as_str().expect("company id").to_owned()
+    }
+
+    /// Creates a venue of a fresh company with one resource through the
+    /// admin API; returns the resource id.
     pub async fn new_resource(&self, admin: &str, kind: &str) -> String {
         let venue = self
             .post(
                 "/admin/venues",
-                &serde_json::json!({ "name": "Test Venue", "kind": "GOLF_CLUB", "city": "Testville", "time_zone": dates::VENUE_ZONE.name() }),
+                &serde_json::json!({ "company_id": self.new_company(admin).await, "name": "Test Venue", "kind": "GOLF_CLUB", "city": "Testville", "time_zone": dates::VENUE_ZONE.name() }),
                 Some(admin),
             )
             .await;

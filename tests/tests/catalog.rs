@@ -108,7 +108,8 @@ async fn venues_and_resources_are_listed_publicly_and_written_by_admins_only() {
     let admin = cloud.admin_token().await;
     let user = cloud.user_token().await;
     let name = format!("Venue {}", uuid::Uuid::new_v4());
-    let body = json!({ "name": name, "kind": "CONCERT_HALL", "city": "Seoul", "time_zone": system_tests::dates::VENUE_ZONE.name() });
+    let company = cloud.new_company(&admin).await;
+    let body = json!({ "company_id": company, "name": name, "kind": "CONCERT_HALL", "city": "Seoul", "time_zone": system_tests::dates::VENUE_ZONE.name() });
     assert_eq!(
         cloud
             .post("/admin/venues", &body, Some(&user))

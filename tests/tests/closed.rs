@@ -13,7 +13,7 @@ async fn a_closed_venue_refuses_bookings_and_takes_nothing() {
     let venue: Value = cloud
         .post(
             "/admin/venues",
-            &json!({ "name": "Closing Club", "kind": "GOLF_CLUB", "city": "Testville", "time_zone": system_tests::dates::VENUE_ZONE.name() }),
+            &json!({ "company_id": cloud.new_company(&admin).await, "name": "Closing Club", "kind": "GOLF_CLUB", "city": "Testville", "time_zone": system_tests::dates::VENUE_ZONE.name() }),
             Some(&admin),
         )
         .await

@@ -97,13 +97,14 @@ fn check(
 fn no_request_body_makes_any_route_answer_5xx() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let handle = rt.handle().clone();
-    let (cloud, admin, user, resource, slot) = rt.block_on(async {
+    let (cloud, admin, user, resource, slot, company) = rt.block_on(async {
         let cloud = Cloud::connect().await;
         let admin = cloud.admin_token().await;
         let user = cloud.user_token().await;
         let slot = cloud.new_slot(&admin, 1000).await;
         let resource = slot.split('@').next().unwrap().to_owned();
-        (cloud, admin, user, resource, slot)
+        let company = cloud.new_company(&admin).await;
+        (cloud, admin, user, resource, slot, company)
     });
     let week = Today::at_venue().price_week();
     let routes: Vec<(String, String, Value, bool)> = vec![
@@ -151,7 +152,7 @@ fn no_request_body_makes_any_route_answer_5xx() {
         (
             "/admin/venues".into(),
             admin.clone(),
-            json!({ "name": "V", "kind": "OTHER", "city": "C", "time_zone": system_tests::dates::VENUE_ZONE.name() }),
+            json!({ "company_id": company, "name": "V", "kind": "OTHER", "city": "C", "time_zone": system_tests::dates::VENUE_ZONE.name() }),
             false,
         ),
     ];

@@ -20,7 +20,7 @@ async fn room(cloud: &Cloud, admin: &str) -> String {
     let venue: Value = cloud
         .post(
             "/admin/venues",
-            &json!({ "name": "Hub", "kind": "COWORKING", "city": "Town", "time_zone": system_tests::dates::VENUE_ZONE.name() }),
+            &json!({ "company_id": cloud.new_company(admin).await, "name": "Hub", "kind": "COWORKING", "city": "Town", "time_zone": system_tests::dates::VENUE_ZONE.name() }),
             Some(admin),
         )
         .await

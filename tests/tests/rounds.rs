@@ -42,7 +42,7 @@ async fn course(cloud: &Cloud, admin: &str) -> (String, String) {
     let venue: Value = cloud
         .post(
             "/admin/venues",
-            &json!({ "name": "Links", "kind": "GOLF_CLUB", "city": "Fife", "time_zone": system_tests::dates::VENUE_ZONE.name() }),
+            &json!({ "company_id": cloud.new_company(admin).await, "name": "Links", "kind": "GOLF_CLUB", "city": "Fife", "time_zone": system_tests::dates::VENUE_ZONE.name() }),
             Some(admin),
         )
         .await
@@ -187,7 +187,7 @@ async fn rounds_that_cannot_be_played_are_refused() {
     let venue: Value = cloud
         .post(
             "/admin/venues",
-            &json!({ "name": "Club", "kind": "GOLF_CLUB", "city": "Town", "time_zone": system_tests::dates::VENUE_ZONE.name() }),
+            &json!({ "company_id": cloud.new_company(&admin).await, "name": "Club", "kind": "GOLF_CLUB", "city": "Town", "time_zone": system_tests::dates::VENUE_ZONE.name() }),
             Some(&admin),
         )
         .await

@@ -155,10 +155,19 @@ pub async fn new_slot(
     date: &str,
     capacity: u32,
 ) -> Result<String, Error> {
+    let company = cloud
+        .post(
+            "/admin/companies",
+            &json!({ "name": "Bench Company", "contact_email": "bench@example.com" }),
+            Some(token),
+            201,
+        )
+        .await?;
+    let company = company["id"].as_str().ok_or("the company has no id")?;
     let venue = cloud
         .post(
             "/admin/venues",
-            &json!({ "name": "Bench Venue", "kind": "GOLF_CLUB", "city": "Benchville", "time_zone": VENUE_ZONE.name() }),
+            &json!({ "company_id": company, "name": "Bench Venue", "kind": "GOLF_CLUB", "city": "Benchville", "time_zone": VENUE_ZONE.name() }),
             Some(token),
             201,
         )

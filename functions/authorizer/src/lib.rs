@@ -6,7 +6,9 @@
 //! must still be active, so logout, a detected refresh-token replay and a
 //! role change cut its access tokens off too (API Gateway caches each
 //! token's answer for `ReauthorizeEvery`, so this costs one read per token
-//! per cache period). A missing or bad token is the error `Unauthorized`,
+//! per cache period). It also passes the caller's memberships (one query of
+//! their staff items per answer), so a staff change takes effect within the
+//! same cache period. A missing or bad token is the error `Unauthorized`,
 //! which API Gateway answers with 401.
 //! Permissions are not decided here: functions check them through
 //! `shared::identity::Caller::require`, which answers a JSON 403.
@@ -17,6 +19,8 @@ use aws_lambda_events::apigw::{
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use shared::clock::Clock;
+use shared::company::ports::CompanyReader;
+use shared::identity::Staff;
 use shared::identity::tokens::AccessTokens;
 use shared::ports::SessionStore;
 
@@ -27,6 +31,8 @@ pub struct Context {
     pub user_id: String,
     pub role: String,
     pub session_id: String,
+    /// The caller's memberships (`shared::identity::Staff::encode`).
+    pub staff: String,
 }
 
 /// Why a request is not let through.
@@ -54,6 +60,7 @@ impl From<Refusal> for Diagnostic {
 pub async fn handle(
     tokens: &AccessTokens,
     sessions: &impl SessionStore,
+    companies: &impl CompanyReader,
     clock: &impl Clock,
     event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>,
 ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse<Context>, Refusal> {
@@ -75,6 +82,13 @@ pub async fn handle(
                     return Err(Refusal::Unavailable);
                 }
             }
+            let staff = match companies.memberships(&caller.user_id).await {
+                Ok(memberships) => Staff::of(memberships),
+                Err(err) => {
+                    tracing::error!(error = %err, "memberships lookup failed");
+                    return Err(Refusal::Unavailable);
+                }
+            };
             tracing::info!(user_id = %caller.user_id, role = caller.role.as_str(), route = ?request.route_key, "authorized");
             let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
             response.is_authorized = true;
@@ -82,6 +96,7 @@ pub async fn handle(
                 user_id: caller.user_id.to_string(),
                 role: caller.role.as_str().to_owned(),
                 session_id: claims.sid,
+                staff: staff.encode(),
             };
             Ok(response)
         }
@@ -95,7 +110,7 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::adapters::memory::MemoryIdentity;
+    use shared::adapters::memory::{MemoryCompanies, MemoryIdentity};
     use shared::clock::FixedClock;
     use shared::identity::tokens::{SigningKey, TokenSettings};
     use shared::identity::{Role, UserId};
@@ -153,6 +168,7 @@ mod tests {
         let res = handle(
             &tokens(),
             &store,
+            &MemoryCompanies::default(),
             &clock(),
             event(Some(&format!("Bearer {token}"))),
         )
@@ -164,7 +180,8 @@ mod tests {
             Context {
                 user_id: user.to_string(),
                 role: "ADMIN".into(),
-                session_id: "sess-1".into()
+                session_id: "sess-1".into(),
+                staff: String::new(),
             }
         );
         let json = serde_json::to_value(&res).unwrap();
@@ -184,10 +201,24 @@ mod tests {
         clock.advance(chrono::Duration::seconds(
             issued.expires_in + shared::identity::tokens::CLOCK_SKEW_SECS,
         ));
-        let last = handle(&tokens(), &store, &clock, event(Some(&bearer))).await;
+        let last = handle(
+            &tokens(),
+            &store,
+            &MemoryCompanies::default(),
+            &clock,
+            event(Some(&bearer)),
+        )
+        .await;
         assert!(last.unwrap().is_authorized, "at the last accepted second");
         clock.advance(chrono::Duration::seconds(1));
-        let late = handle(&tokens(), &store, &clock, event(Some(&bearer))).await;
+        let late = handle(
+            &tokens(),
+            &store,
+            &MemoryCompanies::default(),
+            &clock,
+            event(Some(&bearer)),
+        )
+        .await;
         assert_eq!(late.unwrap_err(), Refusal::Unauthorized);
     }
 
@@ -203,6 +234,7 @@ mod tests {
         let res = handle(
             &tokens(),
             &store,
+            &MemoryCompanies::default(),
             &clock(),
             event(Some(&format!("Bearer {token}"))),
         )
@@ -226,18 +258,30 @@ mod tests {
             Some(format!("Bearer {forged}").as_str()),
         ] {
             assert_eq!(
-                handle(&tokens(), &store, &clock(), event(header))
-                    .await
-                    .unwrap_err(),
+                handle(
+                    &tokens(),
+                    &store,
+                    &MemoryCompanies::default(),
+                    &clock(),
+                    event(header)
+                )
+                .await
+                .unwrap_err(),
                 Refusal::Unauthorized,
                 "{header:?}"
             );
         }
         let fixture = LambdaEvent::new(serde_json::from_str(FIXTURE).unwrap(), Default::default());
         assert_eq!(
-            handle(&tokens(), &store, &clock(), fixture)
-                .await
-                .unwrap_err(),
+            handle(
+                &tokens(),
+                &store,
+                &MemoryCompanies::default(),
+                &clock(),
+                fixture
+            )
+            .await
+            .unwrap_err(),
             Refusal::Unauthorized
         );
         let diagnostic = Diagnostic::from(Refusal::Unauthorized);

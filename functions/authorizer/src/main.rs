@@ -1,4 +1,5 @@
 use lambda_runtime::{Error, run, service_fn};
+use shared::adapters::dynamo::company::DynamoCompanies;
 use shared::adapters::dynamo::identity::DynamoIdentity;
 use shared::clock::SystemClock;
 use shared::config::required;
@@ -12,9 +13,11 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_from_env().await;
     let key = shared::adapters::ssm::signing_key(&aws).await?;
     let tokens = AccessTokens::new(&key, settings);
-    let sessions = DynamoIdentity::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let client = aws_sdk_dynamodb::Client::new(&aws);
+    let sessions = DynamoIdentity::new(client.clone(), table.clone());
+    let companies = DynamoCompanies::new(client, table);
     run(service_fn(|event| {
-        authorizer::handle(&tokens, &sessions, &SystemClock, event)
+        authorizer::handle(&tokens, &sessions, &companies, &SystemClock, event)
     }))
     .await
 }

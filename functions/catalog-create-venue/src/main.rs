@@ -1,5 +1,6 @@
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::catalog::DynamoCatalog;
+use shared::adapters::dynamo::company::DynamoCompanies;
 use shared::config::required;
 
 #[tokio::main]
@@ -7,9 +8,11 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let table = required("TABLE_NAME")?;
     let aws = aws_config::load_from_env().await;
-    let store = DynamoCatalog::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let client = aws_sdk_dynamodb::Client::new(&aws);
+    let store = DynamoCatalog::new(client.clone(), table.clone());
+    let companies = DynamoCompanies::new(client, table);
     run(service_fn(|req: Request| {
-        catalog_create_venue::handle(&store, req)
+        catalog_create_venue::handle(&store, &companies, req)
     }))
     .await
 }

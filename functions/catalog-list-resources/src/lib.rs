@@ -45,6 +45,7 @@ mod tests {
         let other = VenueId::generate();
         for id in [&ours, &other] {
             let venue = Venue {
+                company_id: Some(shared::testing::catalog::company_id()),
                 id: id.clone(),
                 name: "Links".into(),
                 kind: VenueKind::GolfClub,

@@ -37,6 +37,7 @@ mod tests {
     fn venue(name: &str) -> Venue {
         Venue {
             id: VenueId::generate(),
+            company_id: Some(shared::testing::catalog::company_id()),
             name: name.into(),
             kind: VenueKind::Other,
             city: "Town".into(),

@@ -4,13 +4,13 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::catalog::MAX_SEAT_MAP_BYTES;
-use shared::catalog::ports::SlotStore;
+use shared::catalog::ports::{ResourceStore, SlotStore, VenueStore};
 use shared::catalog::service::{self, CatalogWriter};
 use shared::catalog::{SeatMapRequest, SlotId};
 use shared::http::{caller, correlation_id, parse_json_up_to, path_param, respond};
 
 pub async fn handle(
-    slots: &impl SlotStore,
+    slots: &(impl VenueStore + ResourceStore + SlotStore),
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);

@@ -5,12 +5,12 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::catalog::ResourceId;
-use shared::catalog::ports::ResourceStore;
+use shared::catalog::ports::{ResourceStore, VenueStore};
 use shared::catalog::service::{self, CatalogWriter, UpdateResourceRequest};
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
 
 pub async fn handle(
-    resources: &impl ResourceStore,
+    resources: &(impl VenueStore + ResourceStore),
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
@@ -28,7 +28,7 @@ pub async fn handle(
 mod tests {
     use super::*;
     use shared::adapters::memory::MemoryCatalog;
-    use shared::catalog::{CatalogStatus, Resource, ResourceKind, VenueId};
+    use shared::catalog::{CatalogStatus, Resource, ResourceKind};
     use shared::testing::{body, refusal, request, with_body, with_path_param, with_role};
 
     const FIXTURE: &str =
@@ -39,13 +39,14 @@ mod tests {
         let store = MemoryCatalog::default();
         let resource = Resource {
             id: ResourceId::parse(RESOURCE).unwrap(),
-            venue_id: VenueId::generate(),
+            venue_id: shared::testing::catalog::venue_id(),
             name: "Front nine".into(),
             kind: ResourceKind::Course,
             status: CatalogStatus::Open,
             range: None,
             back_nine: None,
         };
+        shared::testing::catalog::venue(&store).await;
         store.create_resource(&resource).await.unwrap();
         store
     }

@@ -6,7 +6,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::AppError;
 use shared::catalog::SlotId;
-use shared::catalog::ports::SlotStore;
+use shared::catalog::ports::{ResourceStore, SlotStore, VenueStore};
 use shared::catalog::service::{self, CatalogWriter, UpdateSlotRequest};
 use shared::http::{caller, correlation_id, parse_json, path_param, respond};
 
@@ -20,7 +20,7 @@ fn slot_id(raw: &str) -> Result<SlotId, AppError> {
 }
 
 pub async fn handle(
-    slots: &impl SlotStore,
+    slots: &(impl VenueStore + ResourceStore + SlotStore),
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);

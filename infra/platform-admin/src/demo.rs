@@ -1,24 +1,70 @@
 //! The demo catalog `infra/up.sh` loads: something to book on a fresh local
-//! cloud. Fixed ids, so loading it twice (`--persist`) changes nothing.
+//! cloud. Fixed ids, so loading it twice (`--persist`) changes nothing. Two
+//! companies: Fairway & Hall Group owns the golf club and the concert hall,
+//! Canal Spaces the coworking hub.
 
 use chrono::Duration;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
+use shared::adapters::dynamo::company::DynamoCompanies;
 use shared::catalog::events::SlotsGenerated;
 use shared::catalog::ports::{ResourceStore, SlotStore, VenueStore};
 use shared::catalog::{
     BackNine, CatalogStatus, GenerationRequest, Prices, RangeRules, Resource, ResourceId,
     ResourceKind, SeatMapRequest, SeatSpec, SlotId, TimeZone, Venue, VenueId, VenueKind,
 };
+use shared::company::ports::{CompanyReader, CompanyStore};
+use shared::company::{Company, CompanyStatus};
+use shared::identity::events::AdminActivity;
+use shared::identity::{CompanyId, Email};
 use shared::{AppError, CorrelationId};
 
 fn id<T>(parse: fn(&str) -> Result<T, AppError>, raw: &str) -> Result<T, AppError> {
     parse(raw)
 }
 
-pub async fn seed(store: &DynamoCatalog, days: i64) -> Result<String, AppError> {
+/// The demo's companies, created unless they exist.
+async fn companies(store: &DynamoCompanies) -> Result<(CompanyId, CompanyId), AppError> {
+    let group = id(CompanyId::parse, "0195f0a4-0000-7000-8000-0000000000c1")?;
+    let canal = id(CompanyId::parse, "0195f0a4-0000-7000-8000-0000000000c2")?;
+    for (company, name, contact) in [
+        (
+            &group,
+            "Fairway & Hall Group",
+            "office@fairway-hall.example",
+        ),
+        (&canal, "Canal Spaces", "hello@canal-spaces.example"),
+    ] {
+        if store.company(company).await?.is_some() {
+            continue;
+        }
+        let company = Company {
+            id: company.clone(),
+            name: name.into(),
+            contact_email: Email::parse(contact)?,
+            status: CompanyStatus::Active,
+            created_at: shared::clock::Clock::now(&shared::clock::SystemClock),
+        };
+        let activity = AdminActivity::CompanyCreated {
+            company_id: company.id.clone(),
+            name: company.name.clone(),
+            actor: "platform-admin seed-demo".into(),
+        };
+        let activity = shared::EventEnvelope::of(&activity, CorrelationId::generate())
+            .map_err(|e| AppError::internal("encoding AdminActivity", e))?;
+        store.create(&company, &activity).await?;
+    }
+    Ok((group, canal))
+}
+
+pub async fn seed(
+    store: &DynamoCatalog,
+    company_store: &DynamoCompanies,
+    days: i64,
+) -> Result<String, AppError> {
     if !(1..=60).contains(&days) {
         return Err(AppError::validation("INVALID_DAYS", "days must be 1 to 60"));
     }
+    let (group, canal) = companies(company_store).await?;
     // From tomorrow at the venue furthest ahead of UTC (Seoul): today's
     // slots may have started already, and a started slot takes no bookings.
     let zone = |name| TimeZone::parse(name);
@@ -39,10 +85,18 @@ pub async fn seed(store: &DynamoCatalog, days: i64) -> Result<String, AppError> 
     let front = id(ResourceId::parse, "0195f0a4-0000-7000-8000-000000000012")?;
     let concert = id(ResourceId::parse, "0195f0a4-0000-7000-8000-000000000021")?;
     let room = id(ResourceId::parse, "0195f0a4-0000-7000-8000-000000000031")?;
-    for (vid, name, kind, city, time_zone) in [
-        (&links, "Royal Links", VenueKind::GolfClub, "Seoul", seoul),
+    for (vid, company, name, kind, city, time_zone) in [
+        (
+            &links,
+            &group,
+            "Royal Links",
+            VenueKind::GolfClub,
+            "Seoul",
+            seoul,
+        ),
         (
             &hall,
+            &group,
             "Musikverein",
             VenueKind::ConcertHall,
             "Vienna",
@@ -50,6 +104,7 @@ pub async fn seed(store: &DynamoCatalog, days: i64) -> Result<String, AppError> 
         ),
         (
             &hub,
+            &canal,
             "Canal Hub",
             VenueKind::Coworking,
             "Amsterdam",
@@ -59,6 +114,7 @@ pub async fn seed(store: &DynamoCatalog, days: i64) -> Result<String, AppError> 
         store
             .create_venue(&Venue {
                 id: vid.clone(),
+                company_id: Some(company.clone()),
                 name: name.into(),
                 kind,
                 city: city.into(),

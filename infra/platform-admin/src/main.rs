@@ -96,7 +96,11 @@ async fn run(args: Args) -> Result<String, Box<dyn std::error::Error>> {
         Command::Promote { email } => (email, Role::Admin),
         Command::Demote { email } => (email, Role::User),
         Command::SeedDemo { days } => {
-            return demo::seed(&DynamoCatalog::new(client, &table), *days)
+            let companies = shared::adapters::dynamo::company::DynamoCompanies::new(
+                client.clone(),
+                table.clone(),
+            );
+            return demo::seed(&DynamoCatalog::new(client, &table), &companies, *days)
                 .await
                 .map_err(|e| e.body().message.into());
         }

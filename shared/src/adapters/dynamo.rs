@@ -6,6 +6,7 @@
 
 pub mod booking;
 pub mod catalog;
+pub mod company;
 mod cursor;
 pub mod identity;
 pub mod payment;

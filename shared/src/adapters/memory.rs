@@ -5,6 +5,7 @@
 
 mod booking;
 mod catalog;
+mod company;
 mod dead_letters;
 mod identity;
 mod payment;
@@ -12,6 +13,7 @@ mod platform;
 
 pub use booking::MemoryBookings;
 pub use catalog::MemoryCatalog;
+pub use company::MemoryCompanies;
 pub use dead_letters::MemoryDeadLetters;
 pub use identity::MemoryIdentity;
 pub use payment::{MemoryCards, MemoryWallets};

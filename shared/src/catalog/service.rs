@@ -14,25 +14,73 @@ use super::{
     RangeRules, Resource, ResourceId, ResourceKind, Seat, SeatMapRequest, SeatMapSummary, SlotId,
     SlotStatus, TimeZone, Venue, VenueId, VenueKind, parse_name,
 };
-use crate::identity::{Caller, Permission, UserId};
+use crate::company::ports::CompanyReader;
+use crate::company::service::company_not_found;
+use crate::identity::{Caller, CompanyId, Permission, Scope, UserId};
 use crate::kernel::PageRequest;
 use crate::{AppError, CorrelationId};
 
-/// Proof that the caller may write the catalog (`catalog:write`). Every
-/// write use case takes one, so none runs without the check, and a handler
-/// obtains it before it reads the body: a customer learns nothing about
-/// what a valid write would be.
+/// Proof that the caller may write the catalog (`catalog:write`) somewhere,
+/// and where. Every write use case takes one, so none runs without the
+/// check, and a handler obtains it before it reads the body: a customer
+/// learns nothing about what a valid write would be. Each use case then
+/// checks its target's company against the scope: a target of another
+/// company is the same 404 as one that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogWriter {
     pub user_id: UserId,
+    scope: Scope,
 }
 
 impl CatalogWriter {
     pub fn of(caller: &Caller) -> Result<Self, AppError> {
-        caller.require(Permission::CatalogWrite)?;
         Ok(Self {
             user_id: caller.user_id.clone(),
+            scope: caller.scope(Permission::CatalogWrite)?,
         })
+    }
+
+    /// The venue, if it exists within the writer's scope.
+    pub async fn venue(&self, venues: &impl VenueStore, id: &VenueId) -> Result<Venue, AppError> {
+        let venue = venues
+            .get_venue(id)
+            .await?
+            .ok_or_else(|| venue_not_found(id))?;
+        self.scope
+            .check(venue.company_id.as_ref(), || venue_not_found(id))?;
+        Ok(venue)
+    }
+
+    /// The resource, if it exists within the writer's scope.
+    pub async fn resource<S: VenueStore + ResourceStore>(
+        &self,
+        store: &S,
+        id: &ResourceId,
+    ) -> Result<Resource, AppError> {
+        let resource = store
+            .get_resource(id)
+            .await?
+            .ok_or_else(|| resource_not_found(id))?;
+        let venue = venue_of(store, &resource).await?;
+        self.scope
+            .check(venue.company_id.as_ref(), || resource_not_found(id))?;
+        Ok(resource)
+    }
+
+    /// `Ok` if the slot's resource is within the writer's scope (whether
+    /// the slot exists is the write's own answer).
+    pub async fn slot<S: VenueStore + ResourceStore>(
+        &self,
+        store: &S,
+        id: &SlotId,
+    ) -> Result<(), AppError> {
+        self.resource(store, &id.resource_id)
+            .await
+            .map_err(|e| match e.status() {
+                404 => slot_not_found(id),
+                _ => e,
+            })?;
+        Ok(())
     }
 }
 
@@ -40,6 +88,8 @@ impl CatalogWriter {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVenueRequest {
+    /// The company that owns it, within the caller's scope.
+    pub company_id: String,
     pub name: String,
     pub kind: VenueKind,
     pub city: String,
@@ -108,17 +158,26 @@ fn nothing_to_change() -> AppError {
 
 pub async fn create_venue(
     venues: &impl VenueStore,
-    _writer: &CatalogWriter,
+    companies: &impl CompanyReader,
+    writer: &CatalogWriter,
     request: CreateVenueRequest,
 ) -> Result<Venue, AppError> {
+    let company = CompanyId::parse(&request.company_id)?;
     let venue = Venue {
         id: VenueId::generate(),
+        company_id: Some(company.clone()),
         name: parse_name(&request.name)?,
         kind: request.kind,
         city: parse_name(&request.city)?,
         time_zone: TimeZone::parse(&request.time_zone)?,
         status: CatalogStatus::Open,
     };
+    writer
+        .scope
+        .check(Some(&company), || company_not_found(&company))?;
+    if companies.company(&company).await?.is_none() {
+        return Err(company_not_found(&company));
+    }
     venues.create_venue(&venue).await?;
     Ok(venue)
 }
@@ -127,10 +186,11 @@ pub async fn create_venue(
 /// resources are closed one by one.
 pub async fn update_venue(
     venues: &impl VenueStore,
-    _writer: &CatalogWriter,
+    writer: &CatalogWriter,
     id: &VenueId,
     request: UpdateVenueRequest,
 ) -> Result<Venue, AppError> {
+    writer.venue(venues, id).await?;
     let change = VenueChange {
         name: request.name.as_deref().map(parse_name).transpose()?,
         city: request.city.as_deref().map(parse_name).transpose()?,
@@ -220,15 +280,13 @@ pub fn check_back_nine(course: Option<&Resource>, venue: &VenueId) -> Result<(),
 
 pub async fn create_resource<S: VenueStore + ResourceStore>(
     store: &S,
-    _writer: &CatalogWriter,
+    writer: &CatalogWriter,
     venue_id: VenueId,
     request: CreateResourceRequest,
 ) -> Result<Resource, AppError> {
     let (range, back_nine) = resource_rules(request.kind, request.range, request.back_nine)?;
     let name = parse_name(&request.name)?;
-    if store.get_venue(&venue_id).await?.is_none() {
-        return Err(venue_not_found(&venue_id));
-    }
+    writer.venue(store, &venue_id).await?;
     if let Some(back) = &back_nine {
         let course = store.get_resource(&back.resource_id).await?;
         check_back_nine(course.as_ref(), &venue_id)?;
@@ -248,12 +306,13 @@ pub async fn create_resource<S: VenueStore + ResourceStore>(
 
 /// Renames or closes/reopens a resource. A closed resource refuses new
 /// bookings (inside the booking's transaction) and keeps the ones it has.
-pub async fn update_resource(
-    resources: &impl ResourceStore,
-    _writer: &CatalogWriter,
+pub async fn update_resource<S: VenueStore + ResourceStore>(
+    resources: &S,
+    writer: &CatalogWriter,
     id: &ResourceId,
     request: UpdateResourceRequest,
 ) -> Result<Resource, AppError> {
+    writer.resource(resources, id).await?;
     let change = ResourceChange {
         name: request.name.as_deref().map(parse_name).transpose()?,
         status: request.status,
@@ -364,11 +423,8 @@ pub async fn generate_slots<S: VenueStore + ResourceStore + SlotStore>(
     correlation_id: &CorrelationId,
     deadline: &super::Deadline,
 ) -> Result<GenerationSummary, AppError> {
+    let resource = writer.resource(store, resource_id).await?;
     let slots = request.slots(resource_id)?;
-    let resource = store
-        .get_resource(resource_id)
-        .await?
-        .ok_or_else(|| resource_not_found(resource_id))?;
     let zone = zone_of(store, &resource).await?;
     if let Some(late) = slots.iter().find(|s| deadline.check(&s.id, zone).is_err()) {
         return Err(AppError::conflict(
@@ -396,19 +452,20 @@ pub async fn generate_slots<S: VenueStore + ResourceStore + SlotStore>(
 
 /// The time zone of `resource`'s venue.
 pub async fn zone_of(venues: &impl VenueStore, resource: &Resource) -> Result<TimeZone, AppError> {
-    venues
-        .get_venue(&resource.venue_id)
-        .await?
-        .map(|venue| venue.time_zone)
-        .ok_or_else(|| {
-            AppError::internal(
-                "reading a resource's venue",
-                format!(
-                    "the venue {} of {} is missing",
-                    resource.venue_id, resource.id
-                ),
-            )
-        })
+    Ok(venue_of(venues, resource).await?.time_zone)
+}
+
+/// `resource`'s venue, which must exist.
+pub async fn venue_of(venues: &impl VenueStore, resource: &Resource) -> Result<Venue, AppError> {
+    venues.get_venue(&resource.venue_id).await?.ok_or_else(|| {
+        AppError::internal(
+            "reading a resource's venue",
+            format!(
+                "the venue {} of {} is missing",
+                resource.venue_id, resource.id
+            ),
+        )
+    })
 }
 
 /// The slots of a resource on one day, with what is left of each.
@@ -497,24 +554,26 @@ pub async fn seat_map(store: &impl SlotStore, id: &SlotId) -> Result<SeatMapView
 }
 
 /// Makes a slot seated with this map (seats already there stay as they are).
-pub async fn set_seats(
-    store: &impl SlotStore,
-    _writer: &CatalogWriter,
+pub async fn set_seats<S: VenueStore + ResourceStore + SlotStore>(
+    store: &S,
+    writer: &CatalogWriter,
     id: &SlotId,
     request: SeatMapRequest,
 ) -> Result<SeatMapSummary, AppError> {
+    writer.slot(store, id).await?;
     let seats = request.seats()?;
     store.set_seat_map(id, &seats).await
 }
 
 /// Closes or reopens a slot and/or changes its capacity (never below what
 /// is booked).
-pub async fn update_slot(
-    store: &impl SlotStore,
-    _writer: &CatalogWriter,
+pub async fn update_slot<S: VenueStore + ResourceStore + SlotStore>(
+    store: &S,
+    writer: &CatalogWriter,
     id: &SlotId,
     request: UpdateSlotRequest,
 ) -> Result<SlotUpdated, AppError> {
+    writer.slot(store, id).await?;
     let capacity = request
         .capacity
         .map(|c| {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DisplayName, Email, Role, UserId};
+use super::{CompanyId, DisplayName, Email, Role, StaffRole, UserId};
 use crate::EventType;
 use crate::events::Event;
 
@@ -42,6 +42,37 @@ pub enum AdminActivity {
         balance: u64,
         reason: String,
         /// The administrator's user id.
+        actor: String,
+    },
+    /// A platform administrator created a company.
+    CompanyCreated {
+        company_id: CompanyId,
+        name: String,
+        actor: String,
+    },
+    /// A company's name, contact or status changed.
+    CompanyChanged {
+        company_id: CompanyId,
+        /// The fields changed, by name (never their values: the contact
+        /// address is personal data).
+        fields: Vec<String>,
+        status: String,
+        actor: String,
+    },
+    /// An account became staff of a company, or its role there changed.
+    StaffPut {
+        company_id: CompanyId,
+        user_id: UserId,
+        /// Its role before (`None`: it is new staff).
+        from: Option<StaffRole>,
+        role: StaffRole,
+        actor: String,
+    },
+    /// An account stopped being staff of a company.
+    StaffRemoved {
+        company_id: CompanyId,
+        user_id: UserId,
+        role: StaffRole,
         actor: String,
     },
 }

@@ -106,21 +106,28 @@ fn only_admins_hold_admin_permissions() {
 
 #[test]
 fn a_user_is_refused_an_admin_action_with_a_403_naming_the_permission() {
-    let caller = Caller {
-        user_id: UserId::generate(),
-        role: Role::User,
-    };
+    let caller = Caller::new(UserId::generate(), Role::User);
     let err = caller.require(Permission::CatalogWrite).unwrap_err();
     assert_eq!((err.status(), err.code()), (403, "FORBIDDEN"));
     assert!(err.to_string().contains("catalog:write"));
     assert!(
         caller
-            .require_owner_or(&caller.user_id.clone(), Permission::BookingsManage)
+            .require_owner_or_in(
+                &caller.user_id.clone(),
+                None,
+                Permission::BookingsManage,
+                || { AppError::internal("test", "hidden") }
+            )
             .is_ok()
     );
     assert!(
         caller
-            .require_owner_or(&UserId::generate(), Permission::BookingsManage)
+            .require_owner_or_in(
+                &UserId::generate(),
+                None,
+                Permission::BookingsManage,
+                || { AppError::internal("test", "hidden") }
+            )
             .is_err()
     );
 }

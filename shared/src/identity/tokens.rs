@@ -246,13 +246,7 @@ impl AccessTokens {
         }
         let user_id = UserId::parse(&claims.sub)
             .map_err(|_| TokenRejection::Invalid("subject is not a user id".into()))?;
-        Ok((
-            Caller {
-                user_id,
-                role: claims.role,
-            },
-            claims,
-        ))
+        Ok((Caller::new(user_id, claims.role), claims))
     }
 }
 
@@ -367,13 +361,7 @@ mod tests {
         let (caller, claims) = tokens()
             .verify_header(Some(&bearer(&issued.token)), NOW.parse().unwrap())
             .unwrap();
-        assert_eq!(
-            caller,
-            Caller {
-                user_id: user,
-                role: Role::Admin
-            }
-        );
+        assert_eq!(caller, Caller::new(user, Role::Admin));
         assert_eq!(claims.sid, "s-1");
     }
 

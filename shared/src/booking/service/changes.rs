@@ -14,7 +14,7 @@ use crate::identity::Caller;
 use crate::payment::RefundPolicy;
 use crate::{AppError, CorrelationId, EventEnvelope};
 
-use super::get_visible;
+use super::get_manageable;
 use super::holds::{resource_closed, slot_not_found, slot_refusal, venue_closed};
 
 /// Changes the quantity of a counted booking the caller may see and/or
@@ -32,7 +32,7 @@ pub async fn modify(
 ) -> Result<Booking, AppError> {
     let rules::Terms { deadline, limits } = *terms;
     let now = deadline.now;
-    let booking = &get_visible(bookings, caller, id).await?;
+    let booking = &get_manageable(bookings, caller, id).await?;
     let to_slot = modification.slot_id.as_ref().unwrap_or(&booking.slot_id);
     let to_quantity = modification
         .quantity
@@ -121,7 +121,7 @@ pub async fn cancel(
     correlation_id: &CorrelationId,
     now: DateTime<Utc>,
 ) -> Result<Booking, AppError> {
-    let booking = get_visible(bookings, caller, id).await?;
+    let booking = get_manageable(bookings, caller, id).await?;
     rules::check_cancellable(booking.status)?;
     let percent = crate::booking::cancellation_refund_percent(
         booking.status,

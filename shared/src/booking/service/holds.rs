@@ -12,9 +12,9 @@ use crate::booking::{
     Order, RangeOrder, ValidRequest,
 };
 use crate::catalog::ports::{ResourceStore, SlotStore, VenueStore};
-use crate::catalog::service::zone_of;
+use crate::catalog::service::venue_of;
 use crate::catalog::{Availability, CatalogStatus, Resource, SlotId, TimeZone, VenueId};
-use crate::identity::UserId;
+use crate::identity::{CompanyId, UserId};
 use crate::payment::PaymentChoice;
 use crate::{AppError, CorrelationId, EventEnvelope};
 
@@ -73,6 +73,7 @@ pub enum Created {
 struct Plan {
     kind: &'static str,
     venue: VenueId,
+    company: Option<CompanyId>,
     zone: TimeZone,
     slot_id: SlotId,
     quantity: u32,
@@ -93,6 +94,7 @@ impl Plan {
             user_id: attempt.user.clone(),
             kind: self.kind.into(),
             venue_id: self.venue.clone(),
+            company_id: self.company.clone(),
             time_zone: self.zone,
             slot_id: self.slot_id.clone(),
             starts_at: self.zone.local(self.zone.starts_at(&self.slot_id)),
@@ -246,7 +248,8 @@ async fn plan_slot(
         .get_resource(&order.slot_id.resource_id)
         .await?
         .ok_or_else(|| slot_not_found(&order.slot_id))?;
-    let zone = zone_of(catalog, &resource).await?;
+    let venue = venue_of(catalog, &resource).await?;
+    let zone = venue.time_zone;
     deadline.check(&slot.id, zone)?;
     let back_nine = if order.holes == 18 {
         Some(back_nine_of(catalog, &resource, &order.slot_id).await?)
@@ -280,6 +283,7 @@ async fn plan_slot(
     Ok(Plan {
         kind: if seated { "seated" } else { "counted" },
         venue: resource.venue_id,
+        company: venue.company_id,
         zone,
         slot_id: order.slot_id.clone(),
         quantity,
@@ -341,11 +345,13 @@ async fn plan_range(
         date: order.date,
         start: order.start,
     };
-    let zone = zone_of(catalog, &resource).await?;
+    let venue = venue_of(catalog, &resource).await?;
+    let zone = venue.time_zone;
     deadline.check(&start, zone)?;
     Ok(Plan {
         kind: "range",
         venue: resource.venue_id.clone(),
+        company: venue.company_id,
         zone,
         slot_id: start,
         quantity: 1,

@@ -35,22 +35,46 @@ pub struct BookingList {
     pub next_cursor: Option<String>,
 }
 
-/// The booking if `caller` may see it: its owner, or an admin with
-/// `bookings:manage`. Anyone else gets the same 404 as for a booking that
-/// does not exist, so ids cannot be probed.
+/// The booking if `caller` may see it: its owner, or staff with
+/// `bookings:read` in the company of its venue (the platform administrator
+/// everywhere). Anyone else gets the same 404 as for a booking that does
+/// not exist, so ids cannot be probed.
 pub async fn get_visible(
     bookings: &impl BookingReader,
     caller: &Caller,
     id: &BookingId,
+) -> Result<Booking, AppError> {
+    get_allowed(bookings, caller, id, Permission::BookingsRead).await
+}
+
+/// The booking if `caller` may change it: its owner, or staff with
+/// `bookings:manage` in its venue's company. Staff who may only read it get
+/// a 403; anyone else the same 404 as [`get_visible`].
+pub async fn get_manageable(
+    bookings: &impl BookingReader,
+    caller: &Caller,
+    id: &BookingId,
+) -> Result<Booking, AppError> {
+    get_allowed(bookings, caller, id, Permission::BookingsManage).await
+}
+
+async fn get_allowed(
+    bookings: &impl BookingReader,
+    caller: &Caller,
+    id: &BookingId,
+    permission: Permission,
 ) -> Result<Booking, AppError> {
     let not_found = || AppError::NotFound {
         code: "BOOKING_NOT_FOUND",
         what: format!("the booking {id}"),
     };
     let booking = bookings.get(id).await?.ok_or_else(not_found)?;
-    caller
-        .require_owner_or(&booking.user_id, Permission::BookingsManage)
-        .map_err(|_| not_found())?;
+    caller.require_owner_or_in(
+        &booking.user_id,
+        booking.company_id.as_ref(),
+        permission,
+        not_found,
+    )?;
     Ok(booking)
 }
 

@@ -89,10 +89,7 @@ fn a_back_nine_is_a_course_of_the_same_venue() {
 
 #[test]
 fn only_catalog_writers_may_write() {
-    let caller = |role| Caller {
-        user_id: UserId::generate(),
-        role,
-    };
+    let caller = |role| Caller::new(UserId::generate(), role);
     assert!(CatalogWriter::of(&caller(crate::identity::Role::Admin)).is_ok());
     assert_eq!(
         CatalogWriter::of(&caller(crate::identity::Role::User))

@@ -26,6 +26,7 @@ use crate::catalog::{
     BackNine, CatalogStatus, GenerationSummary, RangeRules, Resource, ResourceId, ResourceKind,
     Seat, SeatMapSummary, Slot, SlotId, TimeZone, Venue, VenueId, VenueKind,
 };
+use crate::identity::CompanyId;
 use crate::kernel::{Page, PageRequest};
 use crate::{AppError, CorrelationId, EventEnvelope, EventSource};
 
@@ -59,6 +60,9 @@ struct VenueItem {
     gsi1sk: String,
     entity: String,
     id: VenueId,
+    /// Absent on a venue written before companies, until adopted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    company_id: Option<CompanyId>,
     name: String,
     kind: VenueKind,
     city: String,

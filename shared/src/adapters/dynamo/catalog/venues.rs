@@ -11,6 +11,7 @@ impl VenueStore for DynamoCatalog {
             gsi1sk: format!("{}#{}", venue.name.to_lowercase(), venue.id),
             entity: "VENUE".into(),
             id: venue.id.clone(),
+            company_id: venue.company_id.clone(),
             name: venue.name.clone(),
             kind: venue.kind,
             city: venue.city.clone(),
@@ -135,6 +136,7 @@ impl ResourceStore for DynamoCatalog {
 fn venue_of(v: VenueItem) -> Venue {
     Venue {
         id: v.id,
+        company_id: v.company_id,
         name: v.name,
         kind: v.kind,
         city: v.city,
