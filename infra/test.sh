@@ -19,7 +19,10 @@ export LOCAL_CLOUD_DYNAMODB_PORT=${LOCAL_CLOUD_DYNAMODB_PORT:-8100}
 export LOCAL_CLOUD_MOTO_PORT=${LOCAL_CLOUD_MOTO_PORT:-5100}
 export LOCAL_CLOUD_GATEWAY_PORT=${LOCAL_CLOUD_GATEWAY_PORT:-3102}
 echo "==> starting a local cloud for the tests (log: $log)"
-target/debug/local-cloud --state-file "$state" --visibility-timeout 2 >"$log" 2>&1 &
+# A staff change reaches a token's requests within AuthorizerCacheSeconds
+# (300 on AWS); 10 here, so the test of that bound takes seconds.
+target/debug/local-cloud --state-file "$state" --visibility-timeout 2 \
+    --parameter AuthorizerCacheSeconds=10 >"$log" 2>&1 &
 cloud=$!
 stop() {
   kill "$cloud" 2>/dev/null || true

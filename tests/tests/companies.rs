@@ -174,3 +174,236 @@ async fn staff_write_only_their_own_company_and_others_see_nothing_of_it() {
     let (status, body) = remove_staff(&cloud, &owner_a_token, &a, &owner_a).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("LAST_OWNER")));
 }
+
+/// A company with a manager and a viewer, and one slot of its venue.
+struct Company {
+    id: String,
+    manager: String,
+    viewer: String,
+    slot: String,
+}
+
+async fn company_with_a_slot(cloud: &Cloud, admin: &str) -> Company {
+    let id = cloud.new_company(admin).await;
+    let (owner, manager, viewer) = (
+        cloud.new_account().await,
+        cloud.new_account().await,
+        cloud.new_account().await,
+    );
+    assert_eq!(put_staff(cloud, admin, &id, &owner, "OWNER").await, 200);
+    assert_eq!(put_staff(cloud, admin, &id, &manager, "MANAGER").await, 200);
+    assert_eq!(put_staff(cloud, admin, &id, &viewer, "VIEWER").await, 200);
+    let manager = access_token(&cloud.login(&manager).await);
+    let viewer = access_token(&cloud.login(&viewer).await);
+    let res = cloud
+        .post("/admin/venues", &venue_body(&id, "Club"), Some(&manager))
+        .await;
+    let venue: Value = res.json().await.unwrap();
+    let res = cloud
+        .post(
+            &format!("/admin/venues/{}/resources", venue["id"].as_str().unwrap()),
+            &json!({ "name": "Course", "kind": "COURSE" }),
+            Some(&manager),
+        )
+        .await;
+    let resource: Value = res.json().await.unwrap();
+    let date = system_tests::dates::iso(system_tests::dates::Today::at_venue().far_friday());
+    let slot = cloud
+        .slot_of(
+            &manager,
+            resource["id"].as_str().unwrap(),
+            4,
+            &date,
+            "08:00",
+        )
+        .await;
+    Company {
+        id,
+        manager,
+        viewer,
+        slot,
+    }
+}
+
+#[tokio::test]
+async fn staff_read_and_manage_only_their_company_s_bookings_by_role() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let (a, b) = (
+        company_with_a_slot(&cloud, &admin).await,
+        company_with_a_slot(&cloud, &admin).await,
+    );
+    let customer = cloud.user_token().await;
+    let res = cloud
+        .book(&customer, &a.slot, 2, &uuid::Uuid::new_v4().to_string())
+        .await;
+    assert_eq!(res.status(), 201);
+    let booking: Value = res.json().await.unwrap();
+    let path = format!("/bookings/{}", booking["id"].as_str().unwrap());
+    let get = |token: String| {
+        let req = cloud.http.get(cloud.url(&path)).bearer_auth(token);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get(a.viewer.clone()).await, 200, "A's viewer reads it");
+    assert_eq!(get(a.manager.clone()).await, 200);
+    assert_eq!(
+        get(b.manager.clone()).await,
+        404,
+        "B's manager sees nothing"
+    );
+    let cancel = format!("{path}/cancel");
+    let empty = json!({});
+    let res = cloud.post(&cancel, &empty, Some(&b.manager)).await;
+    assert_eq!(code(res).await, (404, "BOOKING_NOT_FOUND".to_owned()));
+    let res = cloud.post(&cancel, &empty, Some(&a.viewer)).await;
+    assert_eq!(code(res).await, (403, "FORBIDDEN".to_owned()));
+    assert_eq!(cloud.slot_view(&a.slot).await["remaining"], 2, "still held");
+    let res = cloud.post(&cancel, &empty, Some(&a.manager)).await;
+    assert_eq!(res.status(), 200);
+    let cancelled: Value = res.json().await.unwrap();
+    assert_eq!(cancelled["status"], "CANCELLED");
+    assert_eq!(cloud.slot_view(&a.slot).await["remaining"], 4);
+}
+
+#[tokio::test]
+async fn a_closed_company_s_venues_refuse_bookings_until_it_reopens() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let a = company_with_a_slot(&cloud, &admin).await;
+    let customer = cloud.user_token().await;
+    let path = format!("/admin/companies/{}", a.id);
+    let closed = cloud
+        .patch(&path, &json!({ "status": "CLOSED" }), &admin)
+        .await;
+    assert_eq!(closed.status(), 200);
+    // Only the platform administrator closes a company.
+    let by_manager = cloud
+        .patch(&path, &json!({ "status": "ACTIVE" }), &a.manager)
+        .await;
+    assert_eq!(by_manager.status(), 403);
+    let res = cloud
+        .book(&customer, &a.slot, 1, &uuid::Uuid::new_v4().to_string())
+        .await;
+    assert_eq!(code(res).await, (409, "VENUE_CLOSED".to_owned()));
+    assert_eq!(
+        cloud.slot_view(&a.slot).await["remaining"],
+        4,
+        "nothing taken"
+    );
+    let reopened = cloud
+        .patch(&path, &json!({ "status": "ACTIVE" }), &admin)
+        .await;
+    assert_eq!(reopened.status(), 200);
+    let res = cloud
+        .book(&customer, &a.slot, 1, &uuid::Uuid::new_v4().to_string())
+        .await;
+    assert_eq!(res.status(), 201);
+}
+
+/// Runs `platform-admin adopt-venues` against the test cloud; its output.
+fn adopt_venues() -> String {
+    let bin =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/platform-admin");
+    let out = std::process::Command::new(&bin)
+        .args(["adopt-venues", "--state-file"])
+        .arg(system_tests::state_path())
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", bin.display()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn a_venue_from_before_companies_is_adopted_by_the_default_company_once() {
+    use shared::adapters::dynamo::catalog::DynamoCatalog;
+    use shared::catalog::ports::VenueStore;
+    use shared::catalog::{CatalogStatus, TimeZone, Venue, VenueId, VenueKind};
+    let cloud = Cloud::connect().await;
+    // Written as the catalog wrote venues before companies: no company.
+    let legacy = Venue {
+        id: VenueId::generate(),
+        company_id: None,
+        name: "Old Club".into(),
+        kind: VenueKind::GolfClub,
+        city: "Seoul".into(),
+        time_zone: TimeZone::parse(VENUE_ZONE.name()).unwrap(),
+        status: CatalogStatus::Open,
+    };
+    DynamoCatalog::new(cloud.dynamodb.clone(), cloud.table())
+        .create_venue(&legacy)
+        .await
+        .unwrap();
+    let first = adopt_venues();
+    assert!(!first.contains("venues moved to it: 0;"), "{first}");
+    let public: Value = cloud
+        .http
+        .get(cloud.url(&format!("/venues/{}/resources", legacy.id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        public["venue"]["company_id"],
+        "0190d000-0000-7000-8000-000000000001"
+    );
+    let second = adopt_venues();
+    assert!(second.contains("already there"), "{second}");
+    assert!(second.contains("venues moved to it: 0;"), "{second}");
+    assert!(second.contains("company: 0"), "{second}");
+}
+
+#[tokio::test]
+async fn a_removed_manager_loses_the_catalog_within_the_authorizer_cache_bound() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let company = cloud.new_company(&admin).await;
+    let (owner, manager) = (cloud.new_account().await, cloud.new_account().await);
+    assert_eq!(
+        put_staff(&cloud, &admin, &company, &owner, "OWNER").await,
+        200
+    );
+    assert_eq!(
+        put_staff(&cloud, &admin, &company, &manager, "MANAGER").await,
+        200
+    );
+    let manager_token = access_token(&cloud.login(&manager).await);
+    let res = cloud
+        .post(
+            "/admin/venues",
+            &venue_body(&company, "Club"),
+            Some(&manager_token),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let venue: Value = res.json().await.unwrap();
+    let path = format!("/admin/venues/{}", venue["id"].as_str().unwrap());
+    assert_eq!(
+        remove_staff(&cloud, &admin, &company, &manager).await.0,
+        204
+    );
+    // The test cloud caches an answer for AuthorizerCacheSeconds (10): until
+    // then the cached answer may still let the token through (the stated
+    // bound); from its next answer on it is refused.
+    let bound: u64 = cloud.parameter("AuthorizerCacheSeconds").parse().unwrap();
+    assert!(bound < 60, "the test cloud compresses the bound");
+    let refused = system_tests::eventually(
+        "the removed manager refused",
+        std::time::Duration::from_secs(bound + 30),
+        || async {
+            let res = cloud
+                .patch(&path, &json!({ "name": "After removal" }), &manager_token)
+                .await;
+            let status = res.status().as_u16();
+            (status != 200).then_some(status)
+        },
+    )
+    .await;
+    // The session ended with the removal, so the new answer is a 401.
+    assert!([401, 404].contains(&refused), "{refused}");
+}

@@ -70,6 +70,10 @@ struct Args {
     /// Where to write the running cloud's addresses and resources (JSON).
     #[arg(long)]
     state_file: Option<PathBuf>,
+    /// Overrides a template parameter's default, as `NAME=VALUE`
+    /// (repeatable), e.g. `--parameter AuthorizerCacheSeconds=10`.
+    #[arg(long = "parameter", value_name = "NAME=VALUE")]
+    parameters: Vec<String>,
 }
 
 const REGION: &str = "us-east-1";
@@ -133,7 +137,10 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
-    let template = Template::load(&args.template)?;
+    let mut template = Template::load(&args.template)?;
+    for pair in &args.parameters {
+        template.override_parameter(pair)?;
+    }
     let paths = emulators::read_paths(&args.local_dir)?;
     let log_dir = args.local_dir.join("logs");
     let data_dir = args.persist.then(|| args.local_dir.join("state/dynamodb"));

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod adopt;
 mod demo;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +52,13 @@ enum Command {
     SeedDemo {
         #[arg(long, default_value_t = 7)]
         days: i64,
+    },
+    /// Give every venue that has no company the default company (created
+    /// if absent, with this contact), and every booking its venue's
+    /// company. Safe to run again: the second run changes nothing.
+    AdoptVenues {
+        #[arg(long, default_value = "operator@example.com")]
+        contact_email: String,
     },
 }
 
@@ -95,6 +103,11 @@ async fn run(args: Args) -> Result<String, Box<dyn std::error::Error>> {
     let (email, role) = match &args.command {
         Command::Promote { email } => (email, Role::Admin),
         Command::Demote { email } => (email, Role::User),
+        Command::AdoptVenues { contact_email } => {
+            return adopt::adopt(&client, &table, contact_email)
+                .await
+                .map_err(|e| e.body().message.into());
+        }
         Command::SeedDemo { days } => {
             let companies = shared::adapters::dynamo::company::DynamoCompanies::new(
                 client.clone(),

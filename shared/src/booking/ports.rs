@@ -92,6 +92,7 @@ pub struct NewHold<'a> {
 pub enum HoldRefused {
     /// The idempotency key made a booking first.
     KeyUsed,
+    /// The venue, or its company, is closed.
     VenueClosed,
     ResourceClosed,
     /// This slot had no room, was closed, seated (or not), or gone when
@@ -135,6 +136,7 @@ pub struct BookingChange<'a> {
 /// Why a change's transaction was refused, most telling first.
 #[derive(Debug)]
 pub enum ChangeRefused {
+    /// The venue, or its company, is closed.
     VenueClosed,
     ResourceClosed,
     /// The booking is no longer as it was read.

@@ -16,73 +16,9 @@ use super::{
 };
 use crate::company::ports::CompanyReader;
 use crate::company::service::company_not_found;
-use crate::identity::{Caller, CompanyId, Permission, Scope, UserId};
+use crate::identity::CompanyId;
 use crate::kernel::PageRequest;
 use crate::{AppError, CorrelationId};
-
-/// Proof that the caller may write the catalog (`catalog:write`) somewhere,
-/// and where. Every write use case takes one, so none runs without the
-/// check, and a handler obtains it before it reads the body: a customer
-/// learns nothing about what a valid write would be. Each use case then
-/// checks its target's company against the scope: a target of another
-/// company is the same 404 as one that does not exist.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogWriter {
-    pub user_id: UserId,
-    scope: Scope,
-}
-
-impl CatalogWriter {
-    pub fn of(caller: &Caller) -> Result<Self, AppError> {
-        Ok(Self {
-            user_id: caller.user_id.clone(),
-            scope: caller.scope(Permission::CatalogWrite)?,
-        })
-    }
-
-    /// The venue, if it exists within the writer's scope.
-    pub async fn venue(&self, venues: &impl VenueStore, id: &VenueId) -> Result<Venue, AppError> {
-        let venue = venues
-            .get_venue(id)
-            .await?
-            .ok_or_else(|| venue_not_found(id))?;
-        self.scope
-            .check(venue.company_id.as_ref(), || venue_not_found(id))?;
-        Ok(venue)
-    }
-
-    /// The resource, if it exists within the writer's scope.
-    pub async fn resource<S: VenueStore + ResourceStore>(
-        &self,
-        store: &S,
-        id: &ResourceId,
-    ) -> Result<Resource, AppError> {
-        let resource = store
-            .get_resource(id)
-            .await?
-            .ok_or_else(|| resource_not_found(id))?;
-        let venue = venue_of(store, &resource).await?;
-        self.scope
-            .check(venue.company_id.as_ref(), || resource_not_found(id))?;
-        Ok(resource)
-    }
-
-    /// `Ok` if the slot's resource is within the writer's scope (whether
-    /// the slot exists is the write's own answer).
-    pub async fn slot<S: VenueStore + ResourceStore>(
-        &self,
-        store: &S,
-        id: &SlotId,
-    ) -> Result<(), AppError> {
-        self.resource(store, &id.resource_id)
-            .await
-            .map_err(|e| match e.status() {
-                404 => slot_not_found(id),
-                _ => e,
-            })?;
-        Ok(())
-    }
-}
 
 /// POST /admin/venues
 #[derive(Debug, Deserialize)]
@@ -172,9 +108,7 @@ pub async fn create_venue(
         time_zone: TimeZone::parse(&request.time_zone)?,
         status: CatalogStatus::Open,
     };
-    writer
-        .scope
-        .check(Some(&company), || company_not_found(&company))?;
+    writer.company(&company)?;
     if companies.company(&company).await?.is_none() {
         return Err(company_not_found(&company));
     }
@@ -607,6 +541,10 @@ pub async fn update_slot<S: VenueStore + ResourceStore + SlotStore>(
         slot_id: slot.id,
     })
 }
+
+mod writer;
+
+pub use writer::CatalogWriter;
 
 #[cfg(test)]
 mod tests;

@@ -168,3 +168,29 @@ fn no_type_holding_a_password_or_token_prints_it_in_debug() {
     }
     assert!(format!("{signup:?}").contains("ada@example.com"));
 }
+
+#[test]
+fn staff_who_may_only_read_a_booking_are_refused_its_management_with_a_403() {
+    let company = CompanyId::generate();
+    let viewer = Caller {
+        staff: Staff::of([(company.clone(), StaffRole::Viewer)]),
+        ..Caller::new(UserId::generate(), Role::User)
+    };
+    let hidden = || AppError::NotFound {
+        code: "BOOKING_NOT_FOUND",
+        what: "the booking".into(),
+    };
+    let owner = UserId::generate();
+    let read = viewer.require_owner_or_in(&owner, Some(&company), Permission::BookingsRead, hidden);
+    assert!(read.is_ok());
+    let manage =
+        viewer.require_owner_or_in(&owner, Some(&company), Permission::BookingsManage, hidden);
+    assert_eq!(manage.unwrap_err().status(), 403);
+    let elsewhere = viewer.require_owner_or_in(
+        &owner,
+        Some(&CompanyId::generate()),
+        Permission::BookingsManage,
+        hidden,
+    );
+    assert_eq!(elsewhere.unwrap_err().status(), 404);
+}

@@ -186,6 +186,20 @@ impl Template {
     /// The parameter values of a local run: the template's defaults, with the
     /// payment gateway parameter (if the template names one) set to the fake
     /// gateway's URL.
+    /// Sets a parameter that has a default to another value (`NAME=VALUE`).
+    pub fn override_parameter(&mut self, pair: &str) -> Result<(), TemplateError> {
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| invalid(format!("--parameter {pair}: expected NAME=VALUE")))?;
+        if !self.parameters.contains_key(name) {
+            return Err(invalid(format!(
+                "--parameter {name}: the template has no parameter {name} with a default"
+            )));
+        }
+        self.parameters.insert(name.to_owned(), value.to_owned());
+        Ok(())
+    }
+
     pub fn local_parameters(&self, gateway_url: Option<&str>) -> HashMap<String, String> {
         let mut parameters = self.parameters.clone();
         if let (Some(name), Some(url)) = (&self.payment_gateway_parameter, gateway_url) {
@@ -463,6 +477,19 @@ Resources:
             t.local_parameters(Some("http://127.0.0.1:3002")),
             t.parameters
         );
+    }
+
+    #[test]
+    fn a_parameter_with_a_default_can_be_overridden_and_no_other() {
+        let mut template = Template::parse(
+            "Parameters:\n  Ttl:\n    Type: Number\n    Default: 300\n  Bare:\n    Type: String\nResources:\n  Q:\n    Type: AWS::SQS::Queue\n",
+        )
+        .unwrap();
+        template.override_parameter("Ttl=10").unwrap();
+        assert_eq!(template.parameters["Ttl"], "10");
+        assert!(template.override_parameter("Bare=x").is_err());
+        assert!(template.override_parameter("Nope=1").is_err());
+        assert!(template.override_parameter("Ttl").is_err());
     }
 
     #[test]

@@ -30,6 +30,8 @@ use crate::{AppError, CorrelationId, EventEnvelope};
 #[derive(Debug, Default)]
 pub struct MemoryBookings {
     catalog: Arc<MemoryCatalog>,
+    /// The companies whose status a hold checks; none: every company is open.
+    companies: Option<Arc<super::MemoryCompanies>>,
     bookings: Mutex<BTreeMap<BookingId, (Booking, Vec<HistoryEntry>)>>,
     state: Mutex<Records>,
 }
@@ -85,6 +87,15 @@ impl MemoryBookings {
         }
     }
 
+    /// The same, checking that a venue's company is active as the
+    /// adapter's transaction does.
+    pub fn with_companies(self, companies: Arc<super::MemoryCompanies>) -> Self {
+        Self {
+            companies: Some(companies),
+            ..self
+        }
+    }
+
     /// The catalog whose places the bookings take.
     pub fn catalog(&self) -> &MemoryCatalog {
         &self.catalog
@@ -134,7 +145,16 @@ fn give_back(slots: &mut MemorySlots, slot: &SlotId, quantity: u32) {
 }
 
 impl MemoryBookings {
-    fn venue_open(&self, id: &VenueId) -> bool {
+    /// The venue is open and its company (if the twin knows companies) active.
+    fn venue_open(&self, booking: &Booking) -> bool {
+        let company_open = match (&self.companies, &booking.company_id) {
+            (Some(companies), Some(company)) => companies.is_active(company),
+            _ => true,
+        };
+        company_open && self.venue_is_open(&booking.venue_id)
+    }
+
+    fn venue_is_open(&self, id: &VenueId) -> bool {
         self.catalog
             .venues
             .lock()
@@ -167,7 +187,7 @@ impl MemoryBookings {
         {
             return Some(HoldRefused::KeyUsed);
         }
-        if !self.venue_open(&booking.venue_id) {
+        if !self.venue_open(booking) {
             return Some(HoldRefused::VenueClosed);
         }
         let back_closed = booking
@@ -391,7 +411,7 @@ impl BookingStore for MemoryBookings {
         let mut bookings = self.bookings.lock().expect("lock");
         let mut records = self.state.lock().expect("lock");
         let mut slots = self.catalog.slots.lock().expect("lock");
-        if !self.venue_open(&after.venue_id) {
+        if !self.venue_open(after) {
             return Err(ChangeRefused::VenueClosed);
         }
         if !self.resource_open(&after.slot_id.resource_id) {

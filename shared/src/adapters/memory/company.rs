@@ -23,6 +23,16 @@ struct State {
 }
 
 impl MemoryCompanies {
+    /// Whether the company exists and is active.
+    pub fn is_active(&self, id: &CompanyId) -> bool {
+        self.state
+            .lock()
+            .expect("lock")
+            .companies
+            .get(id)
+            .is_some_and(|c| c.status == crate::company::CompanyStatus::Active)
+    }
+
     /// The activity events written, oldest first.
     pub fn events(&self) -> Vec<EventEnvelope> {
         self.state.lock().expect("lock").events.clone()

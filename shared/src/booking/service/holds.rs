@@ -370,8 +370,13 @@ async fn plan_range(
     })
 }
 
+/// A closed venue's answer, and a closed company's venues' (one code: the
+/// customer cannot book here either way).
 pub(super) fn venue_closed() -> AppError {
-    AppError::conflict("VENUE_CLOSED", "this venue is closed to bookings")
+    AppError::conflict(
+        "VENUE_CLOSED",
+        "this venue (or the company that runs it) is closed to bookings",
+    )
 }
 
 pub(super) fn resource_closed() -> AppError {

@@ -1,6 +1,7 @@
 //! The catalog use cases' rules, without a store.
 
 use super::*;
+use crate::identity::{Caller, UserId};
 
 fn room_rules() -> RangeRules {
     serde_json::from_str(

@@ -41,7 +41,7 @@ fn hold_refusal(refused: Refused, booking: &Booking) -> HoldRefused {
     if refused.has(&Part::Key) {
         return HoldRefused::KeyUsed;
     }
-    if refused.has(&Part::VenueOpen) {
+    if refused.has(&Part::VenueOpen) || refused.has(&Part::CompanyOpen) {
         return HoldRefused::VenueClosed;
     }
     if refused.has(&Part::ResourceOpen) {
@@ -160,6 +160,9 @@ impl BookingStore for DynamoBookings {
             tx.resource_open(&back.resource_id)?;
         }
         tx.venue_open(&hold.booking.venue_id)?;
+        if let Some(company) = &hold.booking.company_id {
+            tx.company_open(company)?;
+        }
         let user = &booking.user_id;
         if booking.units.is_empty() {
             tx.count_places(
@@ -225,6 +228,9 @@ impl BookingStore for DynamoBookings {
         tx.outbox(change.event)?;
         tx.resource_open(&after.slot_id.resource_id)?;
         tx.venue_open(&after.venue_id)?;
+        if let Some(company) = &after.company_id {
+            tx.company_open(company)?;
+        }
         let (user, limit) = (&after.user_id, change.limits.map(|l| l.places_per_slot));
         let (q_before, q_after) = (i64::from(before.quantity), i64::from(after.quantity));
         if before.slot_id == after.slot_id {
@@ -238,7 +244,7 @@ impl BookingStore for DynamoBookings {
             .map_err(|refused| {
                 if refused.has(&Part::UserPlaces) {
                     ChangeRefused::PlacesLimit
-                } else if refused.has(&Part::VenueOpen) {
+                } else if refused.has(&Part::VenueOpen) || refused.has(&Part::CompanyOpen) {
                     ChangeRefused::VenueClosed
                 } else if refused.has(&Part::ResourceOpen) {
                     ChangeRefused::ResourceClosed

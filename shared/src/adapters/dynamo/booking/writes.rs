@@ -11,7 +11,10 @@ use super::super::catalog::{range_pk, resource_pk, seats_pk, venue_pk};
 use super::super::{cancellation_codes, keys, n, s, transact_write, transaction_error};
 use crate::booking::BookingId;
 use crate::catalog::{ResourceId, SlotId, VenueId};
-use crate::identity::UserId;
+use crate::company::CompanyStatus;
+use crate::identity::{CompanyId, UserId};
+
+use super::super::company::company_pk;
 use crate::{AppError, EventEnvelope, EventSource};
 
 /// What an item of a booking transaction stands for, to tell which
@@ -26,6 +29,8 @@ pub(super) enum Part {
     Key,
     Number,
     VenueOpen,
+    /// The venue's company is active.
+    CompanyOpen,
     ResourceOpen,
     /// The customer's count of live places of a slot.
     UserPlaces,
@@ -306,6 +311,24 @@ impl<'a> Tx<'a> {
             .map_err(|e| AppError::internal("building the venue check", e))?;
         self.push(
             Part::VenueOpen,
+            TransactWriteItem::builder().condition_check(check).build(),
+        );
+        Ok(())
+    }
+
+    /// The condition that the venue's company is active.
+    pub fn company_open(&mut self, company: &CompanyId) -> Result<(), AppError> {
+        let check = ConditionCheck::builder()
+            .table_name(self.table)
+            .key(keys::PK, s(company_pk(company)))
+            .key(keys::SK, s("COMPANY"))
+            .condition_expression("#status = :active")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s(CompanyStatus::Active.as_str()))
+            .build()
+            .map_err(|e| AppError::internal("building the company check", e))?;
+        self.push(
+            Part::CompanyOpen,
             TransactWriteItem::builder().condition_check(check).build(),
         );
         Ok(())

@@ -1,0 +1,135 @@
+//! The harness's catalog and booking helpers: companies, venues, slots and
+//! holds made through the API, as a test needs them.
+
+use serde_json::Value;
+
+use crate::{Cloud, dates};
+
+impl Cloud {
+    /// A fresh company, created through the admin API by the platform
+    /// administrator `admin`; returns its id.
+    pub async fn new_company(&self, admin: &str) -> String {
+        let res = self
+            .post(
+                "/admin/companies",
+                &serde_json::json!({ "name": "Test Company", "contact_email": "office@test-company.example" }),
+                Some(admin),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "creating a company");
+        let company: Value = res.json().await.expect("company");
+        company["id"].as_str().expect("company id").to_owned()
+    }
+
+    /// Creates a venue of a fresh company with one resource through the
+    /// admin API; returns the resource id.
+    pub async fn new_resource(&self, admin: &str, kind: &str) -> String {
+        let venue = self
+            .post(
+                "/admin/venues",
+                &serde_json::json!({ "company_id": self.new_company(admin).await, "name": "Test Venue", "kind": "GOLF_CLUB", "city": "Testville", "time_zone": dates::VENUE_ZONE.name() }),
+                Some(admin),
+            )
+            .await;
+        assert_eq!(venue.status(), 201, "creating a venue");
+        let venue: Value = venue.json().await.expect("venue");
+        let path = format!(
+            "/admin/venues/{}/resources",
+            venue["id"].as_str().expect("venue id")
+        );
+        let resource = self
+            .post(
+                &path,
+                &serde_json::json!({ "name": "Test Resource", "kind": kind }),
+                Some(admin),
+            )
+            .await;
+        assert_eq!(resource.status(), 201, "creating a resource");
+        let resource: Value = resource.json().await.expect("resource");
+        resource["id"].as_str().expect("resource id").to_owned()
+    }
+
+    /// A fresh slot of `capacity` at 08:00 on the first Friday at least ten
+    /// days from today (a weekday, refunded in full when cancelled), priced
+    /// 5000 cents; returns its id.
+    pub async fn new_slot(&self, admin: &str, capacity: u32) -> String {
+        let friday = dates::Today::at_venue().far_friday();
+        self.new_slot_on(admin, capacity, &dates::iso(friday)).await
+    }
+
+    /// A fresh slot of `capacity` on `date` (YYYY-MM-DD) at 08:00, priced
+    /// 5000 cents on weekdays, 7000 at weekends; returns its id.
+    pub async fn new_slot_on(&self, admin: &str, capacity: u32, date: &str) -> String {
+        self.new_slot_at(admin, capacity, date, "08:00").await
+    }
+
+    /// A fresh slot of `capacity` on `date` (YYYY-MM-DD) at `start` (HH:MM),
+    /// ten minutes long, priced as [`Cloud::new_slot_on`]; returns its id.
+    pub async fn new_slot_at(&self, admin: &str, capacity: u32, date: &str, start: &str) -> String {
+        let resource = self.new_resource(admin, "COURSE").await;
+        self.slot_of(admin, &resource, capacity, date, start).await
+    }
+
+    /// A fresh slot of `resource`, as [`Cloud::new_slot_at`]; returns its id.
+    pub async fn slot_of(
+        &self,
+        admin: &str,
+        resource: &str,
+        capacity: u32,
+        date: &str,
+        start: &str,
+    ) -> String {
+        let res = self
+            .post(
+                &format!("/admin/resources/{resource}/slots/generate"),
+                &serde_json::json!({
+                    "from": date, "to": date, "start_times": [start],
+                    "duration_minutes": 10, "capacity": capacity,
+                    "prices": { "weekday": 5000, "weekend": 7000, "holiday": 9000 }
+                }),
+                Some(admin),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "generating a slot");
+        format!("{resource}@{date}T{start}")
+    }
+
+    /// POSTs a counted booking with an idempotency key.
+    pub async fn book(
+        &self,
+        token: &str,
+        slot: &str,
+        quantity: u32,
+        key: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url("/bookings"))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&serde_json::json!({ "kind": "counted", "slot_id": slot, "quantity": quantity }))
+            .send()
+            .await
+            .expect("the API answers")
+    }
+
+    /// A slot as the public availability route shows it.
+    pub async fn slot_view(&self, slot: &str) -> Value {
+        let (resource, when) = slot.split_once('@').expect("a slot id");
+        let date = &when[..10];
+        let res = self
+            .http
+            .get(self.url(&format!("/resources/{resource}/availability?date={date}")))
+            .send()
+            .await
+            .expect("the API answers");
+        assert_eq!(res.status(), 200);
+        let day: Value = res.json().await.expect("availability");
+        day["slots"]
+            .as_array()
+            .expect("slots")
+            .iter()
+            .find(|s| s["slot_id"] == slot)
+            .cloned()
+            .expect("the slot in its day")
+    }
+}
