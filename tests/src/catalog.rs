@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::{Cloud, dates};
+use crate::{Account, Cloud, dates};
 
 impl Cloud {
     /// A fresh company, created through the admin API by the platform
@@ -132,4 +132,91 @@ impl Cloud {
             .cloned()
             .expect("the slot in its day")
     }
+
+    /// Makes `account` staff of `company` with `role`, as `by`; the status.
+    pub async fn put_staff(&self, by: &str, company: &str, account: &Account, role: &str) -> u16 {
+        self.http
+            .put(self.url(&format!("/admin/companies/{company}/staff")))
+            .bearer_auth(by)
+            .json(&serde_json::json!({ "email": account.email, "role": role }))
+            .send()
+            .await
+            .expect("the API")
+            .status()
+            .as_u16()
+    }
+
+    /// A fresh company with an owner, a manager and a viewer (logged in
+    /// after they joined, so their tokens carry the membership), and one
+    /// venue with a course and a slot of 4 places, made by the manager.
+    pub async fn staffed_company(&self, admin: &str) -> StaffedCompany {
+        let id = self.new_company(admin).await;
+        let (owner, manager, viewer) = (
+            self.new_account().await,
+            self.new_account().await,
+            self.new_account().await,
+        );
+        for (account, role) in [
+            (&owner, "OWNER"),
+            (&manager, "MANAGER"),
+            (&viewer, "VIEWER"),
+        ] {
+            assert_eq!(
+                self.put_staff(admin, &id, account, role).await,
+                200,
+                "{role}"
+            );
+        }
+        let owner_token = crate::access_token(&self.login(&owner).await);
+        let manager_token = crate::access_token(&self.login(&manager).await);
+        let viewer_token = crate::access_token(&self.login(&viewer).await);
+        let body = serde_json::json!({ "company_id": id, "name": "Club", "kind": "GOLF_CLUB", "city": "Seoul", "time_zone": dates::VENUE_ZONE.name() });
+        let res = self
+            .post("/admin/venues", &body, Some(&manager_token))
+            .await;
+        assert_eq!(res.status(), 201, "creating the venue");
+        let venue: Value = res.json().await.expect("venue");
+        let venue = venue["id"].as_str().expect("venue id").to_owned();
+        let res = self
+            .post(
+                &format!("/admin/venues/{venue}/resources"),
+                &serde_json::json!({ "name": "Course", "kind": "COURSE" }),
+                Some(&manager_token),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "creating the resource");
+        let resource: Value = res.json().await.expect("resource");
+        let resource = resource["id"].as_str().expect("resource id").to_owned();
+        let date = dates::iso(dates::Today::at_venue().far_friday());
+        let slot = self
+            .slot_of(&manager_token, &resource, 4, &date, "08:00")
+            .await;
+        StaffedCompany {
+            id,
+            owner,
+            owner_token,
+            manager,
+            manager_token,
+            viewer,
+            viewer_token,
+            venue,
+            resource,
+            slot,
+        }
+    }
+}
+
+/// A company made by [`Cloud::staffed_company`]: its staff (accounts and
+/// their access tokens) and its catalog.
+pub struct StaffedCompany {
+    pub id: String,
+    pub owner: Account,
+    pub owner_token: String,
+    pub manager: Account,
+    pub manager_token: String,
+    pub viewer: Account,
+    pub viewer_token: String,
+    pub venue: String,
+    pub resource: String,
+    pub slot: String,
 }

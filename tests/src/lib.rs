@@ -5,7 +5,9 @@
 //! is unset, the cloud started by `infra/up.sh` is used.
 
 mod catalog;
+pub use catalog::StaffedCompany;
 pub mod dates;
+pub mod openapi;
 pub mod saga;
 
 use std::future::Future;

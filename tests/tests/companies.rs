@@ -6,16 +6,7 @@ use serde_json::{Value, json};
 use system_tests::{Account, Cloud, access_token, dates::VENUE_ZONE};
 
 async fn put_staff(cloud: &Cloud, by: &str, company: &str, who: &Account, role: &str) -> u16 {
-    cloud
-        .http
-        .put(cloud.url(&format!("/admin/companies/{company}/staff")))
-        .bearer_auth(by)
-        .json(&json!({ "email": who.email, "role": role }))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    cloud.put_staff(by, company, who, role).await
 }
 
 async fn remove_staff(cloud: &Cloud, by: &str, company: &str, who: &Account) -> (u16, Value) {
@@ -175,63 +166,13 @@ async fn staff_write_only_their_own_company_and_others_see_nothing_of_it() {
     assert_eq!((status, body["code"].as_str()), (409, Some("LAST_OWNER")));
 }
 
-/// A company with a manager and a viewer, and one slot of its venue.
-struct Company {
-    id: String,
-    manager: String,
-    viewer: String,
-    slot: String,
-}
-
-async fn company_with_a_slot(cloud: &Cloud, admin: &str) -> Company {
-    let id = cloud.new_company(admin).await;
-    let (owner, manager, viewer) = (
-        cloud.new_account().await,
-        cloud.new_account().await,
-        cloud.new_account().await,
-    );
-    assert_eq!(put_staff(cloud, admin, &id, &owner, "OWNER").await, 200);
-    assert_eq!(put_staff(cloud, admin, &id, &manager, "MANAGER").await, 200);
-    assert_eq!(put_staff(cloud, admin, &id, &viewer, "VIEWER").await, 200);
-    let manager = access_token(&cloud.login(&manager).await);
-    let viewer = access_token(&cloud.login(&viewer).await);
-    let res = cloud
-        .post("/admin/venues", &venue_body(&id, "Club"), Some(&manager))
-        .await;
-    let venue: Value = res.json().await.unwrap();
-    let res = cloud
-        .post(
-            &format!("/admin/venues/{}/resources", venue["id"].as_str().unwrap()),
-            &json!({ "name": "Course", "kind": "COURSE" }),
-            Some(&manager),
-        )
-        .await;
-    let resource: Value = res.json().await.unwrap();
-    let date = system_tests::dates::iso(system_tests::dates::Today::at_venue().far_friday());
-    let slot = cloud
-        .slot_of(
-            &manager,
-            resource["id"].as_str().unwrap(),
-            4,
-            &date,
-            "08:00",
-        )
-        .await;
-    Company {
-        id,
-        manager,
-        viewer,
-        slot,
-    }
-}
-
 #[tokio::test]
 async fn staff_read_and_manage_only_their_company_s_bookings_by_role() {
     let cloud = Cloud::connect().await;
     let admin = cloud.admin_token().await;
     let (a, b) = (
-        company_with_a_slot(&cloud, &admin).await,
-        company_with_a_slot(&cloud, &admin).await,
+        cloud.staffed_company(&admin).await,
+        cloud.staffed_company(&admin).await,
     );
     let customer = cloud.user_token().await;
     let res = cloud
@@ -244,32 +185,83 @@ async fn staff_read_and_manage_only_their_company_s_bookings_by_role() {
         let req = cloud.http.get(cloud.url(&path)).bearer_auth(token);
         async move { req.send().await.unwrap().status().as_u16() }
     };
-    assert_eq!(get(a.viewer.clone()).await, 200, "A's viewer reads it");
-    assert_eq!(get(a.manager.clone()).await, 200);
     assert_eq!(
-        get(b.manager.clone()).await,
+        get(a.viewer_token.clone()).await,
+        200,
+        "A's viewer reads it"
+    );
+    assert_eq!(get(a.manager_token.clone()).await, 200);
+    assert_eq!(
+        get(b.manager_token.clone()).await,
         404,
         "B's manager sees nothing"
     );
+    // The operators' list of the resource: A's viewer sees the booking;
+    // B's manager the 404 of a resource that does not exist.
+    let resource = a.slot.split('@').next().unwrap();
+    let list = format!("/admin/resources/{resource}/bookings");
+    let listed = |token: String| {
+        let req = cloud.http.get(cloud.url(&list)).bearer_auth(token);
+        async move { req.send().await.unwrap() }
+    };
+    let res = listed(a.viewer_token.clone()).await;
+    assert_eq!(res.status(), 200);
+    let page: Value = res.json().await.unwrap();
+    assert!(
+        page["bookings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["id"] == booking["id"]),
+        "{page}"
+    );
+    assert_eq!(
+        code(listed(b.manager_token.clone()).await).await,
+        (404, "RESOURCE_NOT_FOUND".to_owned())
+    );
+    assert_eq!(code(listed(customer.clone()).await).await.0, 403);
     let cancel = format!("{path}/cancel");
     let empty = json!({});
-    let res = cloud.post(&cancel, &empty, Some(&b.manager)).await;
+    let res = cloud.post(&cancel, &empty, Some(&b.manager_token)).await;
     assert_eq!(code(res).await, (404, "BOOKING_NOT_FOUND".to_owned()));
-    let res = cloud.post(&cancel, &empty, Some(&a.viewer)).await;
+    let res = cloud.post(&cancel, &empty, Some(&a.viewer_token)).await;
     assert_eq!(code(res).await, (403, "FORBIDDEN".to_owned()));
     assert_eq!(cloud.slot_view(&a.slot).await["remaining"], 2, "still held");
-    let res = cloud.post(&cancel, &empty, Some(&a.manager)).await;
+    let why = json!({ "reason": "the customer phoned the club" });
+    let res = cloud.post(&cancel, &why, Some(&a.manager_token)).await;
     assert_eq!(res.status(), 200);
     let cancelled: Value = res.json().await.unwrap();
     assert_eq!(cancelled["status"], "CANCELLED");
     assert_eq!(cloud.slot_view(&a.slot).await["remaining"], 4);
+    // The history says staff did it, and why; the customer reads it too.
+    let history: Value = cloud
+        .http
+        .get(cloud.url(&format!("{path}/history")))
+        .bearer_auth(&customer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let last = history["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last["reason"],
+        "cancelled for the customer by staff: the customer phoned the club"
+    );
+    assert_eq!(last["by"], a.manager.id.as_str());
 }
 
 #[tokio::test]
 async fn a_closed_company_s_venues_refuse_bookings_until_it_reopens() {
     let cloud = Cloud::connect().await;
     let admin = cloud.admin_token().await;
-    let a = company_with_a_slot(&cloud, &admin).await;
+    let a = cloud.staffed_company(&admin).await;
     let customer = cloud.user_token().await;
     let path = format!("/admin/companies/{}", a.id);
     let closed = cloud
@@ -278,7 +270,7 @@ async fn a_closed_company_s_venues_refuse_bookings_until_it_reopens() {
     assert_eq!(closed.status(), 200);
     // Only the platform administrator closes a company.
     let by_manager = cloud
-        .patch(&path, &json!({ "status": "ACTIVE" }), &a.manager)
+        .patch(&path, &json!({ "status": "ACTIVE" }), &a.manager_token)
         .await;
     assert_eq!(by_manager.status(), 403);
     let res = cloud

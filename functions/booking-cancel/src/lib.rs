@@ -5,13 +5,16 @@
 //! `BookingCancelled` carries the share of the price to refund: all of it for
 //! a hold that was never confirmed, else what the refund policy gives for the
 //! notice before the start. The payment context makes the refund.
+//!
+//! Staff of the venue's company with `bookings:manage` may cancel for the
+//! customer, with an optional `{"reason": "..."}` kept in the history.
 
 use lambda_http::{Body, Request, Response};
 use shared::booking::BookingId;
 use shared::booking::ports::BookingStore;
 use shared::booking::service;
 use shared::clock::Clock;
-use shared::http::{caller, correlation_id, path_param, respond};
+use shared::http::{caller, correlation_id, parse_json, path_param, respond};
 use shared::payment::RefundPolicy;
 
 pub async fn handle(
@@ -24,7 +27,27 @@ pub async fn handle(
     let result = async {
         let id = BookingId::parse(&path_param(&req, "booking_id")?)?;
         let caller = caller(&req)?;
-        service::cancel(bookings, &caller, &id, policy, &correlation_id, clock.now()).await
+        // The body is optional: `{"reason": "..."}`, or nothing.
+        let request: service::CancelRequest = if req.body().is_empty() {
+            service::CancelRequest::default()
+        } else {
+            parse_json(&req)?
+        };
+        let note = request
+            .reason
+            .as_deref()
+            .map(service::CancelNote::parse)
+            .transpose()?;
+        service::cancel(
+            bookings,
+            &caller,
+            &id,
+            policy,
+            note.as_ref(),
+            &correlation_id,
+            clock.now(),
+        )
+        .await
     }
     .await;
     Ok(respond(200, result, &correlation_id))
@@ -78,6 +101,32 @@ mod tests {
         let last = bookings.events().pop().unwrap();
         assert_eq!(last.event_type.as_str(), "BookingCancelled");
         assert_eq!(last.data["refund_percent"], 100);
+    }
+
+    #[tokio::test]
+    async fn a_reason_is_kept_in_the_history_and_a_bad_one_changes_nothing() {
+        let bookings = over_course().await;
+        let booking = held(&bookings).await;
+        let with = |body: &str| {
+            let fixture = shared::testing::edit(FIXTURE, |json| {
+                json["pathParameters"]["booking_id"] = booking.id.as_str().into();
+                json["body"] = body.into();
+            });
+            shared::testing::request(&fixture)
+        };
+        for bad in [r#"{"reason":"x"}"#, r#"{"why":"because"}"#] {
+            let res = cancel(&bookings, with(bad), 5).await;
+            assert_eq!(res.status(), 400, "{bad}");
+        }
+        assert_eq!(booked(&bookings, &slot()).await, 2, "nothing changed");
+        let res = cancel(&bookings, with(r#"{"reason":"plans changed"}"#), 5).await;
+        assert_eq!(res.status(), 200);
+        use shared::booking::ports::BookingReader;
+        let history = bookings.history(&booking.id).await.unwrap();
+        assert_eq!(
+            history.last().unwrap().reason,
+            "cancelled by the customer: plans changed"
+        );
     }
 
     #[tokio::test]

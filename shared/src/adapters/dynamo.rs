@@ -30,6 +30,8 @@ pub mod keys {
     pub const GSI1: &str = "GSI1";
     pub const GSI1PK: &str = "GSI1PK";
     pub const GSI1SK: &str = "GSI1SK";
+    /// Bookings by resource and booked date.
+    pub const GSI3: &str = "GSI3";
     pub const ENTITY: &str = "entity";
     /// Epoch seconds after which DynamoDB's TTL may delete the item.
     pub const EXPIRES_AT: &str = "expires_at";

@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use super::events::{BookingConfirmed, BookingEnded, EndedAs};
 use super::rules::Limits;
 use super::{Booking, BookingId, BookingStatus, HistoryEntry, IdempotencyKey};
-use crate::catalog::SlotId;
+use crate::catalog::{ResourceId, SlotId};
 use crate::identity::UserId;
 use crate::payment::CardToken;
 use crate::{AppError, CorrelationId, EventEnvelope};
@@ -50,6 +50,16 @@ pub trait BookingReader: Send + Sync {
     fn list_for_user(
         &self,
         user: &UserId,
+        filter: &BookingFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<BookingPage, AppError>> + Send;
+
+    /// A page of the bookings of `resource`, by booked date and time (then
+    /// id), paged and filtered as [`Self::list_for_user`].
+    fn list_for_resource(
+        &self,
+        resource: &ResourceId,
         filter: &BookingFilter,
         limit: u32,
         cursor: Option<&str>,

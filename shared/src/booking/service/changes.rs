@@ -113,11 +113,16 @@ pub async fn modify(
 /// for the notice before the start. The release is conditional on the
 /// status that share was computed for: a hold confirmed meanwhile is
 /// refused (409) rather than refunded in full.
+///
+/// Staff with `bookings:manage` in the venue's company may cancel for the
+/// customer: the refund follows the same policy, and the history records
+/// that staff did it, with their `note` (the why) when given.
 pub async fn cancel(
     bookings: &impl BookingStore,
     caller: &Caller,
     id: &BookingId,
     policy: &RefundPolicy,
+    note: Option<&CancelNote>,
     correlation_id: &CorrelationId,
     now: DateTime<Utc>,
 ) -> Result<Booking, AppError> {
@@ -129,11 +134,17 @@ pub async fn cancel(
         policy,
         now,
     );
-    let reason = if booking.payment.is_some() {
-        format!("cancelled by the customer; {percent}% refunded by policy ({policy})")
-    } else {
+    let mut reason = if caller.user_id == booking.user_id {
         "cancelled by the customer".to_owned()
+    } else {
+        "cancelled for the customer by staff".to_owned()
     };
+    if let Some(note) = note {
+        reason = format!("{reason}: {}", note.as_str());
+    }
+    if booking.payment.is_some() {
+        reason = format!("{reason}; {percent}% refunded by policy ({policy})");
+    }
     let by = caller.user_id.to_string();
     let release = Release {
         from: &[booking.status],
@@ -146,6 +157,36 @@ pub async fn cancel(
         refund_percent: percent,
     };
     bookings.release(&booking, &release).await
+}
+
+/// Why a booking is cancelled, in the caller's words: 3 to 200 printable
+/// characters, kept in the booking's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancelNote(String);
+
+impl CancelNote {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let note = raw.trim();
+        let chars = note.chars().count();
+        if !(3..=200).contains(&chars) || note.chars().any(char::is_control) {
+            return Err(AppError::validation(
+                "INVALID_REASON",
+                "reason must be 3 to 200 printable characters",
+            ));
+        }
+        Ok(Self(note.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// POST /bookings/{booking_id}/cancel: an optional body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    pub reason: Option<String>,
 }
 
 /// What one sweep of lapsed holds did.

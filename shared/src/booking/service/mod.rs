@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 use super::ports::{BookingFilter, BookingReader};
 use super::{Booking, BookingId, BookingStatus, HistoryEntry};
 use crate::AppError;
+use crate::catalog::ResourceId;
+use crate::catalog::ports::{ResourceStore, VenueStore};
 use crate::identity::{Caller, Permission};
 
-pub use changes::{Sweep, SweepPlan, cancel, expire_lapsed, modify};
+pub use changes::{CancelNote, CancelRequest, Sweep, SweepPlan, cancel, expire_lapsed, modify};
 pub use holds::{Attempt, Created, IDEMPOTENCY_HOURS, create};
 pub use saga::{cents, payment_completed, payment_failed, payment_refunded};
 
@@ -100,6 +102,40 @@ pub fn parse_status(raw: &str) -> Result<BookingStatus, AppError> {
             "INVALID_STATUS",
             "status must be PENDING, CONFIRMED, CANCELLED, EXPIRED or FAILED",
         )
+    })
+}
+
+/// GET /admin/resources/{resource_id}/bookings: a page of the resource's
+/// bookings by booked date and time, to staff with `bookings:read` in its
+/// venue's company (the platform administrator everywhere). A resource of
+/// another company is the same 404 as one that does not exist.
+#[allow(clippy::too_many_arguments)]
+pub async fn list_for_resource(
+    bookings: &impl BookingReader,
+    catalog: &(impl VenueStore + ResourceStore),
+    caller: &Caller,
+    resource: &ResourceId,
+    filter: &BookingFilter,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<BookingList, AppError> {
+    let scope = caller.scope(Permission::BookingsRead)?;
+    let not_found = || AppError::NotFound {
+        code: "RESOURCE_NOT_FOUND",
+        what: format!("the resource {resource}"),
+    };
+    let found = catalog
+        .get_resource(resource)
+        .await?
+        .ok_or_else(not_found)?;
+    let venue = crate::catalog::service::venue_of(catalog, &found).await?;
+    scope.check(venue.company_id.as_ref(), not_found)?;
+    let page = bookings
+        .list_for_resource(resource, filter, limit, cursor)
+        .await?;
+    Ok(BookingList {
+        bookings: page.bookings,
+        next_cursor: page.next_cursor,
     })
 }
 

@@ -38,6 +38,11 @@ fn hold_shard(id: &BookingId) -> String {
     format!("HOLD#{}", sum % HOLD_SHARDS)
 }
 
+/// The GSI3 partition of a resource's bookings.
+pub(super) fn resource_bookings_pk(resource: &crate::catalog::ResourceId) -> String {
+    format!("RESOURCE#{resource}#BOOKINGS")
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct BookingItem {
     #[serde(rename = "PK")]
@@ -52,6 +57,12 @@ pub(super) struct BookingItem {
     gsi2pk: Option<String>,
     #[serde(rename = "GSI2SK", skip_serializing_if = "Option::is_none", default)]
     gsi2sk: Option<String>,
+    /// The booked resource's bookings (absent on items from before GSI3).
+    #[serde(rename = "GSI3PK", skip_serializing_if = "Option::is_none", default)]
+    gsi3pk: Option<String>,
+    /// `<date>T<start>#<booking id>`: by booked date and time.
+    #[serde(rename = "GSI3SK", skip_serializing_if = "Option::is_none", default)]
+    gsi3sk: Option<String>,
     entity: String,
     #[serde(flatten)]
     pub booking: Booking,
@@ -66,6 +77,13 @@ impl BookingItem {
             gsi1sk: format!("{}#{}", stamp(booking.created_at), booking.id),
             gsi2pk: Some(hold_shard(&booking.id)),
             gsi2sk: Some(format!("{}#{}", stamp(booking.hold_expires_at), booking.id)),
+            gsi3pk: Some(resource_bookings_pk(&booking.slot_id.resource_id)),
+            gsi3sk: Some(format!(
+                "{}T{}#{}",
+                booking.slot_id.date,
+                booking.slot_id.start.format("%H:%M"),
+                booking.id
+            )),
             entity: "BOOKING".into(),
             booking: booking.clone(),
         }

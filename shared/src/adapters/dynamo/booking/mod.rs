@@ -18,6 +18,7 @@ use aws_sdk_dynamodb::Client;
 use crate::AppError;
 use crate::booking::ports::{BookingFilter, BookingPage, BookingReader};
 use crate::booking::{Booking, BookingId, HistoryEntry};
+use crate::catalog::ResourceId;
 use crate::identity::UserId;
 
 pub use items::HOLD_SHARDS;
@@ -55,6 +56,16 @@ impl BookingReader for DynamoBookings {
         cursor: Option<&str>,
     ) -> Result<BookingPage, AppError> {
         self.list_page(user, filter, limit, cursor).await
+    }
+
+    async fn list_for_resource(
+        &self,
+        resource: &ResourceId,
+        filter: &BookingFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<BookingPage, AppError> {
+        self.resource_page(resource, filter, limit, cursor).await
     }
 }
 

@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 
 use super::super::{cursor, keys, s};
 use super::DynamoBookings;
-use super::items::{BookingItem, GSI2, HOLD_SHARDS, booking_pk, due};
+use super::items::{BookingItem, GSI2, HOLD_SHARDS, booking_pk, due, resource_bookings_pk};
 use crate::AppError;
 use crate::booking::ports::{BookingFilter, BookingPage};
 use crate::booking::{Booking, BookingId, HistoryEntry};
+use crate::catalog::ResourceId;
 use crate::identity::UserId;
 
 impl DynamoBookings {
@@ -119,6 +120,66 @@ impl DynamoBookings {
         Ok(BookingPage {
             bookings,
             next_cursor: next,
+        })
+    }
+
+    /// A resource's bookings by booked date and time, one page of at most
+    /// `limit`, optionally of one date (a key condition) and one status (a
+    /// filter, applied after the read).
+    pub(super) async fn resource_page(
+        &self,
+        resource: &ResourceId,
+        filter: &BookingFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<BookingPage, AppError> {
+        let BookingFilter { status, date } = *filter;
+        let expected = resource_bookings_pk(resource);
+        let start = cursor
+            .map(|c| {
+                cursor::decode(c, &["PK", "SK", "GSI3PK", "GSI3SK"], |key| {
+                    key["GSI3PK"] == expected
+                        && key["SK"] == "BOOKING"
+                        && key["PK"].starts_with("BOOKING#")
+                })
+            })
+            .transpose()?;
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI3)
+            .expression_attribute_values(":pk", s(expected.clone()))
+            .limit(i32::try_from(limit).unwrap_or(100))
+            .set_exclusive_start_key(start);
+        query = match date {
+            Some(date) => query
+                .key_condition_expression("GSI3PK = :pk AND begins_with(GSI3SK, :day)")
+                .expression_attribute_values(":day", s(format!("{date}T"))),
+            None => query.key_condition_expression("GSI3PK = :pk"),
+        };
+        if let Some(status) = status {
+            query = query
+                .filter_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        let page = query
+            .send()
+            .await
+            .map_err(|e| AppError::internal("listing a resource's bookings", e))?;
+        let bookings = page
+            .items()
+            .iter()
+            .map(|i| {
+                serde_dynamo::from_item::<_, BookingItem>(i.clone())
+                    .map(|b| b.booking)
+                    .map_err(|e| AppError::internal("decoding a booking", e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(BookingPage {
+            bookings,
+            next_cursor: page.last_evaluated_key().map(cursor::encode),
         })
     }
 
