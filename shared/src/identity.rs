@@ -375,7 +375,8 @@ impl Role {
             | Permission::DiagnosticsRun
             | Permission::WalletGrant
             | Permission::CompaniesManage
-            | Permission::StaffManage => self == Self::Admin,
+            | Permission::StaffManage
+            | Permission::CustomersRead => self == Self::Admin,
         }
     }
 }
@@ -401,10 +402,13 @@ pub enum Permission {
     CompaniesManage,
     /// Add, change and remove a company's staff.
     StaffManage,
+    /// See the contact details (email, name, phone) of the customers who
+    /// booked a company's venues.
+    CustomersRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Self::CatalogWrite,
         Self::StatsRead,
         Self::DlqRedrive,
@@ -414,6 +418,7 @@ impl Permission {
         Self::BookingsRead,
         Self::CompaniesManage,
         Self::StaffManage,
+        Self::CustomersRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -427,6 +432,7 @@ impl Permission {
             Self::BookingsRead => "bookings:read",
             Self::CompaniesManage => "companies:manage",
             Self::StaffManage => "staff:manage",
+            Self::CustomersRead => "customers:read",
         }
     }
 }

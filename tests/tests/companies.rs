@@ -215,6 +215,26 @@ async fn staff_read_and_manage_only_their_company_s_bookings_by_role() {
             .any(|b| b["id"] == booking["id"]),
         "{page}"
     );
+    let mine = |page: &Value| {
+        page["bookings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["id"] == booking["id"])
+            .cloned()
+            .unwrap()
+    };
+    assert!(
+        mine(&page).get("customer").is_none(),
+        "a viewer sees no contact"
+    );
+    let res = listed(a.manager_token.clone()).await;
+    let managed: Value = res.json().await.unwrap();
+    let contact = &mine(&managed)["customer"];
+    assert!(
+        contact["email"].as_str().unwrap().ends_with("@example.com"),
+        "{managed}"
+    );
     assert_eq!(
         code(listed(b.manager_token.clone()).await).await,
         (404, "RESOURCE_NOT_FOUND".to_owned())

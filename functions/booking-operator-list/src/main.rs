@@ -1,6 +1,7 @@
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::booking::DynamoBookings;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
+use shared::adapters::dynamo::identity::DynamoIdentity;
 use shared::config::required;
 
 #[tokio::main]
@@ -10,9 +11,10 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_from_env().await;
     let client = aws_sdk_dynamodb::Client::new(&aws);
     let bookings = DynamoBookings::new(client.clone(), table.clone());
-    let catalog = DynamoCatalog::new(client, table);
+    let catalog = DynamoCatalog::new(client.clone(), table.clone());
+    let users = DynamoIdentity::new(client, table);
     run(service_fn(|req: Request| {
-        booking_operator_list::handle(&bookings, &catalog, req)
+        booking_operator_list::handle(&bookings, &catalog, &users, req)
     }))
     .await
 }

@@ -79,7 +79,9 @@ impl StaffRole {
         use Permission as P;
         match permission {
             P::StaffManage => self == Self::Owner,
-            P::CatalogWrite | P::BookingsManage => matches!(self, Self::Owner | Self::Manager),
+            P::CatalogWrite | P::BookingsManage | P::CustomersRead => {
+                matches!(self, Self::Owner | Self::Manager)
+            }
             P::StatsRead | P::BookingsRead => true,
             P::DlqRedrive | P::DiagnosticsRun | P::WalletGrant | P::CompaniesManage => false,
         }
@@ -267,6 +269,8 @@ mod tests {
         assert!(!StaffRole::Viewer.permits(Permission::CatalogWrite));
         assert!(!StaffRole::Viewer.permits(Permission::BookingsManage));
         assert!(StaffRole::Viewer.permits(Permission::BookingsRead));
+        assert!(!StaffRole::Viewer.permits(Permission::CustomersRead));
+        assert!(StaffRole::Manager.permits(Permission::CustomersRead));
         for role in StaffRole::ALL {
             for platform in [
                 Permission::DlqRedrive,

@@ -16,7 +16,8 @@ use super::{Booking, BookingId, BookingStatus, HistoryEntry};
 use crate::AppError;
 use crate::catalog::ResourceId;
 use crate::catalog::ports::{ResourceStore, VenueStore};
-use crate::identity::{Caller, Permission};
+use crate::identity::{Caller, Permission, UserId};
+use crate::ports::UserStore;
 
 pub use changes::{CancelNote, CancelRequest, Sweep, SweepPlan, cancel, expire_lapsed, modify};
 pub use holds::{Attempt, Created, IDEMPOTENCY_HOURS, create};
@@ -113,12 +114,13 @@ pub fn parse_status(raw: &str) -> Result<BookingStatus, AppError> {
 pub async fn list_for_resource(
     bookings: &impl BookingReader,
     catalog: &(impl VenueStore + ResourceStore),
+    users: &impl UserStore,
     caller: &Caller,
     resource: &ResourceId,
     filter: &BookingFilter,
     limit: u32,
     cursor: Option<&str>,
-) -> Result<BookingList, AppError> {
+) -> Result<OperatorBookingList, AppError> {
     let scope = caller.scope(Permission::BookingsRead)?;
     let not_found = || AppError::NotFound {
         code: "RESOURCE_NOT_FOUND",
@@ -133,10 +135,58 @@ pub async fn list_for_resource(
     let page = bookings
         .list_for_resource(resource, filter, limit, cursor)
         .await?;
-    Ok(BookingList {
-        bookings: page.bookings,
+    // Contact details only for a role that may see them, read once per
+    // customer of the page.
+    let contacts = caller
+        .scope(Permission::CustomersRead)
+        .is_ok_and(|s| s.admits(venue.company_id.as_ref()));
+    let mut known: std::collections::HashMap<UserId, Option<Contact>> = Default::default();
+    let mut listed = Vec::with_capacity(page.bookings.len());
+    for booking in page.bookings {
+        let customer = if contacts {
+            if !known.contains_key(&booking.user_id) {
+                let contact = users.get(&booking.user_id).await?.map(|u| Contact {
+                    email: u.email.to_string(),
+                    name: u.name.as_str().to_owned(),
+                    phone: u.phone.as_str().to_owned(),
+                });
+                known.insert(booking.user_id.clone(), contact);
+            }
+            known.get(&booking.user_id).cloned().flatten()
+        } else {
+            None
+        };
+        listed.push(OperatorBooking { booking, customer });
+    }
+    Ok(OperatorBookingList {
+        bookings: listed,
         next_cursor: page.next_cursor,
     })
+}
+
+/// A customer's contact details, as operators with `customers:read` see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub email: String,
+    pub name: String,
+    pub phone: String,
+}
+
+/// A booking as its venue's operators list it: with the customer's contact
+/// for a role that may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorBooking {
+    #[serde(flatten)]
+    pub booking: Booking,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<Contact>,
+}
+
+/// A page of a resource's bookings, as `GET /admin/resources/{id}/bookings` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorBookingList {
+    pub bookings: Vec<OperatorBooking>,
+    pub next_cursor: Option<String>,
 }
 
 /// A page of the caller's own bookings: the route has no user id, so no
