@@ -67,6 +67,21 @@ async fn staff_write_only_their_own_company_and_others_see_nothing_of_it() {
     let manager = access_token(&manager_login);
     let viewer = access_token(&cloud.login(&viewer_a).await);
     let customer = cloud.user_token().await;
+    // GET /me shows the memberships the token carries.
+    let me: Value = cloud
+        .http
+        .get(cloud.url("/me"))
+        .bearer_auth(&manager)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me["companies"],
+        json!([{ "company_id": a, "role": "MANAGER" }])
+    );
     // A manager cannot staff their own company (403: they know it exists).
     assert_eq!(
         put_staff(&cloud, &manager, &a, &viewer_a, "OWNER").await,

@@ -1,5 +1,6 @@
-//! GET /auth/me: the caller's own profile. Who the caller is comes from the
-//! authorizer's context; this function never reads the token.
+//! GET /me (and GET /auth/me): the caller's own profile, with the companies
+//! they are staff of and their role in each. Who the caller is comes from
+//! the authorizer's context; this function never reads the token.
 
 use lambda_http::{Body, Request, Response};
 use shared::http::{caller, correlation_id, respond};
@@ -13,7 +14,7 @@ pub async fn handle(
     let correlation_id = correlation_id(&req);
     let result = async {
         let caller = caller(&req)?;
-        service::me(users, &caller.user_id).await
+        service::me(users, &caller).await
     }
     .await;
     Ok(respond(200, result, &correlation_id))
@@ -58,6 +59,32 @@ mod tests {
         assert!(!text.contains("argon2"));
         let profile: Profile = serde_json::from_str(text).unwrap();
         assert_eq!(profile.id, "0195f0a4-6c1e-7cc3-9a51-3f2d8e1b7a10");
+    }
+
+    #[tokio::test]
+    async fn the_profile_lists_the_companies_the_caller_is_staff_of() {
+        let users = MemoryIdentity::default();
+        let event = shared::EventEnvelope::of(
+            &shared::events::Ping::Diagnostic {
+                note: "registered".into(),
+            },
+            shared::CorrelationId::generate(),
+        )
+        .unwrap();
+        users.create(&fixture_user(), &event).await.unwrap();
+        let company = "0195f0a4-5000-7000-8000-000000000001";
+        let mut json: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
+        json["requestContext"]["authorizer"]["lambda"]["staff"] =
+            format!("{company}:MANAGER").into();
+        let res = handle(&users, from_str(&json.to_string()).unwrap())
+            .await
+            .unwrap();
+        let me: serde_json::Value = serde_json::from_slice(res.body().as_ref()).unwrap();
+        assert_eq!(
+            me["companies"],
+            serde_json::json!([{ "company_id": company, "role": "MANAGER" }])
+        );
+        assert_eq!(me["email"], "ada@example.com");
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::events::AdminActivity;
 use super::tokens::{AccessTokens, RefreshToken};
-use super::{Email, Profile, Role, User, UserId};
+use super::{Caller, Email, Profile, Role, User};
 use crate::ports::{LoginAttempts, Rotation, SessionStore, UserStore};
 use crate::{AppError, CorrelationId, EventEnvelope};
 
@@ -191,12 +191,39 @@ pub async fn logout(
     Ok(())
 }
 
-/// The caller's own profile.
-pub async fn me(users: &impl UserStore, user_id: &UserId) -> Result<Profile, AppError> {
+/// `GET /me`: the caller's profile and memberships.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    #[serde(flatten)]
+    pub profile: Profile,
+    pub companies: Vec<Membership>,
+}
+
+/// One company the caller is staff of, and their role there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub company_id: super::CompanyId,
+    pub role: super::StaffRole,
+}
+
+/// The caller's own profile, with the companies they are staff of and their
+/// role in each (as of the authorizer's answer).
+pub async fn me(users: &impl UserStore, caller: &Caller) -> Result<Me, AppError> {
+    let companies = caller
+        .staff
+        .iter()
+        .map(|(company_id, role)| Membership {
+            company_id: company_id.clone(),
+            role,
+        })
+        .collect();
     users
-        .get(user_id)
+        .get(&caller.user_id)
         .await?
-        .map(|u| Profile::from(&u))
+        .map(|u| Me {
+            profile: Profile::from(&u),
+            companies,
+        })
         .ok_or_else(|| AppError::NotFound {
             code: "USER_NOT_FOUND",
             what: "the account".to_owned(),
