@@ -66,18 +66,8 @@ impl DynamoBookings {
         cursor: Option<&str>,
     ) -> Result<BookingPage, AppError> {
         let BookingFilter { status, date } = *filter;
-        // Exactly the keys of one of this user's booking items, or DynamoDB
-        // would refuse the start key (a 500, not a 400).
         let expected = format!("USER#{user}#BOOKINGS");
-        let start = cursor
-            .map(|c| {
-                cursor::decode(c, &["PK", "SK", "GSI1PK", "GSI1SK"], |key| {
-                    key["GSI1PK"] == expected
-                        && key["SK"] == "BOOKING"
-                        && key["PK"].starts_with("BOOKING#")
-                })
-            })
-            .transpose()?;
+        let start = start_key(cursor, ["GSI1PK", "GSI1SK"], &expected)?;
         let mut query = self
             .client
             .query()
@@ -107,20 +97,7 @@ impl DynamoBookings {
             .send()
             .await
             .map_err(|e| AppError::internal("listing bookings", e))?;
-        let bookings = page
-            .items()
-            .iter()
-            .map(|i| {
-                serde_dynamo::from_item::<_, BookingItem>(i.clone())
-                    .map(|b| b.booking)
-                    .map_err(|e| AppError::internal("decoding a booking", e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = page.last_evaluated_key().map(cursor::encode);
-        Ok(BookingPage {
-            bookings,
-            next_cursor: next,
-        })
+        booking_page(&page)
     }
 
     /// A resource's bookings by booked date and time, one page of at most
@@ -135,15 +112,7 @@ impl DynamoBookings {
     ) -> Result<BookingPage, AppError> {
         let BookingFilter { status, date } = *filter;
         let expected = resource_bookings_pk(resource);
-        let start = cursor
-            .map(|c| {
-                cursor::decode(c, &["PK", "SK", "GSI3PK", "GSI3SK"], |key| {
-                    key["GSI3PK"] == expected
-                        && key["SK"] == "BOOKING"
-                        && key["PK"].starts_with("BOOKING#")
-                })
-            })
-            .transpose()?;
+        let start = start_key(cursor, ["GSI3PK", "GSI3SK"], &expected)?;
         let mut query = self
             .client
             .query()
@@ -168,19 +137,7 @@ impl DynamoBookings {
             .send()
             .await
             .map_err(|e| AppError::internal("listing a resource's bookings", e))?;
-        let bookings = page
-            .items()
-            .iter()
-            .map(|i| {
-                serde_dynamo::from_item::<_, BookingItem>(i.clone())
-                    .map(|b| b.booking)
-                    .map_err(|e| AppError::internal("decoding a booking", e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(BookingPage {
-            bookings,
-            next_cursor: page.last_evaluated_key().map(cursor::encode),
-        })
+        booking_page(&page)
     }
 
     /// A booking's history, oldest first.
@@ -204,4 +161,43 @@ impl DynamoBookings {
             })
             .collect()
     }
+}
+
+/// The start key a booking list's `cursor` stands for: exactly the keys of
+/// a booking item in the index partition `expected` (`[pk, sk]` naming the
+/// index's keys), or DynamoDB would refuse it (a 500, not a 400).
+fn start_key(
+    cursor: Option<&str>,
+    [pk, sk]: [&str; 2],
+    expected: &str,
+) -> Result<
+    Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+    AppError,
+> {
+    cursor
+        .map(|c| {
+            cursor::decode(c, &["PK", "SK", pk, sk], |key| {
+                key[pk] == expected && key["SK"] == "BOOKING" && key["PK"].starts_with("BOOKING#")
+            })
+        })
+        .transpose()
+}
+
+/// A query's booking items as a page, with the cursor of the next one.
+fn booking_page(
+    page: &aws_sdk_dynamodb::operation::query::QueryOutput,
+) -> Result<BookingPage, AppError> {
+    let bookings = page
+        .items()
+        .iter()
+        .map(|i| {
+            serde_dynamo::from_item::<_, BookingItem>(i.clone())
+                .map(|b| b.booking)
+                .map_err(|e| AppError::internal("decoding a booking", e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(BookingPage {
+        bookings,
+        next_cursor: page.last_evaluated_key().map(cursor::encode),
+    })
 }
