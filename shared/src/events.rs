@@ -85,6 +85,8 @@ pub enum EventType {
     PaymentRefunded,
     WalletCharged,
     UserRegistered,
+    UserUpdated,
+    UserDeleted,
     SlotsGenerated,
     AdminActivity,
     /// A probe sent through the whole event path by diagnostics and tests.
@@ -105,6 +107,8 @@ impl EventType {
             Self::PaymentRefunded => "PaymentRefunded",
             Self::WalletCharged => "WalletCharged",
             Self::UserRegistered => "UserRegistered",
+            Self::UserUpdated => "UserUpdated",
+            Self::UserDeleted => "UserDeleted",
             Self::SlotsGenerated => "SlotsGenerated",
             Self::AdminActivity => "AdminActivity",
             Self::Ping => "Ping",
@@ -115,7 +119,7 @@ impl EventType {
 
 impl EventType {
     /// Every event type the platform emits.
-    pub const KNOWN: [EventType; 13] = [
+    pub const KNOWN: [EventType; 15] = [
         EventType::BookingCreated,
         EventType::BookingConfirmed,
         EventType::BookingCancelled,
@@ -126,6 +130,8 @@ impl EventType {
         EventType::PaymentRefunded,
         EventType::WalletCharged,
         EventType::UserRegistered,
+        EventType::UserUpdated,
+        EventType::UserDeleted,
         EventType::SlotsGenerated,
         EventType::AdminActivity,
         EventType::Ping,

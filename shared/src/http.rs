@@ -217,6 +217,20 @@ pub fn caller(req: &Request) -> Result<Caller, AppError> {
     })
 }
 
+/// The caller's session (refresh-token family), as the authorizer vouched
+/// for it; `None` without one.
+pub fn session_id(req: &Request) -> Option<String> {
+    let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
+        return None;
+    };
+    ctx.authorizer
+        .as_ref()?
+        .fields
+        .get(authorizer_context::SESSION_ID)?
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// Parses a JSON request body into `T`, refusing what is not JSON, too
 /// large, or not the expected shape, with a 400 and a stable code.
 pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {

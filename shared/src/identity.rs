@@ -12,10 +12,12 @@ mod credentials;
 pub mod events;
 #[cfg(feature = "passwords")]
 pub mod password;
+pub mod profile;
 pub mod service;
 pub mod staff;
 pub mod tokens;
 
+pub use profile::Language;
 pub use staff::{CompanyId, Scope, Staff, StaffRole};
 
 use std::fmt;
@@ -518,6 +520,8 @@ pub struct User {
     pub email: Email,
     pub name: DisplayName,
     pub phone: Phone,
+    /// The language the platform speaks to them in.
+    pub language: Language,
     pub role: Role,
     /// The argon2id PHC string.
     pub password_hash: String,
@@ -531,6 +535,7 @@ impl fmt::Debug for User {
             .field("email", &self.email)
             .field("name", &self.name)
             .field("phone", &self.phone)
+            .field("language", &self.language)
             .field("role", &self.role)
             .field("created_at", &self.created_at)
             .finish_non_exhaustive()
@@ -544,6 +549,7 @@ pub struct Profile {
     pub email: String,
     pub name: String,
     pub phone: String,
+    pub language: Language,
     pub role: Role,
     pub created_at: DateTime<Utc>,
 }
@@ -555,6 +561,7 @@ impl From<&User> for Profile {
             email: user.email.to_string(),
             name: user.name.as_str().to_owned(),
             phone: user.phone.as_str().to_owned(),
+            language: user.language,
             role: user.role,
             created_at: user.created_at,
         }

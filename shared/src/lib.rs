@@ -5,6 +5,7 @@
 //! ([`ports`]), and their implementations ([`adapters`]): DynamoDB,
 //! EventBridge and in-memory twins for handler tests.
 
+pub mod account;
 pub mod adapters;
 pub mod booking;
 pub mod catalog;

@@ -252,6 +252,9 @@ pub enum LedgerKind {
     Grant,
     Payment,
     Refund,
+    /// Points written off when their holder deleted the account, with
+    /// their consent.
+    Forfeit,
 }
 
 /// One line of a wallet's ledger. Lines are only ever added, each in the

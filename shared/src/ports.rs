@@ -9,6 +9,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
+use crate::identity::profile::ProfileChange;
 use crate::identity::{Email, LoginPolicy, Role, User, UserId};
 use crate::{AppError, EventEnvelope};
 
@@ -109,6 +110,59 @@ pub trait UserStore: Send + Sync {
         role: Role,
         event: &EventEnvelope,
     ) -> impl Future<Output = Result<User, AppError>> + Send;
+
+    /// Applies `change` to `user` (the account as read) with `event` (its
+    /// `UserUpdated`) in one transaction, conditional on the account's
+    /// email and password being still as read (else `ACCOUNT_CHANGED`,
+    /// 409). A new email moves the email claim: one taken is
+    /// `EMAIL_TAKEN`, and the old address is free to sign up again.
+    fn update(
+        &self,
+        user: &User,
+        change: &ProfileChange,
+        event: &EventEnvelope,
+    ) -> impl Future<Output = Result<User, AppError>> + Send;
+}
+
+/// Why an account was not closed.
+#[derive(Debug)]
+pub enum CloseRefused {
+    /// The account holds an unpaid hold (one may have been made since its
+    /// bookings were read).
+    LiveHolds,
+    /// The wallet's balance is not the one read.
+    WalletChanged,
+    /// The account is gone, or its email or password changed since read.
+    AccountChanged,
+    Failed(AppError),
+}
+
+impl From<AppError> for CloseRefused {
+    fn from(e: AppError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+/// An account's end, for the store to write in one transaction.
+#[derive(Debug, Clone)]
+pub struct Closing<'a> {
+    /// The account as read.
+    pub user: &'a User,
+    /// The wallet's balance as read, written off to 0 with a `FORFEIT`
+    /// ledger entry (0: the wallet must still be empty or absent).
+    pub forfeit: u64,
+    /// Its `UserDeleted`.
+    pub event: &'a EventEnvelope,
+}
+
+/// Ends accounts: the account, its email claim and its login counter are
+/// removed (the email may sign up again; the personal data is gone), the
+/// wallet's points written off, and `UserDeleted` recorded, in one
+/// transaction conditional on the account holding no unpaid hold. Bookings,
+/// payments and the ledger stay, keyed by the user id alone.
+pub trait AccountCloser: Send + Sync {
+    fn close(&self, closing: &Closing<'_>)
+    -> impl Future<Output = Result<(), CloseRefused>> + Send;
 }
 
 /// A refresh token to store: only its hash, never the token.
@@ -172,10 +226,12 @@ pub trait SessionStore: Send + Sync {
     /// working too.
     fn is_active(&self, family_id: &str) -> impl Future<Output = Result<bool, AppError>> + Send;
 
-    /// Revokes every session of `user`; returns how many were active.
+    /// Revokes every session of `user` but `except` (the caller's own,
+    /// when they change their password); returns how many were active.
     fn revoke_all(
         &self,
         user: &UserId,
+        except: Option<&str>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<usize, AppError>> + Send;
 }

@@ -480,6 +480,7 @@ pub mod identity {
             email: Email::parse(&format!("{id}@example.com")).expect("an email"),
             name: DisplayName::parse("Ada").expect("a name"),
             phone: Phone::parse("+442079460958").expect("a phone"),
+            language: crate::identity::Language::En,
             role: Role::User,
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into(),
             created_at: chrono::Utc::now(),

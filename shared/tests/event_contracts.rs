@@ -15,7 +15,7 @@ use shared::booking::events::{
 };
 use shared::catalog::events::SlotsGenerated;
 use shared::events::{Event, Ping};
-use shared::identity::events::{AdminActivity, UserRegistered};
+use shared::identity::events::{AdminActivity, UserDeleted, UserRegistered, UserUpdated};
 use shared::payment::events::{PaymentCompleted, PaymentFailed, PaymentRefunded, WalletCharged};
 
 fn root() -> PathBuf {
@@ -87,6 +87,8 @@ fn fields_by_type() -> BTreeMap<String, BTreeSet<String>> {
             EventType::PaymentRefunded => check::<PaymentRefunded>(&name, &envelope),
             EventType::WalletCharged => check::<WalletCharged>(&name, &envelope),
             EventType::UserRegistered => check::<UserRegistered>(&name, &envelope),
+            EventType::UserUpdated => check::<UserUpdated>(&name, &envelope),
+            EventType::UserDeleted => check::<UserDeleted>(&name, &envelope),
             EventType::SlotsGenerated => check::<SlotsGenerated>(&name, &envelope),
             EventType::AdminActivity => check::<AdminActivity>(&name, &envelope),
             EventType::Ping => check::<Ping>(&name, &envelope),

@@ -314,6 +314,50 @@ impl Cloud {
         }
     }
 
+    /// The keys (PK, SK) of every item of the table with any of `needles`
+    /// (in any case) in any of its texts, keys and nested values included.
+    pub async fn items_mentioning(
+        &self,
+        needles: &[&str],
+    ) -> std::collections::BTreeSet<(String, String)> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        fn texts(value: &AttributeValue, out: &mut Vec<String>) {
+            match value {
+                AttributeValue::S(s) => out.push(s.to_lowercase()),
+                AttributeValue::M(map) => map.values().for_each(|v| texts(v, out)),
+                AttributeValue::L(list) => list.iter().for_each(|v| texts(v, out)),
+                AttributeValue::Ss(set) => out.extend(set.iter().map(|s| s.to_lowercase())),
+                _ => {}
+            }
+        }
+        let needles: Vec<String> = needles.iter().map(|n| n.to_lowercase()).collect();
+        let mut found = std::collections::BTreeSet::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(self.table())
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .expect("scanning the table");
+            for item in page.items() {
+                let mut all = Vec::new();
+                item.values().for_each(|v| texts(v, &mut all));
+                if all.iter().any(|t| needles.iter().any(|n| t.contains(n))) {
+                    let key = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+                    found.insert((key("PK").unwrap_or_default(), key("SK").unwrap_or_default()));
+                }
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return found;
+            }
+        }
+    }
+
     /// `!Ref` of a template resource in the running cloud.
     pub fn reference(&self, logical_id: &str) -> String {
         self.state["resources"][logical_id]["ref"]

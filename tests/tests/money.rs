@@ -5,7 +5,6 @@
 //! activity; and after a card booking the token is nowhere in the table,
 //! the event log or the queues.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use system_tests::saga::Touched;
 use system_tests::{Cloud, PATIENCE, eventually};
@@ -92,35 +91,6 @@ async fn only_a_wallet_grant_adds_points_without_a_card_and_it_is_admin_activity
     assert_eq!(logged, 1);
 }
 
-/// Every item of the table whose attributes mention `needle`, with its keys.
-async fn items_mentioning(cloud: &Cloud, needle: &str) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    let mut start = None;
-    loop {
-        let page = cloud
-            .dynamodb
-            .scan()
-            .table_name(cloud.table())
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scanning the table");
-        for item in page.items() {
-            if format!("{item:?}").contains(needle) {
-                let key = |k: &str| match item.get(k) {
-                    Some(AttributeValue::S(v)) => v.clone(),
-                    _ => String::new(),
-                };
-                found.push((key("PK"), key("SK")));
-            }
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return found;
-        }
-    }
-}
-
 /// How many messages in any queue of the cloud mention `needle`.
 async fn queued_mentioning(cloud: &Cloud, needle: &str) -> usize {
     let queues = cloud
@@ -162,7 +132,7 @@ async fn a_card_token_is_kept_only_in_the_payment_intent_and_gone_once_paid() {
     })
     .await;
     assert_eq!(created, 1);
-    let copies = items_mentioning(&cloud, &token).await;
+    let copies = cloud.items_mentioning(&[&token]).await;
     assert!(
         copies.is_empty(),
         "the token is stored at {copies:?}; only the intent may hold it, and only until the payment is recorded"

@@ -50,6 +50,7 @@ mod tests {
             password: "analytical engine 1843".into(),
             name: "Ada".into(),
             phone: "+442079460958".into(),
+            language: None,
         };
         service::signup(
             &store,

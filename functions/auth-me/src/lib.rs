@@ -36,6 +36,7 @@ mod tests {
             email: Email::parse("ada@example.com").unwrap(),
             name: DisplayName::parse("Ada").unwrap(),
             phone: Phone::parse("+442079460958").unwrap(),
+            language: shared::identity::Language::En,
             role: Role::User,
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into(),
             created_at: Utc::now(),

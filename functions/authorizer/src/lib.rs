@@ -230,7 +230,7 @@ mod tests {
             .unwrap()
             .token;
         let store = sessions(&user).await;
-        store.revoke_all(&user, clock().now()).await.unwrap();
+        store.revoke_all(&user, None, clock().now()).await.unwrap();
         let res = handle(
             &tokens(),
             &store,

@@ -4,6 +4,7 @@
 //! Keys are generic (`PK`, `SK`, `GSI1PK`, `GSI1SK`) and every item names its
 //! `entity`; docs/table-design.md lists the access patterns they serve.
 
+pub mod account;
 pub mod booking;
 pub mod catalog;
 pub mod company;

@@ -3,6 +3,7 @@
 //! (conditional writes, one answer per idempotency key, ordering, paging),
 //! so a handler test over a twin means what it would over DynamoDB.
 
+mod account;
 mod booking;
 mod catalog;
 mod company;
@@ -11,6 +12,7 @@ mod identity;
 mod payment;
 mod platform;
 
+pub use account::MemoryAccounts;
 pub use booking::MemoryBookings;
 pub use catalog::MemoryCatalog;
 pub use company::MemoryCompanies;

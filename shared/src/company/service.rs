@@ -286,6 +286,6 @@ pub async fn remove_staff(
         .remove_member(&member, &envelope(&activity, correlation_id)?)
         .await
         .map_err(staff_refusal)?;
-    sessions.revoke_all(user, now).await?;
+    sessions.revoke_all(user, None, now).await?;
     Ok(())
 }

@@ -5,13 +5,17 @@
 
 use chrono::{DateTime, Utc};
 
-use super::events::UserRegistered;
+use super::events::{UserRegistered, UserUpdated};
 use super::password;
+use super::profile::{ProfileChange, UpdateProfileRequest};
 use super::service::{
-    Identity, LoginRequest, LoginResponse, SignupRequest, TokenPair, pair, short_hash,
+    Identity, LoginRequest, LoginResponse, Me, SignupRequest, TokenPair, account_not_found, pair,
+    short_hash,
 };
 use super::tokens::{AccessTokens, RefreshToken};
-use super::{DisplayName, Email, Password, Phone, Profile, Role, User, UserId};
+use super::{
+    Caller, DisplayName, Email, Language, LoginPolicy, Password, Phone, Profile, Role, User, UserId,
+};
 use crate::ports::{Attempt, LoginAttempts, SessionStore, StoredRefreshToken, UserStore};
 use crate::{AppError, CorrelationId, EventEnvelope};
 
@@ -49,6 +53,12 @@ pub async fn signup(
     let email = Email::parse(&request.email)?;
     let name = DisplayName::parse(&request.name)?;
     let phone = Phone::parse(&request.phone)?;
+    let language = request
+        .language
+        .as_deref()
+        .map(Language::parse)
+        .transpose()?
+        .unwrap_or_default();
     let password = Password::parse(&request.password, &email)?;
     let password_hash = blocking(move || password::hash(&password)).await??;
     let user = User {
@@ -56,15 +66,15 @@ pub async fn signup(
         email,
         name,
         phone,
+        language,
         role: Role::User,
         password_hash,
         created_at: now,
     };
     let registered = UserRegistered {
         user_id: user.id.clone(),
-        email: user.email.clone(),
-        name: user.name.clone(),
         role: user.role,
+        language: user.language,
     };
     let event = EventEnvelope::of(&registered, correlation_id.clone())
         .map_err(|e| AppError::internal("encoding UserRegistered", e))?;
@@ -131,4 +141,130 @@ async fn start_session(
         )
         .await?;
     pair(tokens, user, &family_id, &refresh, now)
+}
+
+/// Checks an account holder's current password before a sensitive change
+/// (email, password, deletion). Each try is counted as a login attempt on
+/// the account's address, so a stolen access token cannot guess the
+/// password any faster than the login form can: a wrong one is
+/// `WRONG_PASSWORD` (403, not 401: the caller is signed in), and the try
+/// that reaches the policy's limit locks the address (429) for the login
+/// form too.
+pub async fn verify_current_password(
+    attempts: &impl LoginAttempts,
+    policy: &LoginPolicy,
+    user: &User,
+    raw: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let password = Password::for_login(raw)?;
+    let number = match attempts.reserve(&user.email, policy, now).await? {
+        Attempt::Granted { number } => number,
+        Attempt::Locked { until } => return Err(locked(until, now)),
+    };
+    let stored = user.password_hash.clone();
+    if blocking(move || password::verify(&password, Some(&stored))).await? {
+        attempts.clear(&user.email).await?;
+        return Ok(());
+    }
+    if number >= policy.max_failures {
+        let until = now + policy.lockout;
+        attempts.lock(&user.email, until).await?;
+        return Err(locked(until, now));
+    }
+    Err(AppError::Forbidden {
+        code: "WRONG_PASSWORD",
+        message: "the current password is incorrect".into(),
+    })
+}
+
+/// `PATCH /me`: the caller changes their own name, phone, language, email
+/// or password. Every field is checked before anything is read; a new
+/// email or password needs the current password; only what differs from
+/// the account is written, with one `UserUpdated` naming the fields (none
+/// written: no event). A credential change ends every other session of
+/// the account (`session`, the caller's own, stays).
+pub async fn update_profile<T: UserStore + SessionStore + LoginAttempts>(
+    store: &T,
+    policy: &LoginPolicy,
+    caller: &Caller,
+    session: Option<&str>,
+    request: UpdateProfileRequest,
+    correlation_id: &CorrelationId,
+    now: DateTime<Utc>,
+) -> Result<Me, AppError> {
+    let name = request
+        .name
+        .as_deref()
+        .map(DisplayName::parse)
+        .transpose()?;
+    let phone = request.phone.as_deref().map(Phone::parse).transpose()?;
+    let language = request
+        .language
+        .as_deref()
+        .map(Language::parse)
+        .transpose()?;
+    let email = request.email.as_deref().map(Email::parse).transpose()?;
+    let fields_given = [
+        name.is_some(),
+        phone.is_some(),
+        language.is_some(),
+        email.is_some(),
+        request.password.is_some(),
+    ];
+    if !fields_given.contains(&true) {
+        return Err(AppError::validation(
+            "EMPTY_CHANGE",
+            "give at least one of name, phone, language, email, password",
+        ));
+    }
+    let credentials = email.is_some() || request.password.is_some();
+    let current = match (&request.current_password, credentials) {
+        (Some(current), true) => Some(current.as_str()),
+        (None, true) => {
+            return Err(AppError::validation(
+                "CURRENT_PASSWORD_REQUIRED",
+                "changing the email or the password needs current_password",
+            ));
+        }
+        (_, false) => None,
+    };
+    let user = store
+        .get(&caller.user_id)
+        .await?
+        .ok_or_else(account_not_found)?;
+    let new_password = request
+        .password
+        .as_deref()
+        .map(|raw| Password::parse(raw, email.as_ref().unwrap_or(&user.email)))
+        .transpose()?;
+    if let Some(current) = current {
+        verify_current_password(store, policy, &user, current, now).await?;
+    }
+    let password_hash = match new_password {
+        Some(password) => Some(blocking(move || password::hash(&password)).await??),
+        None => None,
+    };
+    let change = ProfileChange {
+        name: name.filter(|n| *n != user.name),
+        phone: phone.filter(|p| *p != user.phone),
+        language: language.filter(|l| *l != user.language),
+        email: email.filter(|e| *e != user.email),
+        password_hash,
+    };
+    if change.is_empty() {
+        return Ok(Me::of(&user, caller));
+    }
+    let updated = UserUpdated {
+        user_id: user.id.clone(),
+        fields: change.fields(),
+    };
+    let event = EventEnvelope::of(&updated, correlation_id.clone())
+        .map_err(|e| AppError::internal("encoding UserUpdated", e))?;
+    let user = store.update(&user, &change, &event).await?;
+    if change.changes_credentials() {
+        let ended = store.revoke_all(&user.id, session, now).await?;
+        tracing::info!(ended, "a credential changed; the other sessions ended");
+    }
+    Ok(Me::of(&user, caller))
 }

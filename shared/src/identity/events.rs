@@ -2,21 +2,55 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CompanyId, DisplayName, Email, Role, StaffRole, UserId};
+use super::{CompanyId, Language, Role, StaffRole, UserId};
 use crate::EventType;
-use crate::events::Event;
+use crate::events::{Event, required_nullable};
+
+// Identity events carry no personal data (email, name, phone): the event
+// log keeps every event, and a deleted account's personal data must be
+// gone from everything the platform keeps. A consumer that needs the
+// address reads the account by `user_id`, and finds none once deleted.
 
 /// An account was created (sign-up).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRegistered {
     pub user_id: UserId,
-    pub email: Email,
-    pub name: DisplayName,
     pub role: Role,
+    pub language: Language,
 }
 
 impl Event for UserRegistered {
     const TYPE: EventType = EventType::UserRegistered;
+    /// 2: without `email` and `name`.
+    const VERSION: u32 = 2;
+}
+
+/// An account holder changed their own account (`PATCH /me`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserUpdated {
+    pub user_id: UserId,
+    /// The fields changed, by name (`email`, `language`, `name`,
+    /// `password`, `phone`), never their values.
+    pub fields: Vec<String>,
+}
+
+impl Event for UserUpdated {
+    const TYPE: EventType = EventType::UserUpdated;
+    const VERSION: u32 = 1;
+}
+
+/// An account was deleted by its holder (`DELETE /me`). Its bookings keep
+/// `user_id` as an anonymous reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDeleted {
+    pub user_id: UserId,
+    /// The wallet's points written off with the holder's consent (a
+    /// `FORFEIT` ledger entry in the same transaction).
+    pub points_forfeited: u64,
+}
+
+impl Event for UserDeleted {
+    const TYPE: EventType = EventType::UserDeleted;
     const VERSION: u32 = 1;
 }
 
@@ -64,6 +98,7 @@ pub enum AdminActivity {
         company_id: CompanyId,
         user_id: UserId,
         /// Its role before (`None`: it is new staff).
+        #[serde(deserialize_with = "required_nullable")]
         from: Option<StaffRole>,
         role: StaffRole,
         actor: String,

@@ -17,7 +17,7 @@ use crate::{AppError, CorrelationId, EventEnvelope};
 
 pub use super::LoginPolicy;
 #[cfg(feature = "passwords")]
-pub use super::credentials::{login, signup};
+pub use super::credentials::{login, signup, update_profile, verify_current_password};
 
 /// POST /auth/signup. Its `Debug` leaves the password out.
 #[derive(Deserialize)]
@@ -27,6 +27,9 @@ pub struct SignupRequest {
     pub password: String,
     pub name: String,
     pub phone: String,
+    /// One of [`super::Language::ALL`]; English when absent.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// POST /auth/login. Its `Debug` leaves the password out.
@@ -71,6 +74,7 @@ impl fmt::Debug for SignupRequest {
             .field("email", &self.email)
             .field("name", &self.name)
             .field("phone", &self.phone)
+            .field("language", &self.language)
             .finish_non_exhaustive()
     }
 }
@@ -209,25 +213,36 @@ pub struct Membership {
 /// The caller's own profile, with the companies they are staff of and their
 /// role in each (as of the authorizer's answer).
 pub async fn me(users: &impl UserStore, caller: &Caller) -> Result<Me, AppError> {
-    let companies = caller
-        .staff
-        .iter()
-        .map(|(company_id, role)| Membership {
-            company_id: company_id.clone(),
-            role,
-        })
-        .collect();
     users
         .get(&caller.user_id)
         .await?
-        .map(|u| Me {
-            profile: Profile::from(&u),
-            companies,
-        })
-        .ok_or_else(|| AppError::NotFound {
-            code: "USER_NOT_FOUND",
-            what: "the account".to_owned(),
-        })
+        .map(|u| Me::of(&u, caller))
+        .ok_or_else(account_not_found)
+}
+
+impl Me {
+    /// `user`'s profile, with the caller's memberships.
+    pub fn of(user: &User, caller: &Caller) -> Self {
+        Self {
+            profile: Profile::from(user),
+            companies: caller
+                .staff
+                .iter()
+                .map(|(company_id, role)| Membership {
+                    company_id: company_id.clone(),
+                    role,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The caller's own account is gone (deleted meanwhile).
+pub(crate) fn account_not_found() -> AppError {
+    AppError::NotFound {
+        code: "USER_NOT_FOUND",
+        what: "the account".to_owned(),
+    }
 }
 
 /// Gives an existing account a role, recording who did it as an
@@ -251,7 +266,9 @@ pub async fn change_role(
     let event = EventEnvelope::of(&activity, correlation_id.clone())
         .map_err(|e| AppError::internal("encoding AdminActivity", e))?;
     let user = users.set_role(&email, role, &event).await?;
-    sessions.revoke_all(&user.id, event.occurred_at).await?;
+    sessions
+        .revoke_all(&user.id, None, event.occurred_at)
+        .await?;
     Ok(Profile::from(&user))
 }
 
@@ -288,6 +305,7 @@ mod tests {
             password: PASSWORD.into(),
             name: "Ada Lovelace".into(),
             phone: "+44 20 7946 0958".into(),
+            language: None,
         }
     }
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::AppError;
 use crate::events::EventEnvelope;
+use crate::identity::profile::ProfileChange;
 use crate::identity::service::LoginPolicy;
 use crate::identity::{Email, Role, User, UserId};
 use crate::ports::{Attempt, LoginAttempts, Rotation, SessionStore, StoredRefreshToken, UserStore};
@@ -106,6 +107,66 @@ impl UserStore for MemoryIdentity {
         state.events.push(event.clone());
         Ok(user)
     }
+
+    async fn update(
+        &self,
+        user: &User,
+        change: &ProfileChange,
+        event: &EventEnvelope,
+    ) -> Result<User, AppError> {
+        let mut state = self.state.lock().expect("lock");
+        let current = state.users.get(&user.id);
+        if current.is_none_or(|c| c.email != user.email || c.password_hash != user.password_hash) {
+            return Err(AppError::conflict(
+                "ACCOUNT_CHANGED",
+                "the account changed meanwhile; read it again and retry",
+            ));
+        }
+        if let Some(email) = &change.email {
+            if state.emails.contains_key(email) {
+                return Err(AppError::conflict(
+                    "EMAIL_TAKEN",
+                    "an account with this email already exists",
+                ));
+            }
+            state.emails.remove(&user.email);
+            state.attempts.remove(&user.email);
+            state.emails.insert(email.clone(), user.id.clone());
+        }
+        let stored = state.users.get_mut(&user.id).expect("checked above");
+        change.apply(stored);
+        let updated = stored.clone();
+        state.events.push(event.clone());
+        Ok(updated)
+    }
+}
+
+impl MemoryIdentity {
+    /// Ends an account as [`crate::ports::AccountCloser`] does, for its
+    /// identity part: the account, its email claim and its login counter
+    /// go, and `event` is recorded. `false` if it changed since read.
+    pub(crate) fn unchanged(&self, user: &User) -> bool {
+        let state = self.state.lock().expect("lock");
+        state
+            .users
+            .get(&user.id)
+            .is_some_and(|c| c.email == user.email && c.password_hash == user.password_hash)
+    }
+
+    pub(crate) fn close(&self, user: &User, event: &EventEnvelope) -> bool {
+        let mut state = self.state.lock().expect("lock");
+        let unchanged = state
+            .users
+            .get(&user.id)
+            .is_some_and(|c| c.email == user.email && c.password_hash == user.password_hash);
+        if unchanged {
+            state.users.remove(&user.id);
+            state.emails.remove(&user.email);
+            state.attempts.remove(&user.email);
+            state.events.push(event.clone());
+        }
+        unchanged
+    }
 }
 
 impl SessionStore for MemoryIdentity {
@@ -180,13 +241,20 @@ impl SessionStore for MemoryIdentity {
         Ok(state.sessions.get(family_id) == Some(&false))
     }
 
-    async fn revoke_all(&self, user: &UserId, _now: DateTime<Utc>) -> Result<usize, AppError> {
+    async fn revoke_all(
+        &self,
+        user: &UserId,
+        except: Option<&str>,
+        _now: DateTime<Utc>,
+    ) -> Result<usize, AppError> {
         let mut state = self.state.lock().expect("lock");
         let families: Vec<String> = state
             .sessions
             .iter()
             .filter(|(f, revoked)| {
-                !**revoked && Self::family_owner(&state, f).as_ref() == Some(user)
+                !**revoked
+                    && Some(f.as_str()) != except
+                    && Self::family_owner(&state, f).as_ref() == Some(user)
             })
             .map(|(f, _)| f.clone())
             .collect();

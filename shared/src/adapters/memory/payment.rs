@@ -120,6 +120,30 @@ impl WalletState {
 }
 
 impl MemoryWallets {
+    /// Writes the wallet off as [`crate::ports::AccountCloser`] does:
+    /// `false` if its balance is not `expected`.
+    pub(crate) fn forfeit(&self, user: &UserId, expected: u64, at: DateTime<Utc>) -> bool {
+        let mut state = self.state.lock().expect("lock");
+        if state.balance(user) != expected {
+            return false;
+        }
+        if expected > 0 {
+            let entry = LedgerEntry {
+                entry_id: uuid::Uuid::now_v7().to_string(),
+                kind: LedgerKind::Forfeit,
+                points: -i64::try_from(expected).unwrap_or(i64::MAX),
+                balance_after: 0,
+                booking_id: None,
+                charge_id: None,
+                reason: Some("the account was deleted; its holder gave up the points".into()),
+                granted_by: None,
+                at,
+            };
+            state.ledgers.entry(user.clone()).or_default().push(entry);
+        }
+        true
+    }
+
     /// The events written to the outbox, oldest first.
     pub fn events(&self) -> Vec<EventEnvelope> {
         self.state.lock().expect("lock").outbox.clone()

@@ -11,7 +11,7 @@ mod items;
 mod queries;
 mod release;
 mod store;
-mod writes;
+pub(crate) mod writes;
 
 use aws_sdk_dynamodb::Client;
 

@@ -42,7 +42,7 @@ pub(super) enum Part {
 
 /// The partition of a customer's counters: live places per slot
 /// (`SLOT#<slot id>`) and unpaid holds (`HOLDS`).
-fn usage_pk(user: &UserId) -> String {
+pub(crate) fn usage_pk(user: &UserId) -> String {
     format!("USAGE#{user}")
 }
 

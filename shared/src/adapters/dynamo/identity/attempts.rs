@@ -2,8 +2,15 @@
 
 use super::*;
 
-pub(super) fn attempts_key(email: &Email) -> String {
-    format!("LOGIN#{email}")
+/// The counter's partition: a SHA-256 of the address, not the address,
+/// since anyone may try any address at the login form, and a counter of a
+/// deleted account's address must not keep it in the table.
+pub(crate) fn attempts_key(email: &Email) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "LOGIN#{}",
+        hex::encode(Sha256::digest(email.as_str().as_bytes()))
+    )
 }
 
 impl LoginAttempts for DynamoIdentity {

@@ -7,7 +7,7 @@
 //! | email claim     | `EMAIL#<email>`    | EMAIL    |
 //! | session         | `SESSION#<family>` | SESSION  |
 //! | refresh token   | `REFRESH#<sha256>` | REFRESH  |
-//! | failed logins   | `LOGIN#<email>`    | ATTEMPTS |
+//! | failed logins   | `LOGIN#<sha256 of email>` | ATTEMPTS |
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
@@ -19,8 +19,9 @@ use super::{
     transaction_error,
 };
 use crate::events::EventEnvelope;
+use crate::identity::profile::ProfileChange;
 use crate::identity::service::LoginPolicy;
-use crate::identity::{DisplayName, Email, Phone, Role, User, UserId};
+use crate::identity::{DisplayName, Email, Language, Phone, Role, User, UserId};
 use crate::ports::{Attempt, LoginAttempts, Rotation, SessionStore, StoredRefreshToken, UserStore};
 use crate::{AppError, EventSource};
 
@@ -29,17 +30,17 @@ const ACTIVE: &str = "ACTIVE";
 const ROTATED: &str = "ROTATED";
 const REVOKED: &str = "REVOKED";
 
-mod attempts;
+pub(crate) mod attempts;
 mod sessions;
-mod users;
+pub(crate) mod users;
 
-use users::UserItem;
+pub(crate) use users::UserItem;
 
 /// Accounts, sessions and login counters in the platform table.
 #[derive(Debug, Clone)]
 pub struct DynamoIdentity {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
 impl DynamoIdentity {
@@ -147,6 +148,7 @@ mod tests {
             email: Email::parse("ada@example.com").unwrap(),
             name: DisplayName::parse("Ada").unwrap(),
             phone: Phone::parse("+442079460958").unwrap(),
+            language: crate::identity::Language::En,
             role: Role::User,
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
             created_at: Utc::now(),

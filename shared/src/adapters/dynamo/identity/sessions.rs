@@ -209,7 +209,12 @@ impl SessionStore for DynamoIdentity {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user))]
-    async fn revoke_all(&self, user: &UserId, now: DateTime<Utc>) -> Result<usize, AppError> {
+    async fn revoke_all(
+        &self,
+        user: &UserId,
+        except: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, AppError> {
         let mut revoked = 0;
         let mut start = None;
         loop {
@@ -228,7 +233,8 @@ impl SessionStore for DynamoIdentity {
                 .await
                 .map_err(|e| AppError::internal("listing sessions", e))?;
             for item in page.items() {
-                if let Some(family) = super::super::string_attr(item, "family_id") {
+                let family = super::super::string_attr(item, "family_id");
+                if let Some(family) = family.filter(|f| Some(*f) != except) {
                     self.revoke_family(family, now).await?;
                     revoked += 1;
                 }

@@ -48,7 +48,7 @@ use crate::{AppError, CorrelationId, EventEnvelope, EventSource};
 const BALANCE_ATTEMPTS: u32 = 8;
 const IDEMPOTENCY_HOURS: i64 = 24;
 
-fn wallet_pk(user: &UserId) -> String {
+pub(crate) fn wallet_pk(user: &UserId) -> String {
     format!("WALLET#{user}")
 }
 
@@ -90,7 +90,7 @@ impl IntentItem {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct LedgerItem {
+pub(crate) struct LedgerItem {
     #[serde(rename = "PK")]
     pk: String,
     #[serde(rename = "SK")]
@@ -98,6 +98,17 @@ struct LedgerItem {
     entity: String,
     #[serde(flatten)]
     entry: LedgerEntry,
+}
+
+impl LedgerItem {
+    pub(crate) fn of(user: &UserId, entry: &LedgerEntry) -> Self {
+        Self {
+            pk: wallet_pk(user),
+            sk: format!("LEDGER#{}", entry.entry_id),
+            entity: "LEDGER_ENTRY".into(),
+            entry: entry.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]

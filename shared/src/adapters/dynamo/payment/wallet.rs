@@ -108,12 +108,7 @@ impl DynamoPayments {
             let wallet = wallet
                 .build()
                 .map_err(|e| AppError::internal("building the wallet update", e))?;
-            let ledger = LedgerItem {
-                pk: wallet_pk(movement.user),
-                sk: format!("LEDGER#{}", entry.entry_id),
-                entity: "LEDGER_ENTRY".into(),
-                entry: entry.clone(),
-            };
+            let ledger = LedgerItem::of(movement.user, &entry);
             let mut items = vec![
                 TransactWriteItem::builder().update(wallet).build(),
                 put_write(&self.table, ledger, Some("attribute_not_exists(PK)"))?,
