@@ -108,6 +108,16 @@ pub enum ResourceKind {
     Room,
 }
 
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Course => "COURSE",
+            Self::Performance => "PERFORMANCE",
+            Self::Room => "ROOM",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {
     pub id: ResourceId,

@@ -151,6 +151,17 @@ pub mod catalog {
         crate::identity::CompanyId::parse(COMPANY).expect("an id")
     }
 
+    /// The event a fixture's catalog write records as its activity.
+    pub fn activity() -> crate::EventEnvelope {
+        crate::EventEnvelope::of(
+            &crate::events::Ping::Diagnostic {
+                note: "a fixture's catalog write".into(),
+            },
+            crate::CorrelationId::generate(),
+        )
+        .expect("an event")
+    }
+
     /// The fixtures' company, Links Holdings, which owns their venue.
     pub async fn company(store: &crate::adapters::memory::MemoryCompanies) {
         use crate::company::ports::CompanyStore;
@@ -184,7 +195,10 @@ pub mod catalog {
             time_zone: zone(),
             status: CatalogStatus::Open,
         };
-        store.create_venue(&venue).await.expect("a venue");
+        store
+            .create_venue(&venue, &activity())
+            .await
+            .expect("a venue");
     }
 
     /// The course the fixtures name.
@@ -209,7 +223,10 @@ pub mod catalog {
             range: None,
             back_nine: None,
         };
-        store.create_resource(&course).await.expect("a resource");
+        store
+            .create_resource(&course, &activity())
+            .await
+            .expect("a resource");
     }
 
     /// The course with tee times at 08:00 (premium) and 08:10 on
@@ -237,7 +254,12 @@ pub mod catalog {
             parts: 1,
         };
         store
-            .generate(&slots, &announce, &CorrelationId::generate())
+            .generate(
+                &slots,
+                &announce,
+                &|_| Ok(activity()),
+                &CorrelationId::generate(),
+            )
             .await
             .expect("generated");
     }
@@ -254,7 +276,7 @@ pub mod catalog {
         )
         .expect("a seat map");
         store
-            .set_seat_map(&slot(), &map.seats().expect("seats"))
+            .set_seat_map(&slot(), &map.seats().expect("seats"), &|_| Ok(activity()))
             .await
             .expect("seated");
     }

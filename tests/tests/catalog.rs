@@ -235,3 +235,97 @@ async fn venues_and_resources_are_listed_publicly_and_written_by_admins_only() {
         );
     }
 }
+
+/// Every catalog write lands in the event log as an `AdminActivity` with its
+/// actor and its company, through the outbox; a refused write adds none.
+#[tokio::test]
+async fn catalog_writes_are_recorded_as_admin_activity_in_the_event_log() {
+    let cloud = Cloud::connect().await;
+    let admin = cloud.admin_token().await;
+    let resource = cloud.new_resource(&admin, "PERFORMANCE").await;
+    let week = Today::at_venue().price_week();
+    let res = cloud
+        .post(
+            &format!("/admin/resources/{resource}/slots/generate"),
+            &pattern(&week),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let slot = format!("{resource}@{}T08:00", iso(week.friday));
+    let res = cloud
+        .patch(
+            &format!("/admin/slots/{slot}"),
+            &json!({ "capacity": 3 }),
+            &admin,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = cloud
+        .patch(
+            &format!("/admin/slots/{slot}"),
+            &json!({ "capacity": 0 }),
+            &admin,
+        )
+        .await;
+    assert_eq!(res.status(), 400, "refused: no activity");
+    let res = cloud
+        .http
+        .put(cloud.url(&format!("/admin/slots/{slot}/seats")))
+        .bearer_auth(&admin)
+        .json(&json!({ "tiers": { "A": 9000 },
+                       "seats": [{ "id": "A-1", "section": "Stalls", "tier": "A" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = cloud
+        .patch(
+            &format!("/admin/resources/{resource}"),
+            &json!({ "name": "Evening concert" }),
+            &admin,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    let activities = eventually("the activities in the event log", PATIENCE, || async {
+        let logged: Vec<Value> = cloud
+            .logged_envelopes_mentioning(&resource)
+            .await
+            .into_iter()
+            .filter(|(_, e)| e.event_type.as_str() == "AdminActivity")
+            .map(|(_, e)| e.data)
+            .collect();
+        (logged.len() >= 5).then_some(logged)
+    })
+    .await;
+    let mut actions: Vec<&str> = activities
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    actions.sort_unstable();
+    assert_eq!(
+        actions,
+        [
+            "resource_changed",
+            "resource_created",
+            "seat_map_set",
+            "slot_changed",
+            "slots_generated"
+        ]
+    );
+    let me: Value = cloud
+        .http
+        .get(cloud.url("/me"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for activity in &activities {
+        assert_eq!(activity["actor"], me["id"], "{activity}");
+        assert!(activity["company_id"].is_string(), "{activity}");
+    }
+}

@@ -360,8 +360,15 @@ async fn a_venue_from_before_companies_is_adopted_by_the_default_company_once() 
         time_zone: TimeZone::parse(VENUE_ZONE.name()).unwrap(),
         status: CatalogStatus::Open,
     };
+    let activity = shared::EventEnvelope::of(
+        &shared::events::Ping::Diagnostic {
+            note: "a venue written before companies".into(),
+        },
+        shared::CorrelationId::generate(),
+    )
+    .unwrap();
     DynamoCatalog::new(cloud.dynamodb.clone(), cloud.table())
-        .create_venue(&legacy)
+        .create_venue(&legacy, &activity)
         .await
         .unwrap();
     let first = adopt_venues();

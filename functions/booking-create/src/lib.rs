@@ -290,7 +290,9 @@ mod tests {
         let seats = fresh.seats_of(&slot()).await.unwrap();
         bookings
             .catalog()
-            .set_seat_map(&slot(), &seats)
+            .set_seat_map(&slot(), &seats, &|_| {
+                Ok(shared::testing::catalog::activity())
+            })
             .await
             .unwrap();
     }
@@ -306,6 +308,7 @@ mod tests {
                     status: Some(CatalogStatus::Closed),
                     ..ResourceChange::default()
                 },
+                &shared::testing::catalog::activity(),
             )
             .await
             .unwrap();
@@ -397,6 +400,7 @@ mod tests {
                     status: Some(CatalogStatus::Closed),
                     ..VenueChange::default()
                 },
+                &shared::testing::catalog::activity(),
             )
             .await
             .unwrap();

@@ -113,7 +113,12 @@ mod tests {
         };
         use shared::catalog::ports::SlotStore;
         catalog
-            .generate(&slots, &announce, &CorrelationId::generate())
+            .generate(
+                &slots,
+                &announce,
+                &|_| Ok(shared::testing::catalog::activity()),
+                &CorrelationId::generate(),
+            )
             .await
             .unwrap();
         let bookings = shared::adapters::memory::MemoryBookings::over(catalog);

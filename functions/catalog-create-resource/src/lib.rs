@@ -16,7 +16,7 @@ pub async fn handle<S: VenueStore + ResourceStore>(
         let writer = CatalogWriter::of(&caller(&req)?)?;
         let venue_id = VenueId::parse(&path_param(&req, "venue_id")?)?;
         let body: CreateResourceRequest = parse_json(&req)?;
-        service::create_resource(store, &writer, venue_id, body).await
+        service::create_resource(store, &writer, venue_id, body, &correlation_id).await
     }
     .await;
     Ok(respond(201, result, &correlation_id))

@@ -17,7 +17,7 @@ pub async fn handle(
     let result = async {
         let writer = CatalogWriter::of(&caller(&req)?)?;
         let body: CreateVenueRequest = parse_json(&req)?;
-        service::create_venue(venues, companies, &writer, body).await
+        service::create_venue(venues, companies, &writer, body, &correlation_id).await
     }
     .await;
     Ok(respond(201, result, &correlation_id))

@@ -55,7 +55,10 @@ mod tests {
         let store = MemoryCatalog::default();
         let room = ResourceId::parse(ROOM).unwrap();
         store
-            .create_resource(&resource(room.clone(), ResourceKind::Room))
+            .create_resource(
+                &resource(room.clone(), ResourceKind::Room),
+                &shared::testing::catalog::activity(),
+            )
             .await
             .unwrap();
         let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
@@ -77,7 +80,10 @@ mod tests {
         let store = MemoryCatalog::default();
         let course = ResourceId::generate();
         store
-            .create_resource(&resource(course.clone(), ResourceKind::Course))
+            .create_resource(
+                &resource(course.clone(), ResourceKind::Course),
+                &shared::testing::catalog::activity(),
+            )
             .await
             .unwrap();
         let res = handle(

@@ -80,8 +80,37 @@ mod tests {
             body(&again),
             serde_json::json!({ "created": 0, "skipped": 8 })
         );
-        let announced: Vec<SlotsGenerated> =
-            store.events().iter().map(|e| e.decode().unwrap()).collect();
+        let of = |kind: shared::EventType| {
+            store
+                .events()
+                .into_iter()
+                .filter(move |e| e.event_type == kind)
+        };
+        let announced: Vec<SlotsGenerated> = of(shared::EventType::SlotsGenerated)
+            .map(|e| e.decode().unwrap())
+            .collect();
+        let recorded: Vec<shared::identity::events::AdminActivity> =
+            of(shared::EventType::AdminActivity)
+                .map(|e| e.decode().unwrap())
+                .collect();
+        assert!(
+            matches!(
+                recorded.as_slice(),
+                [
+                    shared::identity::events::AdminActivity::SlotsGenerated {
+                        created: 8,
+                        skipped: 0,
+                        ..
+                    },
+                    shared::identity::events::AdminActivity::SlotsGenerated {
+                        created: 0,
+                        skipped: 8,
+                        ..
+                    },
+                ]
+            ),
+            "{recorded:?}"
+        );
         assert_eq!(
             announced
                 .iter()
@@ -95,6 +124,7 @@ mod tests {
     #[tokio::test]
     async fn refusals_write_nothing() {
         let store = store().await;
+        let fixtures = store.events().len();
         let res = handle(
             &store,
             &clock(),
@@ -125,19 +155,21 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(refusal(&res), (404, "RESOURCE_NOT_FOUND".into()));
-        assert!(store.events().is_empty() && unknown.events().is_empty());
+        assert_eq!(store.events().len(), fixtures);
+        assert!(unknown.events().is_empty());
     }
 
     #[tokio::test]
     async fn a_pattern_with_a_slot_that_already_started_is_refused_whole() {
         let store = store().await;
+        let fixtures = store.events().len();
         // 2027-01-15T08:05Z: the first 08:00 slot has started.
         let late = shared::clock::FixedClock::at("2027-01-15T08:05:00Z".parse().unwrap());
         let res = handle(&store, &late, chrono::Duration::zero(), request(FIXTURE))
             .await
             .unwrap();
         assert_eq!(refusal(&res), (409, "SLOT_IN_PAST".into()));
-        assert!(store.events().is_empty());
+        assert_eq!(store.events().len(), fixtures);
         // A day earlier, but with bookings closing 25 hours before a start.
         let early = shared::clock::FixedClock::at("2027-01-14T08:05:00Z".parse().unwrap());
         let res = handle(

@@ -53,7 +53,10 @@ mod tests {
                 time_zone: shared::testing::catalog::zone(),
                 status: CatalogStatus::Open,
             };
-            store.create_venue(&venue).await.unwrap();
+            store
+                .create_venue(&venue, &shared::testing::catalog::activity())
+                .await
+                .unwrap();
             let resource = Resource {
                 id: ResourceId::generate(),
                 venue_id: id.clone(),
@@ -63,7 +66,10 @@ mod tests {
                 range: None,
                 back_nine: None,
             };
-            store.create_resource(&resource).await.unwrap();
+            store
+                .create_resource(&resource, &shared::testing::catalog::activity())
+                .await
+                .unwrap();
         }
         let res = handle(&store, request(FIXTURE)).await.unwrap();
         assert_eq!(res.status(), 200);
@@ -88,7 +94,10 @@ mod tests {
                 range: None,
                 back_nine: None,
             };
-            store.create_resource(&resource).await.unwrap();
+            store
+                .create_resource(&resource, &shared::testing::catalog::activity())
+                .await
+                .unwrap();
         }
         let mut names = Vec::new();
         let mut cursor: Option<String> = None;

@@ -50,7 +50,10 @@ mod tests {
     async fn anyone_lists_every_venue_by_name() {
         let store = MemoryCatalog::default();
         for name in ["musikverein", "Canal Hub", "Royal Links"] {
-            store.create_venue(&venue(name)).await.unwrap();
+            store
+                .create_venue(&venue(name), &shared::testing::catalog::activity())
+                .await
+                .unwrap();
         }
         let res = handle(&store, request(FIXTURE)).await.unwrap();
         assert_eq!(res.status(), 200);
@@ -67,7 +70,10 @@ mod tests {
     async fn venues_come_a_page_at_a_time_and_a_bad_limit_is_a_400() {
         let store = MemoryCatalog::default();
         for name in ["c", "a", "b"] {
-            store.create_venue(&venue(name)).await.unwrap();
+            store
+                .create_venue(&venue(name), &shared::testing::catalog::activity())
+                .await
+                .unwrap();
         }
         let first = body(
             &handle(&store, with_query(FIXTURE, "limit", Some("2")))

@@ -18,7 +18,7 @@ pub async fn handle(
         let writer = CatalogWriter::of(&caller(&req)?)?;
         let id = SlotId::parse(&path_param(&req, "slot_id")?)?;
         let body: SeatMapRequest = parse_json_up_to(&req, MAX_SEAT_MAP_BYTES)?;
-        service::set_seats(slots, &writer, &id, body).await
+        service::set_seats(slots, &writer, &id, body, &correlation_id).await
     }
     .await;
     Ok(respond(200, result, &correlation_id))

@@ -18,7 +18,7 @@ pub async fn handle(
         let writer = CatalogWriter::of(&caller(&req)?)?;
         let id = ResourceId::parse(&path_param(&req, "resource_id")?)?;
         let body: UpdateResourceRequest = parse_json(&req)?;
-        service::update_resource(resources, &writer, &id, body).await
+        service::update_resource(resources, &writer, &id, body, &correlation_id).await
     }
     .await;
     Ok(respond(200, result, &correlation_id))
@@ -47,7 +47,10 @@ mod tests {
             back_nine: None,
         };
         shared::testing::catalog::venue(&store).await;
-        store.create_resource(&resource).await.unwrap();
+        store
+            .create_resource(&resource, &shared::testing::catalog::activity())
+            .await
+            .unwrap();
         store
     }
 

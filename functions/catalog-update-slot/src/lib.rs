@@ -28,7 +28,7 @@ pub async fn handle(
         let writer = CatalogWriter::of(&caller(&req)?)?;
         let id = slot_id(&path_param(&req, "slot_id")?)?;
         let body: UpdateSlotRequest = parse_json(&req)?;
-        let slot = service::update_slot(slots, &writer, &id, body).await?;
+        let slot = service::update_slot(slots, &writer, &id, body, &correlation_id).await?;
         tracing::info!(slot_id = %id, "slot updated");
         Ok(slot)
     }

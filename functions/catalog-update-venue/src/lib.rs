@@ -17,7 +17,7 @@ pub async fn handle(
         let writer = CatalogWriter::of(&caller(&req)?)?;
         let id = VenueId::parse(&path_param(&req, "venue_id")?)?;
         let body: UpdateVenueRequest = parse_json(&req)?;
-        service::update_venue(venues, &writer, &id, body).await
+        service::update_venue(venues, &writer, &id, body, &correlation_id).await
     }
     .await;
     Ok(respond(200, result, &correlation_id))

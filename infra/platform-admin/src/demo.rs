@@ -18,6 +18,15 @@ use shared::identity::events::AdminActivity;
 use shared::identity::{CompanyId, Email};
 use shared::{AppError, CorrelationId};
 
+/// Who the demo's catalog writes are recorded as done by.
+const DEMO: &str = "platform-admin seed-demo";
+
+/// `activity`, done by the demo loader, as the event its write records.
+fn demo_activity(activity: &AdminActivity) -> Result<shared::EventEnvelope, AppError> {
+    shared::EventEnvelope::of(activity, CorrelationId::generate())
+        .map_err(|e| AppError::internal("encoding AdminActivity", e))
+}
+
 fn id<T>(parse: fn(&str) -> Result<T, AppError>, raw: &str) -> Result<T, AppError> {
     parse(raw)
 }
@@ -44,13 +53,11 @@ async fn companies(store: &DynamoCompanies) -> Result<(CompanyId, CompanyId), Ap
             status: CompanyStatus::Active,
             created_at: shared::clock::Clock::now(&shared::clock::SystemClock),
         };
-        let activity = AdminActivity::CompanyCreated {
+        let activity = demo_activity(&AdminActivity::CompanyCreated {
             company_id: company.id.clone(),
             name: company.name.clone(),
-            actor: "platform-admin seed-demo".into(),
-        };
-        let activity = shared::EventEnvelope::of(&activity, CorrelationId::generate())
-            .map_err(|e| AppError::internal("encoding AdminActivity", e))?;
+            actor: DEMO.into(),
+        })?;
         store.create(&company, &activity).await?;
     }
     Ok((group, canal))
@@ -111,16 +118,25 @@ pub async fn seed(
             amsterdam,
         ),
     ] {
+        let activity = demo_activity(&AdminActivity::VenueCreated {
+            company_id: company.clone(),
+            venue_id: vid.to_string(),
+            name: name.into(),
+            actor: DEMO.into(),
+        })?;
         store
-            .create_venue(&Venue {
-                id: vid.clone(),
-                company_id: Some(company.clone()),
-                name: name.into(),
-                kind,
-                city: city.into(),
-                time_zone,
-                status: CatalogStatus::Open,
-            })
+            .create_venue(
+                &Venue {
+                    id: vid.clone(),
+                    company_id: Some(company.clone()),
+                    name: name.into(),
+                    kind,
+                    city: city.into(),
+                    time_zone,
+                    status: CatalogStatus::Open,
+                },
+                &activity,
+            )
             .await?;
     }
     let resource = |id: &ResourceId, venue: &VenueId, name: &str, kind| Resource {
@@ -132,42 +148,52 @@ pub async fn seed(
         range: None,
         back_nine: None,
     };
-    store
-        .create_resource(&resource(
-            &back,
-            &links,
-            "Old Course, back nine",
-            ResourceKind::Course,
-        ))
-        .await?;
-    store
-        .create_resource(&Resource {
-            back_nine: Some(BackNine {
-                resource_id: back.clone(),
-                turn_minutes: 120,
-            }),
-            ..resource(&front, &links, "Old Course", ResourceKind::Course)
-        })
-        .await?;
-    store
-        .create_resource(&resource(
-            &concert,
-            &hall,
-            "Evening concert",
-            ResourceKind::Performance,
-        ))
-        .await?;
-    store
-        .create_resource(&Resource {
-            range: Some(RangeRules {
-                unit_minutes: 15,
-                opens: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
-                closes: chrono::NaiveTime::from_hms_opt(20, 0, 0).unwrap_or_default(),
-                unit_price_cents: 500,
-            }),
-            ..resource(&room, &hub, "Meeting room 1", ResourceKind::Room)
-        })
-        .await?;
+    for (resource, company) in [
+        (
+            resource(&back, &links, "Old Course, back nine", ResourceKind::Course),
+            &group,
+        ),
+        (
+            Resource {
+                back_nine: Some(BackNine {
+                    resource_id: back.clone(),
+                    turn_minutes: 120,
+                }),
+                ..resource(&front, &links, "Old Course", ResourceKind::Course)
+            },
+            &group,
+        ),
+        (
+            resource(
+                &concert,
+                &hall,
+                "Evening concert",
+                ResourceKind::Performance,
+            ),
+            &group,
+        ),
+        (
+            Resource {
+                range: Some(RangeRules {
+                    unit_minutes: 15,
+                    opens: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+                    closes: chrono::NaiveTime::from_hms_opt(20, 0, 0).unwrap_or_default(),
+                    unit_price_cents: 500,
+                }),
+                ..resource(&room, &hub, "Meeting room 1", ResourceKind::Room)
+            },
+            &canal,
+        ),
+    ] {
+        let activity = demo_activity(&AdminActivity::ResourceCreated {
+            company_id: Some(company.clone()),
+            venue_id: resource.venue_id.to_string(),
+            resource_id: resource.id.to_string(),
+            kind: resource.kind.as_str().into(),
+            actor: DEMO.into(),
+        })?;
+        store.create_resource(&resource, &activity).await?;
+    }
 
     let tee_times = |first: u32, count: u32| -> Vec<String> {
         (0..count)
@@ -225,8 +251,19 @@ pub async fn seed(
             part: 1,
             parts: 1,
         };
+        let activity = |summary: &shared::catalog::GenerationSummary| {
+            demo_activity(&AdminActivity::SlotsGenerated {
+                company_id: Some(group.clone()),
+                resource_id: rid.to_string(),
+                from,
+                to,
+                created: summary.created,
+                skipped: summary.skipped,
+                actor: DEMO.into(),
+            })
+        };
         created += store
-            .generate(&slots, &generated, &CorrelationId::generate())
+            .generate(&slots, &generated, &activity, &CorrelationId::generate())
             .await?
             .created;
     }
@@ -256,7 +293,17 @@ pub async fn seed(
             date,
             start: chrono::NaiveTime::from_hms_opt(19, 30, 0).unwrap_or_default(),
         };
-        store.set_seat_map(&slot, &seats).await?;
+        let activity = |summary: &shared::catalog::SeatMapSummary| {
+            demo_activity(&AdminActivity::SeatMapSet {
+                company_id: Some(group.clone()),
+                slot_id: slot.to_string(),
+                created: summary.created,
+                skipped: summary.skipped,
+                capacity: summary.capacity,
+                actor: DEMO.into(),
+            })
+        };
+        store.set_seat_map(&slot, &seats, &activity).await?;
         date += Duration::days(1);
     }
     Ok(format!(

@@ -22,7 +22,7 @@ pub struct SlotsGenerated {
     /// already.
     pub created: usize,
     pub skipped: usize,
-    /// A generation is written in parts of up to 99 slots, each in one
+    /// A generation is written in parts of up to 98 slots, each in one
     /// transaction with its own event: this is part `part` of `parts`.
     pub part: usize,
     pub parts: usize,

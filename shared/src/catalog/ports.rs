@@ -15,7 +15,7 @@ use super::{
     SlotStatus, Venue, VenueId,
 };
 use crate::kernel::{Page, PageRequest};
-use crate::{AppError, CorrelationId};
+use crate::{AppError, CorrelationId, EventEnvelope};
 
 /// A validated change of a venue: each field, if given, replaces the stored one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,8 +39,18 @@ pub struct ResourceChange {
     pub status: Option<CatalogStatus>,
 }
 
+/// The `AdminActivity` of a write whose figures only the store knows (how
+/// many slots or seats it wrote), given them.
+pub type ActivityOf<'a, T> = dyn Fn(&T) -> Result<EventEnvelope, AppError> + Send + Sync + 'a;
+
 pub trait VenueStore: Send + Sync {
-    fn create_venue(&self, venue: &Venue) -> impl Future<Output = Result<(), AppError>> + Send;
+    /// Creates the venue with `activity` (its `AdminActivity`), in one
+    /// transaction; so every catalog write below.
+    fn create_venue(
+        &self,
+        venue: &Venue,
+        activity: &EventEnvelope,
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
 
     fn get_venue(
         &self,
@@ -60,6 +70,7 @@ pub trait VenueStore: Send + Sync {
         &self,
         id: &VenueId,
         change: &VenueChange,
+        activity: &EventEnvelope,
     ) -> impl Future<Output = Result<Venue, AppError>> + Send;
 }
 
@@ -67,6 +78,7 @@ pub trait ResourceStore: Send + Sync {
     fn create_resource(
         &self,
         resource: &Resource,
+        activity: &EventEnvelope,
     ) -> impl Future<Output = Result<(), AppError>> + Send;
 
     fn get_resource(
@@ -87,16 +99,19 @@ pub trait ResourceStore: Send + Sync {
         &self,
         id: &ResourceId,
         change: &ResourceChange,
+        activity: &EventEnvelope,
     ) -> impl Future<Output = Result<Resource, AppError>> + Send;
 }
 
 pub trait SlotStore: Send + Sync {
     /// Writes the slots that do not exist yet, leaving every existing one
-    /// as it is, and records `announce` with the counts filled in.
+    /// as it is, and records `announce` with the counts filled in; the
+    /// last part's transaction records `activity` of the totals too.
     fn generate(
         &self,
         slots: &[Slot],
         announce: &SlotsGenerated,
+        activity: &ActivityOf<'_, GenerationSummary>,
         correlation_id: &CorrelationId,
     ) -> impl Future<Output = Result<GenerationSummary, AppError>> + Send;
 
@@ -116,6 +131,7 @@ pub trait SlotStore: Send + Sync {
         &self,
         id: &SlotId,
         change: &SlotChange,
+        activity: &EventEnvelope,
     ) -> impl Future<Output = Result<Slot, AppError>> + Send;
 
     /// Adds the seats a slot does not have yet (existing ones stay as they
@@ -125,6 +141,7 @@ pub trait SlotStore: Send + Sync {
         &self,
         id: &SlotId,
         seats: &[Seat],
+        activity: &ActivityOf<'_, SeatMapSummary>,
     ) -> impl Future<Output = Result<SeatMapSummary, AppError>> + Send;
 
     /// One seat of a slot.

@@ -17,6 +17,7 @@ use super::{
 use crate::company::ports::CompanyReader;
 use crate::company::service::company_not_found;
 use crate::identity::CompanyId;
+use crate::identity::events::AdminActivity;
 use crate::kernel::PageRequest;
 use crate::{AppError, CorrelationId};
 
@@ -88,6 +89,15 @@ fn venue_not_found(id: &VenueId) -> AppError {
     }
 }
 
+/// The names of the fields marked changed.
+fn named(fields: &[(&str, bool)]) -> Vec<String> {
+    fields
+        .iter()
+        .filter(|(_, changed)| *changed)
+        .map(|(name, _)| (*name).to_owned())
+        .collect()
+}
+
 fn nothing_to_change() -> AppError {
     AppError::validation("NOTHING_TO_CHANGE", "give at least one field to change")
 }
@@ -97,6 +107,7 @@ pub async fn create_venue(
     companies: &impl CompanyReader,
     writer: &CatalogWriter,
     request: CreateVenueRequest,
+    correlation_id: &CorrelationId,
 ) -> Result<Venue, AppError> {
     let company = CompanyId::parse(&request.company_id)?;
     let venue = Venue {
@@ -112,7 +123,16 @@ pub async fn create_venue(
     if companies.company(&company).await?.is_none() {
         return Err(company_not_found(&company));
     }
-    venues.create_venue(&venue).await?;
+    let activity = writer.record(
+        &AdminActivity::VenueCreated {
+            company_id: company,
+            venue_id: venue.id.to_string(),
+            name: venue.name.clone(),
+            actor: writer.user_id.to_string(),
+        },
+        correlation_id,
+    )?;
+    venues.create_venue(&venue, &activity).await?;
     Ok(venue)
 }
 
@@ -123,8 +143,9 @@ pub async fn update_venue(
     writer: &CatalogWriter,
     id: &VenueId,
     request: UpdateVenueRequest,
+    correlation_id: &CorrelationId,
 ) -> Result<Venue, AppError> {
-    writer.venue(venues, id).await?;
+    let venue = writer.venue(venues, id).await?;
     let change = VenueChange {
         name: request.name.as_deref().map(parse_name).transpose()?,
         city: request.city.as_deref().map(parse_name).transpose()?,
@@ -133,7 +154,22 @@ pub async fn update_venue(
     if change == VenueChange::default() {
         return Err(nothing_to_change());
     }
-    venues.update_venue(id, &change).await
+    let fields = [
+        ("city", change.city.is_some()),
+        ("name", change.name.is_some()),
+        ("status", change.status.is_some()),
+    ];
+    let activity = writer.record(
+        &AdminActivity::VenueChanged {
+            company_id: venue.company_id,
+            venue_id: id.to_string(),
+            fields: named(&fields),
+            status: change.status.map(|s| s.as_str().to_owned()),
+            actor: writer.user_id.to_string(),
+        },
+        correlation_id,
+    )?;
+    venues.update_venue(id, &change, &activity).await
 }
 
 pub async fn list_venues(
@@ -217,10 +253,11 @@ pub async fn create_resource<S: VenueStore + ResourceStore>(
     writer: &CatalogWriter,
     venue_id: VenueId,
     request: CreateResourceRequest,
+    correlation_id: &CorrelationId,
 ) -> Result<Resource, AppError> {
     let (range, back_nine) = resource_rules(request.kind, request.range, request.back_nine)?;
     let name = parse_name(&request.name)?;
-    writer.venue(store, &venue_id).await?;
+    let venue = writer.venue(store, &venue_id).await?;
     if let Some(back) = &back_nine {
         let course = store.get_resource(&back.resource_id).await?;
         check_back_nine(course.as_ref(), &venue_id)?;
@@ -234,7 +271,17 @@ pub async fn create_resource<S: VenueStore + ResourceStore>(
         kind: request.kind,
         status: CatalogStatus::Open,
     };
-    store.create_resource(&resource).await?;
+    let activity = writer.record(
+        &AdminActivity::ResourceCreated {
+            company_id: venue.company_id,
+            venue_id: resource.venue_id.to_string(),
+            resource_id: resource.id.to_string(),
+            kind: resource.kind.as_str().to_owned(),
+            actor: writer.user_id.to_string(),
+        },
+        correlation_id,
+    )?;
+    store.create_resource(&resource, &activity).await?;
     Ok(resource)
 }
 
@@ -245,8 +292,9 @@ pub async fn update_resource<S: VenueStore + ResourceStore>(
     writer: &CatalogWriter,
     id: &ResourceId,
     request: UpdateResourceRequest,
+    correlation_id: &CorrelationId,
 ) -> Result<Resource, AppError> {
-    writer.resource(resources, id).await?;
+    let (_, venue) = writer.resource_in(resources, id).await?;
     let change = ResourceChange {
         name: request.name.as_deref().map(parse_name).transpose()?,
         status: request.status,
@@ -254,7 +302,21 @@ pub async fn update_resource<S: VenueStore + ResourceStore>(
     if change == ResourceChange::default() {
         return Err(nothing_to_change());
     }
-    resources.update_resource(id, &change).await
+    let fields = [
+        ("name", change.name.is_some()),
+        ("status", change.status.is_some()),
+    ];
+    let activity = writer.record(
+        &AdminActivity::ResourceChanged {
+            company_id: venue.company_id,
+            resource_id: id.to_string(),
+            fields: named(&fields),
+            status: change.status.map(|s| s.as_str().to_owned()),
+            actor: writer.user_id.to_string(),
+        },
+        correlation_id,
+    )?;
+    resources.update_resource(id, &change, &activity).await
 }
 
 /// PATCH /admin/slots/{slot_id}: any of the fields.
@@ -357,7 +419,7 @@ pub async fn generate_slots<S: VenueStore + ResourceStore + SlotStore>(
     correlation_id: &CorrelationId,
     deadline: &super::Deadline,
 ) -> Result<GenerationSummary, AppError> {
-    let resource = writer.resource(store, resource_id).await?;
+    let (resource, venue) = writer.resource_in(store, resource_id).await?;
     let slots = request.slots(resource_id)?;
     let zone = zone_of(store, &resource).await?;
     if let Some(late) = slots.iter().find(|s| deadline.check(&s.id, zone).is_err()) {
@@ -381,7 +443,23 @@ pub async fn generate_slots<S: VenueStore + ResourceStore + SlotStore>(
         part: 1,
         parts: 1,
     };
-    store.generate(&slots, &announce, correlation_id).await
+    let activity = |summary: &GenerationSummary| {
+        writer.record(
+            &AdminActivity::SlotsGenerated {
+                company_id: venue.company_id.clone(),
+                resource_id: resource_id.to_string(),
+                from: request.from,
+                to: request.to,
+                created: summary.created,
+                skipped: summary.skipped,
+                actor: writer.user_id.to_string(),
+            },
+            correlation_id,
+        )
+    };
+    store
+        .generate(&slots, &announce, &activity, correlation_id)
+        .await
 }
 
 /// The time zone of `resource`'s venue.
@@ -493,10 +571,24 @@ pub async fn set_seats<S: VenueStore + ResourceStore + SlotStore>(
     writer: &CatalogWriter,
     id: &SlotId,
     request: SeatMapRequest,
+    correlation_id: &CorrelationId,
 ) -> Result<SeatMapSummary, AppError> {
-    writer.slot(store, id).await?;
+    let venue = writer.slot(store, id).await?;
     let seats = request.seats()?;
-    store.set_seat_map(id, &seats).await
+    let activity = |summary: &SeatMapSummary| {
+        writer.record(
+            &AdminActivity::SeatMapSet {
+                company_id: venue.company_id.clone(),
+                slot_id: id.to_string(),
+                created: summary.created,
+                skipped: summary.skipped,
+                capacity: summary.capacity,
+                actor: writer.user_id.to_string(),
+            },
+            correlation_id,
+        )
+    };
+    store.set_seat_map(id, &seats, &activity).await
 }
 
 /// Closes or reopens a slot and/or changes its capacity (never below what
@@ -506,8 +598,9 @@ pub async fn update_slot<S: VenueStore + ResourceStore + SlotStore>(
     writer: &CatalogWriter,
     id: &SlotId,
     request: UpdateSlotRequest,
+    correlation_id: &CorrelationId,
 ) -> Result<SlotUpdated, AppError> {
-    writer.slot(store, id).await?;
+    let venue = writer.slot(store, id).await?;
     let capacity = request
         .capacity
         .map(|c| {
@@ -532,7 +625,22 @@ pub async fn update_slot<S: VenueStore + ResourceStore + SlotStore>(
             "give status and/or capacity",
         ));
     }
-    let slot = store.update_slot(id, &change).await?;
+    let fields = [
+        ("capacity", change.capacity.is_some()),
+        ("status", change.status.is_some()),
+    ];
+    let activity = writer.record(
+        &AdminActivity::SlotChanged {
+            company_id: venue.company_id,
+            slot_id: id.to_string(),
+            fields: named(&fields),
+            status: change.status.map(|s| s.as_str().to_owned()),
+            capacity: change.capacity,
+            actor: writer.user_id.to_string(),
+        },
+        correlation_id,
+    )?;
+    let slot = store.update_slot(id, &change, &activity).await?;
     Ok(SlotUpdated {
         capacity: slot.capacity,
         booked: slot.booked,

@@ -1,5 +1,6 @@
 //! The events the identity context emits.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{CompanyId, Language, Role, StaffRole, UserId};
@@ -110,9 +111,126 @@ pub enum AdminActivity {
         role: StaffRole,
         actor: String,
     },
+    // Catalog writes. Their targets' ids are the catalog's (strings here:
+    // identity does not depend on the catalog). `company_id` is the
+    // target's company (`null` for a venue not yet adopted by one).
+    /// A venue was created.
+    VenueCreated {
+        company_id: CompanyId,
+        venue_id: String,
+        name: String,
+        actor: String,
+    },
+    /// A venue's name, city or status changed.
+    VenueChanged {
+        #[serde(deserialize_with = "required_nullable")]
+        company_id: Option<CompanyId>,
+        venue_id: String,
+        /// The fields changed, by name.
+        fields: Vec<String>,
+        /// The new status, when it changed.
+        #[serde(deserialize_with = "required_nullable")]
+        status: Option<String>,
+        actor: String,
+    },
+    /// A resource (course, performance, room) was created in a venue.
+    ResourceCreated {
+        #[serde(deserialize_with = "required_nullable")]
+        company_id: Option<CompanyId>,
+        venue_id: String,
+        resource_id: String,
+        kind: String,
+        actor: String,
+    },
+    /// A resource's name or status changed.
+    ResourceChanged {
+        #[serde(deserialize_with = "required_nullable")]
+        company_id: Option<CompanyId>,
+        resource_id: String,
+        fields: Vec<String>,
+        #[serde(deserialize_with = "required_nullable")]
+        status: Option<String>,
+        actor: String,
+    },
+    /// Slots of a daily pattern were generated for a resource.
+    SlotsGenerated {
+        #[serde(deserialize_with = "required_nullable")]
+        company_id: Option<CompanyId>,
+        resource_id: String,
+        from: NaiveDate,
+        to: NaiveDate,
+        /// Slots written now, and slots of the pattern that existed.
+        created: usize,
+        skipped: usize,
+        actor: String,
+    },
+    /// A slot was closed or reopened, or its capacity changed.
+    SlotChanged {
+        #[serde(deserialize_with = "required_nullable")]
+        company_id: Option<CompanyId>,
+        slot_id: String,
+        fields: Vec<String>,
+        #[serde(deserialize_with = "required_nullable")]
+        status: Option<String>,
+        #[serde(deserialize_with = "required_nullable")]
+        capacity: Option<u32>,
+        actor: String,
+    },
+    /// A slot's seat map was set (its capacity became its seat count).
+    SeatMapSet {
+        #[serde(deserialize_with = "required_nullable")]
+        company_id: Option<CompanyId>,
+        slot_id: String,
+        /// Seats written now, seats of the map that existed, and the
+        /// slot's capacity after.
+        created: usize,
+        skipped: usize,
+        capacity: u32,
+        actor: String,
+    },
+}
+
+impl AdminActivity {
+    /// The action, as `action` names it on the wire.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::RoleChanged { .. } => "role_changed",
+            Self::WalletGranted { .. } => "wallet_granted",
+            Self::CompanyCreated { .. } => "company_created",
+            Self::CompanyChanged { .. } => "company_changed",
+            Self::StaffPut { .. } => "staff_put",
+            Self::StaffRemoved { .. } => "staff_removed",
+            Self::VenueCreated { .. } => "venue_created",
+            Self::VenueChanged { .. } => "venue_changed",
+            Self::ResourceCreated { .. } => "resource_created",
+            Self::ResourceChanged { .. } => "resource_changed",
+            Self::SlotsGenerated { .. } => "slots_generated",
+            Self::SlotChanged { .. } => "slot_changed",
+            Self::SeatMapSet { .. } => "seat_map_set",
+        }
+    }
 }
 
 impl Event for AdminActivity {
     const TYPE: EventType = EventType::AdminActivity;
     const VERSION: u32 = 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_action_is_named_as_on_the_wire() {
+        let activity = AdminActivity::SlotChanged {
+            company_id: None,
+            slot_id: "r@2027-01-10T08:00".into(),
+            fields: vec!["capacity".into()],
+            status: None,
+            capacity: Some(4),
+            actor: "someone".into(),
+        };
+        let json = serde_json::to_value(&activity).unwrap();
+        assert_eq!(json["action"], activity.action());
+    }
 }

@@ -8,7 +8,7 @@ use chrono::{NaiveDate, NaiveTime};
 use crate::booking::BookingId;
 use crate::catalog::events::SlotsGenerated;
 use crate::catalog::ports::{
-    ResourceChange, ResourceStore, SlotChange, SlotStore, VenueChange, VenueStore,
+    ActivityOf, ResourceChange, ResourceStore, SlotChange, SlotStore, VenueChange, VenueStore,
 };
 use crate::catalog::{
     GenerationSummary, Resource, ResourceId, Seat, SeatMapSummary, Slot, SlotId, Venue, VenueId,
@@ -47,13 +47,14 @@ fn page_by_name<T>(
 }
 
 impl VenueStore for MemoryCatalog {
-    async fn create_venue(&self, venue: &Venue) -> Result<(), AppError> {
+    async fn create_venue(&self, venue: &Venue, activity: &EventEnvelope) -> Result<(), AppError> {
         // Created once: a second create of the same id changes nothing.
         self.venues
             .lock()
             .expect("lock")
             .entry(venue.id.clone())
             .or_insert_with(|| venue.clone());
+        self.record(activity);
         Ok(())
     }
 
@@ -76,7 +77,12 @@ impl VenueStore for MemoryCatalog {
         ))
     }
 
-    async fn update_venue(&self, id: &VenueId, change: &VenueChange) -> Result<Venue, AppError> {
+    async fn update_venue(
+        &self,
+        id: &VenueId,
+        change: &VenueChange,
+        activity: &EventEnvelope,
+    ) -> Result<Venue, AppError> {
         let mut venues = self.venues.lock().expect("lock");
         let venue = venues.get_mut(id).ok_or_else(|| AppError::NotFound {
             code: "VENUE_NOT_FOUND",
@@ -91,17 +97,23 @@ impl VenueStore for MemoryCatalog {
         if let Some(status) = change.status {
             venue.status = status;
         }
+        self.record(activity);
         Ok(venue.clone())
     }
 }
 
 impl ResourceStore for MemoryCatalog {
-    async fn create_resource(&self, resource: &Resource) -> Result<(), AppError> {
+    async fn create_resource(
+        &self,
+        resource: &Resource,
+        activity: &EventEnvelope,
+    ) -> Result<(), AppError> {
         self.resources
             .lock()
             .expect("lock")
             .entry(resource.id.clone())
             .or_insert_with(|| resource.clone());
+        self.record(activity);
         Ok(())
     }
 
@@ -133,6 +145,7 @@ impl ResourceStore for MemoryCatalog {
         &self,
         id: &ResourceId,
         change: &ResourceChange,
+        activity: &EventEnvelope,
     ) -> Result<Resource, AppError> {
         let mut resources = self.resources.lock().expect("lock");
         let resource = resources.get_mut(id).ok_or_else(|| AppError::NotFound {
@@ -145,6 +158,7 @@ impl ResourceStore for MemoryCatalog {
         if let Some(status) = change.status {
             resource.status = status;
         }
+        self.record(activity);
         Ok(resource.clone())
     }
 }
@@ -223,6 +237,10 @@ impl MemoryCatalog {
     pub fn events(&self) -> Vec<EventEnvelope> {
         self.slots.lock().expect("lock").outbox.clone()
     }
+
+    fn record(&self, event: &EventEnvelope) {
+        self.slots.lock().expect("lock").outbox.push(event.clone());
+    }
 }
 
 fn no_slot(id: &SlotId) -> AppError {
@@ -237,13 +255,14 @@ impl SlotStore for MemoryCatalog {
         &self,
         slots: &[Slot],
         announce: &SlotsGenerated,
+        activity: &ActivityOf<'_, GenerationSummary>,
         correlation_id: &CorrelationId,
     ) -> Result<GenerationSummary, AppError> {
         let mut state = self.slots.lock().expect("lock");
         let mut summary = GenerationSummary::default();
-        // Parts of 99, each with its event, as the table writes them.
-        let parts = slots.len().div_ceil(99);
-        for (index, chunk) in slots.chunks(99).enumerate() {
+        // Parts of 98, each with its event, as the table writes them.
+        let parts = slots.len().div_ceil(98);
+        for (index, chunk) in slots.chunks(98).enumerate() {
             let mut part = GenerationSummary::default();
             for slot in chunk {
                 if state.slots.contains_key(&slot.id) {
@@ -266,6 +285,9 @@ impl SlotStore for MemoryCatalog {
             summary.created += part.created;
             summary.skipped += part.skipped;
         }
+        if parts > 0 {
+            state.outbox.push(activity(&summary)?);
+        }
         Ok(summary)
     }
 
@@ -287,7 +309,12 @@ impl SlotStore for MemoryCatalog {
         Ok(self.slots.lock().expect("lock").slots.get(id).cloned())
     }
 
-    async fn update_slot(&self, id: &SlotId, change: &SlotChange) -> Result<Slot, AppError> {
+    async fn update_slot(
+        &self,
+        id: &SlotId,
+        change: &SlotChange,
+        activity: &EventEnvelope,
+    ) -> Result<Slot, AppError> {
         let mut state = self.slots.lock().expect("lock");
         let slot = state.slots.get_mut(id).ok_or_else(|| no_slot(id))?;
         if let Some(capacity) = change.capacity
@@ -304,10 +331,17 @@ impl SlotStore for MemoryCatalog {
         if let Some(capacity) = change.capacity {
             slot.capacity = capacity;
         }
-        Ok(slot.clone())
+        let slot = slot.clone();
+        state.outbox.push(activity.clone());
+        Ok(slot)
     }
 
-    async fn set_seat_map(&self, id: &SlotId, seats: &[Seat]) -> Result<SeatMapSummary, AppError> {
+    async fn set_seat_map(
+        &self,
+        id: &SlotId,
+        seats: &[Seat],
+        activity: &ActivityOf<'_, SeatMapSummary>,
+    ) -> Result<SeatMapSummary, AppError> {
         let mut state = self.slots.lock().expect("lock");
         let booked = state.slots.get(id).ok_or_else(|| no_slot(id))?.booked;
         let existing = state.seats.get(id).cloned().unwrap_or_default();
@@ -336,6 +370,7 @@ impl SlotStore for MemoryCatalog {
         let slot = state.slots.get_mut(id).ok_or_else(|| no_slot(id))?;
         slot.seated = true;
         slot.capacity = capacity;
+        state.outbox.push(activity(&summary)?);
         Ok(summary)
     }
 

@@ -99,3 +99,141 @@ fn only_catalog_writers_may_write() {
         "FORBIDDEN"
     );
 }
+
+/// Every catalog write records one `AdminActivity`, with its company and
+/// its actor, and a refused write records none.
+#[tokio::test]
+async fn every_catalog_write_is_recorded_as_admin_activity() {
+    use crate::adapters::memory::{MemoryCatalog, MemoryCompanies};
+    use crate::identity::events::AdminActivity;
+    use crate::testing::catalog::{company, company_id};
+    let (catalog, companies) = (MemoryCatalog::default(), MemoryCompanies::default());
+    company(&companies).await;
+    let admin = Caller::new(UserId::generate(), crate::identity::Role::Admin);
+    let writer = CatalogWriter::of(&admin).unwrap();
+    let correlation = CorrelationId::generate();
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    let venue = create_venue(
+        &catalog,
+        &companies,
+        &writer,
+        serde_json::from_value(json(&format!(
+            r#"{{"company_id":"{}","name":"Hall","kind":"CONCERT_HALL","city":"Vienna",
+                "time_zone":"Europe/Vienna"}}"#,
+            company_id()
+        )))
+        .unwrap(),
+        &correlation,
+    )
+    .await
+    .unwrap();
+    update_venue(
+        &catalog,
+        &writer,
+        &venue.id,
+        serde_json::from_value(json(r#"{"city":"Graz"}"#)).unwrap(),
+        &correlation,
+    )
+    .await
+    .unwrap();
+    let resource = create_resource(
+        &catalog,
+        &writer,
+        venue.id.clone(),
+        serde_json::from_value(json(r#"{"name":"Evening","kind":"PERFORMANCE"}"#)).unwrap(),
+        &correlation,
+    )
+    .await
+    .unwrap();
+    update_resource(
+        &catalog,
+        &writer,
+        &resource.id,
+        serde_json::from_value(json(r#"{"status":"CLOSED"}"#)).unwrap(),
+        &correlation,
+    )
+    .await
+    .unwrap();
+    let pattern = json(
+        r#"{"from":"2027-03-01","to":"2027-03-02","start_times":["19:30"],"duration_minutes":120,
+            "capacity":100,"prices":{"weekday":5000,"weekend":7000,"holiday":9000}}"#,
+    );
+    let deadline = crate::catalog::Deadline {
+        now: "2027-01-15T10:00:00Z".parse().unwrap(),
+        cutoff: chrono::Duration::zero(),
+    };
+    generate_slots(
+        &catalog,
+        &writer,
+        &resource.id,
+        serde_json::from_value(pattern).unwrap(),
+        &correlation,
+        &deadline,
+    )
+    .await
+    .unwrap();
+    let slot = SlotId::parse(&format!("{}@2027-03-01T19:30", resource.id)).unwrap();
+    update_slot(
+        &catalog,
+        &writer,
+        &slot,
+        serde_json::from_value(json(r#"{"capacity":80}"#)).unwrap(),
+        &correlation,
+    )
+    .await
+    .unwrap();
+    set_seats(
+        &catalog,
+        &writer,
+        &slot,
+        serde_json::from_value(json(
+            r#"{"tiers":{"A":9000},"seats":[{"id":"A-1","section":"Stalls","tier":"A"}]}"#,
+        ))
+        .unwrap(),
+        &correlation,
+    )
+    .await
+    .unwrap();
+    let below = update_slot(
+        &catalog,
+        &writer,
+        &SlotId::parse(&format!("{}@2027-04-01T19:30", resource.id)).unwrap(),
+        serde_json::from_value(json(r#"{"capacity":80}"#)).unwrap(),
+        &correlation,
+    )
+    .await;
+    assert_eq!(below.unwrap_err().code(), "SLOT_NOT_FOUND");
+
+    let activities: Vec<AdminActivity> = catalog
+        .events()
+        .iter()
+        .filter(|e| e.event_type == crate::EventType::AdminActivity)
+        .map(|e| e.decode().unwrap())
+        .collect();
+    let actions: Vec<&str> = activities.iter().map(AdminActivity::action).collect();
+    assert_eq!(
+        actions,
+        [
+            "venue_created",
+            "venue_changed",
+            "resource_created",
+            "resource_changed",
+            "slots_generated",
+            "slot_changed",
+            "seat_map_set",
+        ]
+    );
+    for activity in &activities {
+        let json = serde_json::to_value(activity).unwrap();
+        assert_eq!(json["company_id"], company_id().to_string(), "{json}");
+        assert_eq!(json["actor"], admin.user_id.to_string(), "{json}");
+    }
+    assert!(matches!(
+        &activities[4],
+        AdminActivity::SlotsGenerated {
+            created: 2,
+            skipped: 0,
+            ..
+        }
+    ));
+}

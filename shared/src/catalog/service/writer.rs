@@ -2,10 +2,11 @@
 //! its target against.
 
 use super::{resource_not_found, slot_not_found, venue_not_found, venue_of};
-use crate::AppError;
 use crate::catalog::ports::{ResourceStore, VenueStore};
 use crate::catalog::{Resource, ResourceId, SlotId, Venue, VenueId};
+use crate::identity::events::AdminActivity;
 use crate::identity::{Caller, CompanyId, Permission, Scope, UserId};
+use crate::{AppError, CorrelationId, EventEnvelope};
 
 /// Proof that the caller may write the catalog (`catalog:write`) somewhere,
 /// and where. Every write use case takes one, so none runs without the
@@ -44,6 +45,15 @@ impl CatalogWriter {
         store: &S,
         id: &ResourceId,
     ) -> Result<Resource, AppError> {
+        Ok(self.resource_in(store, id).await?.0)
+    }
+
+    /// The resource and its venue, if within the writer's scope.
+    pub async fn resource_in<S: VenueStore + ResourceStore>(
+        &self,
+        store: &S,
+        id: &ResourceId,
+    ) -> Result<(Resource, Venue), AppError> {
         let resource = store
             .get_resource(id)
             .await?
@@ -51,23 +61,34 @@ impl CatalogWriter {
         let venue = venue_of(store, &resource).await?;
         self.scope
             .check(venue.company_id.as_ref(), || resource_not_found(id))?;
-        Ok(resource)
+        Ok((resource, venue))
     }
 
-    /// `Ok` if the slot's resource is within the writer's scope (whether
-    /// the slot exists is the write's own answer).
+    /// The venue of the slot's resource, if within the writer's scope
+    /// (whether the slot exists is the write's own answer).
     pub async fn slot<S: VenueStore + ResourceStore>(
         &self,
         store: &S,
         id: &SlotId,
-    ) -> Result<(), AppError> {
-        self.resource(store, &id.resource_id)
+    ) -> Result<Venue, AppError> {
+        let (_, venue) = self
+            .resource_in(store, &id.resource_id)
             .await
             .map_err(|e| match e.status() {
                 404 => slot_not_found(id),
                 _ => e,
             })?;
-        Ok(())
+        Ok(venue)
+    }
+
+    /// `activity`, done by this writer, as the event its write records.
+    pub fn record(
+        &self,
+        activity: &AdminActivity,
+        correlation_id: &CorrelationId,
+    ) -> Result<EventEnvelope, AppError> {
+        EventEnvelope::of(activity, correlation_id.clone())
+            .map_err(|e| AppError::internal("encoding AdminActivity", e))
     }
 }
 

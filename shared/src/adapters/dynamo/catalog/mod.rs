@@ -17,10 +17,15 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::{OutboxItem, cursor, is_conditional_failure, keys, s};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+
+use super::{
+    OutboxItem, cancellation_codes, cursor, is_conditional_failure, keys, outbox_write, put_write,
+    s, transact_write, transaction_error,
+};
 use crate::catalog::events::SlotsGenerated;
 use crate::catalog::ports::{
-    ResourceChange, ResourceStore, SlotChange, SlotStore, VenueChange, VenueStore,
+    ActivityOf, ResourceChange, ResourceStore, SlotChange, SlotStore, VenueChange, VenueStore,
 };
 use crate::catalog::{
     BackNine, CatalogStatus, GenerationSummary, RangeRules, Resource, ResourceId, ResourceKind,
@@ -29,6 +34,18 @@ use crate::catalog::{
 use crate::identity::CompanyId;
 use crate::kernel::{Page, PageRequest};
 use crate::{AppError, CorrelationId, EventEnvelope, EventSource};
+
+/// Whether a transaction failed on its first item's condition.
+fn first_failed<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> bool {
+    cancellation_codes(e)
+        .and_then(|codes| codes.first().cloned())
+        .is_some_and(|c| c == "ConditionalCheckFailed")
+}
 
 pub(crate) fn venue_pk(id: &VenueId) -> String {
     format!("VENUE#{id}")
@@ -135,22 +152,22 @@ impl DynamoCatalog {
     }
 
     /// Renames, moves or closes/reopens a venue or a resource (`pk`/`sk`
-    /// name which). `fields` are (attribute, value) pairs already validated.
+    /// name which), with its `activity`, in one transaction; answers the
+    /// item as it is now. `fields` are (attribute, value) pairs already
+    /// validated.
     async fn update_entity(
         &self,
         pk: String,
         sk: &str,
         fields: &[(&str, AttributeValue)],
         what: &str,
+        activity: &EventEnvelope,
     ) -> Result<std::collections::HashMap<String, AttributeValue>, AppError> {
-        let mut update = self
-            .client
-            .update_item()
+        let mut update = Update::builder()
             .table_name(&self.table)
-            .key(keys::PK, s(pk))
+            .key(keys::PK, s(&pk))
             .key(keys::SK, s(sk))
-            .condition_expression("attribute_exists(PK)")
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+            .condition_expression("attribute_exists(PK)");
         let mut sets = Vec::new();
         for (i, (name, value)) in fields.iter().enumerate() {
             sets.push(format!("#f{i} = :f{i}"));
@@ -158,13 +175,19 @@ impl DynamoCatalog {
                 .expression_attribute_names(format!("#f{i}"), *name)
                 .expression_attribute_values(format!(":f{i}"), value.clone());
         }
-        match update
+        let update = update
             .update_expression(format!("SET {}", sets.join(", ")))
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.attributes.unwrap_or_default()),
-            Err(e) if is_conditional_failure(&e) => Err(AppError::NotFound {
+            .build()
+            .map_err(|e| AppError::internal("building a catalog update", e))?;
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.activity(activity)?,
+        ];
+        match transact_write(&self.client, items).await {
+            Ok(()) => super::get_consistent(&self.client, &self.table, pk, sk)
+                .await?
+                .ok_or_else(|| AppError::internal("updating the catalog", "the item vanished")),
+            Err(e) if first_failed(&e) => Err(AppError::NotFound {
                 code: if sk == "VENUE" {
                     "VENUE_NOT_FOUND"
                 } else {
@@ -172,7 +195,32 @@ impl DynamoCatalog {
                 },
                 what: what.to_owned(),
             }),
-            Err(e) => Err(AppError::internal("updating the catalog", e)),
+            Err(e) => Err(transaction_error("updating the catalog", e)),
+        }
+    }
+
+    /// The outbox item of an `AdminActivity`, for its write's transaction.
+    fn activity(&self, activity: &EventEnvelope) -> Result<TransactWriteItem, AppError> {
+        outbox_write(&self.table, EventSource::Identity, activity)
+    }
+
+    /// Creates `item` (a venue or a resource) with its `activity`, in one
+    /// transaction. An id is created once: a second create of it changes
+    /// nothing and records nothing.
+    async fn create(
+        &self,
+        item: impl Serialize,
+        activity: &EventEnvelope,
+        what: &'static str,
+    ) -> Result<(), AppError> {
+        let items = vec![
+            put_write(&self.table, item, Some("attribute_not_exists(PK)"))?,
+            self.activity(activity)?,
+        ];
+        match transact_write(&self.client, items).await {
+            Ok(()) => Ok(()),
+            Err(e) if first_failed(&e) => Ok(()),
+            Err(e) => Err(transaction_error(what, e)),
         }
     }
 

@@ -6,9 +6,10 @@ use super::*;
 /// same slot wrote a larger count first.
 const SEAT_COUNT_ATTEMPTS: usize = 5;
 
-/// Slots written in one transaction with their event (DynamoDB takes 100
-/// items per transaction).
-const SLOTS_PER_TRANSACTION: usize = 99;
+/// Slots written in one transaction with their event and, in the last
+/// part, the generation's `AdminActivity` (DynamoDB takes 100 items per
+/// transaction).
+const SLOTS_PER_TRANSACTION: usize = 98;
 
 /// Which part of a generation a transaction writes.
 #[derive(Debug, Clone, Copy)]
@@ -19,14 +20,17 @@ struct PartOf {
 
 impl DynamoCatalog {
     /// Writes the slots of `chunk` that do not exist yet and the part's
-    /// `SlotsGenerated` in one transaction. A slot that exists already
-    /// fails its condition and cancels the transaction: it is counted as
-    /// skipped and the rest are written again, until a transaction commits.
+    /// `SlotsGenerated` in one transaction; the last part also records the
+    /// generation's `activity`, given the totals of the parts before
+    /// (`before`) and its own. A slot that exists already fails its
+    /// condition and cancels the transaction: it is counted as skipped and
+    /// the rest are written again, until a transaction commits.
     async fn generate_part(
         &self,
         chunk: &[Slot],
         announce: &SlotsGenerated,
         part: PartOf,
+        last: Option<(&ActivityOf<'_, GenerationSummary>, GenerationSummary)>,
         correlation_id: &CorrelationId,
     ) -> Result<(usize, usize), AppError> {
         let mut new: Vec<&Slot> = chunk.iter().collect();
@@ -56,6 +60,13 @@ impl DynamoCatalog {
                     .put(outbox)
                     .build(),
             );
+            if let Some((activity, before)) = &last {
+                let total = GenerationSummary {
+                    created: before.created + event.created,
+                    skipped: before.skipped + event.skipped,
+                };
+                items.push(self.activity(&activity(&total)?)?);
+            }
             let err = match super::super::transact_write(&self.client, items).await {
                 Ok(()) => return Ok((event.created, event.skipped)),
                 Err(e) => e,
@@ -88,6 +99,7 @@ impl SlotStore for DynamoCatalog {
         &self,
         slots: &[Slot],
         announce: &SlotsGenerated,
+        activity: &ActivityOf<'_, GenerationSummary>,
         correlation_id: &CorrelationId,
     ) -> Result<GenerationSummary, AppError> {
         // One transaction per part: its new slots and the `SlotsGenerated`
@@ -99,8 +111,9 @@ impl SlotStore for DynamoCatalog {
                 part: index + 1,
                 parts: chunks.len(),
             };
+            let last = (part.part == part.parts).then_some((activity, summary));
             let (created, skipped) = self
-                .generate_part(chunk, announce, part, correlation_id)
+                .generate_part(chunk, announce, part, last, correlation_id)
                 .await?;
             summary.created += created;
             summary.skipped += skipped;
@@ -134,18 +147,21 @@ impl SlotStore for DynamoCatalog {
             .collect()
     }
 
-    /// Changes a slot's status and/or capacity. A capacity below what is
-    /// already booked is refused by the write's condition, not by a read.
-    async fn update_slot(&self, id: &SlotId, change: &SlotChange) -> Result<Slot, AppError> {
+    /// Changes a slot's status and/or capacity, with its `activity`. A
+    /// capacity below what is already booked is refused by the write's
+    /// condition, not by a read.
+    async fn update_slot(
+        &self,
+        id: &SlotId,
+        change: &SlotChange,
+        activity: &EventEnvelope,
+    ) -> Result<Slot, AppError> {
         let SlotChange { status, capacity } = *change;
         let mut sets = Vec::new();
-        let mut update = self
-            .client
-            .update_item()
+        let mut update = Update::builder()
             .table_name(&self.table)
             .key(keys::PK, s(resource_pk(&id.resource_id)))
-            .key(keys::SK, s(id.sort_key()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+            .key(keys::SK, s(id.sort_key()));
         let mut condition = "attribute_exists(PK)".to_owned();
         if let Some(status) = status {
             sets.push("#status = :status");
@@ -167,18 +183,21 @@ impl SlotStore for DynamoCatalog {
                 "give status and/or capacity",
             ));
         }
-        let result = update
+        let update = update
             .update_expression(format!("SET {}", sets.join(", ")))
             .condition_expression(condition)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                let item: SlotItem = serde_dynamo::from_item(out.attributes.unwrap_or_default())
-                    .map_err(|e| AppError::internal("decoding a slot", e))?;
-                Ok(item.slot)
-            }
-            Err(e) if is_conditional_failure(&e) => match self.get_slot(id).await? {
+            .build()
+            .map_err(|e| AppError::internal("building a slot update", e))?;
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.activity(activity)?,
+        ];
+        match transact_write(&self.client, items).await {
+            Ok(()) => self
+                .get_slot(id)
+                .await?
+                .ok_or_else(|| AppError::internal("updating a slot", "the slot vanished")),
+            Err(e) if first_failed(&e) => match self.get_slot(id).await? {
                 None => Err(AppError::NotFound {
                     code: "SLOT_NOT_FOUND",
                     what: format!("the slot {id}"),
@@ -188,14 +207,19 @@ impl SlotStore for DynamoCatalog {
                     format!("{} places are already booked", slot.booked),
                 )),
             },
-            Err(e) => Err(AppError::internal("updating a slot", e)),
+            Err(e) => Err(transaction_error("updating a slot", e)),
         }
     }
 
     /// Adds the seats a slot does not have yet (existing ones are left as
     /// they are, taken or not), marks the slot seated and sets its capacity
     /// to its number of seats.
-    async fn set_seat_map(&self, id: &SlotId, seats: &[Seat]) -> Result<SeatMapSummary, AppError> {
+    async fn set_seat_map(
+        &self,
+        id: &SlotId,
+        seats: &[Seat],
+        activity: &ActivityOf<'_, SeatMapSummary>,
+    ) -> Result<SeatMapSummary, AppError> {
         let Some(slot) = self.get_slot(id).await? else {
             return Err(AppError::NotFound {
                 code: "SLOT_NOT_FOUND",
@@ -239,9 +263,12 @@ impl SlotStore for DynamoCatalog {
         // a seated slot's, and recounted until it holds.
         for _ in 0..SEAT_COUNT_ATTEMPTS {
             let count = u32::try_from(self.seats_of(id).await?.len()).unwrap_or(u32::MAX);
-            let result = self
-                .client
-                .update_item()
+            let summary = SeatMapSummary {
+                created,
+                skipped,
+                capacity: count,
+            };
+            let update = Update::builder()
                 .table_name(&self.table)
                 .key(keys::PK, s(resource_pk(&id.resource_id)))
                 .key(keys::SK, s(id.sort_key()))
@@ -256,17 +283,15 @@ impl SlotStore for DynamoCatalog {
                 .expression_attribute_values(":true", AttributeValue::Bool(true))
                 .expression_attribute_values(":false", AttributeValue::Bool(false))
                 .expression_attribute_values(":cap", AttributeValue::N(count.to_string()))
-                .send()
-                .await;
-            match result {
-                Ok(_) => {
-                    return Ok(SeatMapSummary {
-                        created,
-                        skipped,
-                        capacity: count,
-                    });
-                }
-                Err(e) if is_conditional_failure(&e) => {
+                .build()
+                .map_err(|e| AppError::internal("building the seat count", e))?;
+            let items = vec![
+                TransactWriteItem::builder().update(update).build(),
+                self.activity(&activity(&summary)?)?,
+            ];
+            match transact_write(&self.client, items).await {
+                Ok(()) => return Ok(summary),
+                Err(e) if first_failed(&e) => {
                     let now = self.get_slot(id).await?;
                     if now.as_ref().is_some_and(|slot| slot.booked > count) {
                         return Err(AppError::conflict(
@@ -276,7 +301,7 @@ impl SlotStore for DynamoCatalog {
                     }
                     // A later count was written first: count again.
                 }
-                Err(e) => return Err(AppError::internal("marking a slot seated", e)),
+                Err(e) => return Err(transaction_error("marking a slot seated", e)),
             }
         }
         Err(AppError::Unavailable {

@@ -3,7 +3,7 @@
 use super::*;
 
 impl VenueStore for DynamoCatalog {
-    async fn create_venue(&self, venue: &Venue) -> Result<(), AppError> {
+    async fn create_venue(&self, venue: &Venue, activity: &EventEnvelope) -> Result<(), AppError> {
         let item = VenueItem {
             pk: venue_pk(&venue.id),
             sk: "VENUE".into(),
@@ -18,8 +18,7 @@ impl VenueStore for DynamoCatalog {
             time_zone: venue.time_zone,
             status: venue.status,
         };
-        self.put_new(item, "creating a venue").await?;
-        Ok(())
+        self.create(item, activity, "creating a venue").await
     }
 
     async fn get_venue(&self, id: &VenueId) -> Result<Option<Venue>, AppError> {
@@ -39,7 +38,12 @@ impl VenueStore for DynamoCatalog {
         })
     }
 
-    async fn update_venue(&self, id: &VenueId, change: &VenueChange) -> Result<Venue, AppError> {
+    async fn update_venue(
+        &self,
+        id: &VenueId,
+        change: &VenueChange,
+        activity: &EventEnvelope,
+    ) -> Result<Venue, AppError> {
         let mut fields = Vec::new();
         if let Some(name) = &change.name {
             fields.push(("GSI1SK", s(format!("{}#{id}", name.to_lowercase()))));
@@ -52,7 +56,13 @@ impl VenueStore for DynamoCatalog {
             fields.push(("status", s(status.as_str())));
         }
         let item = self
-            .update_entity(venue_pk(id), "VENUE", &fields, &format!("the venue {id}"))
+            .update_entity(
+                venue_pk(id),
+                "VENUE",
+                &fields,
+                &format!("the venue {id}"),
+                activity,
+            )
             .await?;
         let item: VenueItem =
             serde_dynamo::from_item(item).map_err(|e| AppError::internal("decoding a venue", e))?;
@@ -61,7 +71,11 @@ impl VenueStore for DynamoCatalog {
 }
 
 impl ResourceStore for DynamoCatalog {
-    async fn create_resource(&self, resource: &Resource) -> Result<(), AppError> {
+    async fn create_resource(
+        &self,
+        resource: &Resource,
+        activity: &EventEnvelope,
+    ) -> Result<(), AppError> {
         let item = ResourceItem {
             pk: resource_pk(&resource.id),
             sk: "RESOURCE".into(),
@@ -76,8 +90,7 @@ impl ResourceStore for DynamoCatalog {
             range: resource.range,
             back_nine: resource.back_nine.clone(),
         };
-        self.put_new(item, "creating a resource").await?;
-        Ok(())
+        self.create(item, activity, "creating a resource").await
     }
 
     async fn get_resource(&self, id: &ResourceId) -> Result<Option<Resource>, AppError> {
@@ -110,6 +123,7 @@ impl ResourceStore for DynamoCatalog {
         &self,
         id: &ResourceId,
         change: &ResourceChange,
+        activity: &EventEnvelope,
     ) -> Result<Resource, AppError> {
         let mut fields = Vec::new();
         if let Some(name) = &change.name {
@@ -125,6 +139,7 @@ impl ResourceStore for DynamoCatalog {
                 "RESOURCE",
                 &fields,
                 &format!("the resource {id}"),
+                activity,
             )
             .await?;
         let item: ResourceItem = serde_dynamo::from_item(item)
