@@ -185,6 +185,19 @@ impl Cloud {
         access_token(&self.login(&account).await)
     }
 
+    /// Access tokens of `n` fresh USER accounts, a few signed up at a time:
+    /// sign-up and login hash with argon2id, and a burst of them on a
+    /// two-core machine queues behind the local cloud's few instances past
+    /// the function's timeout. What a test measures comes after.
+    pub async fn user_tokens(&self, n: usize) -> Vec<String> {
+        use futures::StreamExt;
+        futures::stream::iter(0..n)
+            .map(|_| self.user_token())
+            .buffer_unordered(4)
+            .collect()
+            .await
+    }
+
     /// Promotes the account with `platform-admin promote`, the operator's
     /// command, against this cloud.
     pub fn promote(&self, account: &Account) {

@@ -70,8 +70,7 @@ async fn two_hundred_concurrent_bookings_take_exactly_the_capacity_of_a_hot_slot
     // Fifty customers, mixed quantities 1..=3, 200 requests at once. Each
     // customer asks for at most 9 places, inside the per-customer limit of
     // a slot (10), so capacity alone decides.
-    let customers: Vec<String> =
-        futures::future::join_all((0..50).map(|_| cloud.user_token())).await;
+    let customers: Vec<String> = cloud.user_tokens(50).await;
     let requests: Vec<(usize, u32)> = (0..200).map(|i| (i % 50, (i % 3 + 1) as u32)).collect();
     // Each request behaves as the README tells a client to: a 503 with
     // Retry-After (DynamoDB kept cancelling the transaction, as AWS does

@@ -211,6 +211,21 @@ async fn staff_read_and_manage_only_their_company_s_bookings_by_role() {
         404,
         "B's manager sees nothing"
     );
+    // One booking's detail: the customer's contact for A's manager
+    // (customers:read), not for A's viewer.
+    let detail = |token: String| {
+        let req = cloud.http.get(cloud.url(&path)).bearer_auth(token);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let managed = detail(a.manager_token.clone()).await;
+    assert!(
+        managed["customer"]["email"]
+            .as_str()
+            .is_some_and(|e| e.ends_with("@example.com")),
+        "{managed}"
+    );
+    let viewed = detail(a.viewer_token.clone()).await;
+    assert!(viewed.get("customer").is_none(), "{viewed}");
     // The operators' list of the resource: A's viewer sees the booking;
     // B's manager the 404 of a resource that does not exist.
     let resource = a.slot.split('@').next().unwrap();

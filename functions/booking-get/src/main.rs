@@ -1,5 +1,6 @@
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::booking::DynamoBookings;
+use shared::adapters::dynamo::identity::DynamoIdentity;
 use shared::config::required;
 
 #[tokio::main]
@@ -7,6 +8,11 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let table = required("TABLE_NAME")?;
     let aws = aws_config::load_from_env().await;
-    let store = DynamoBookings::new(aws_sdk_dynamodb::Client::new(&aws), table);
-    run(service_fn(|req: Request| booking_get::handle(&store, req))).await
+    let client = aws_sdk_dynamodb::Client::new(&aws);
+    let store = DynamoBookings::new(client.clone(), table.clone());
+    let users = DynamoIdentity::new(client, table);
+    run(service_fn(|req: Request| {
+        booking_get::handle(&store, &users, req)
+    }))
+    .await
 }

@@ -78,7 +78,17 @@ pub struct AuthorizerSpec {
     pub cache_ttl: std::time::Duration,
     /// Cached answers, shared by every route using this authorizer.
     pub cache: AuthorizerCache,
+    /// One gate per identity source being authorized now: requests that
+    /// miss the cache together wait for the first one's answer instead of
+    /// each invoking the authorizer (a burst of one client's requests
+    /// costs one invocation, not one per request).
+    pub inflight: Inflight,
 }
+
+/// Identity source values -> the gate of the invocation answering them.
+pub type Inflight = std::sync::Arc<
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+>;
 
 /// Identity source values -> (when the answer expires, the context if allowed).
 pub type AuthorizerCache = std::sync::Arc<
@@ -164,6 +174,7 @@ pub fn api_spec(template: &Template, ctx: &Context) -> Result<ApiSpec, TemplateE
                                 .unwrap_or(0),
                         ),
                         cache: AuthorizerCache::default(),
+                        inflight: Inflight::default(),
                     },
                 );
             }

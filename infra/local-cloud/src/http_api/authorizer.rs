@@ -37,19 +37,38 @@ pub(super) async fn authorize(
         })
         .collect::<Vec<_>>()
         .join("\n");
-    if !spec.cache_ttl.is_zero() {
+    let caching = !spec.cache_ttl.is_zero();
+    let cached = || {
         let cache = spec
             .cache
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((expires, answer)) = cache.get(&cache_key)
-            && *expires > Instant::now()
-        {
-            return answer
-                .clone()
-                .ok_or_else(|| gateway_error(StatusCode::FORBIDDEN, "Forbidden"));
-        }
+        cache
+            .get(&cache_key)
+            .filter(|(expires, _)| *expires > Instant::now())
+            .map(|(_, answer)| answer.clone())
+    };
+    let refused = || gateway_error(StatusCode::FORBIDDEN, "Forbidden");
+    if caching && let Some(answer) = cached() {
+        return answer.ok_or_else(refused);
     }
+    // Concurrent misses of one identity wait for the first one's answer.
+    let _gate = if caching {
+        let gate = spec
+            .inflight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(cache_key.clone())
+            .or_default()
+            .clone();
+        let guard = gate.lock_owned().await;
+        if let Some(answer) = cached() {
+            return answer.ok_or_else(refused);
+        }
+        Some(guard)
+    } else {
+        None
+    };
     let mut request = event.clone();
     request["type"] = json!("REQUEST");
     request["routeArn"] = json!(format!(
@@ -95,7 +114,11 @@ pub(super) async fn authorize(
         if cache.len() >= 10_000 {
             cache.retain(|_, (expires, _)| *expires > now);
         }
-        cache.insert(cache_key, (now + spec.cache_ttl, answer.clone()));
+        cache.insert(cache_key.clone(), (now + spec.cache_ttl, answer.clone()));
+        spec.inflight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&cache_key);
     }
     answer.ok_or_else(|| gateway_error(StatusCode::FORBIDDEN, "Forbidden"))
 }

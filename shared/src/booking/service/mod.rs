@@ -145,11 +145,7 @@ pub async fn list_for_resource(
     for booking in page.bookings {
         let customer = if contacts {
             if !known.contains_key(&booking.user_id) {
-                let contact = users.get(&booking.user_id).await?.map(|u| Contact {
-                    email: u.email.to_string(),
-                    name: u.name.as_str().to_owned(),
-                    phone: u.phone.as_str().to_owned(),
-                });
+                let contact = contact_of(users, &booking.user_id).await?;
                 known.insert(booking.user_id.clone(), contact);
             }
             known.get(&booking.user_id).cloned().flatten()
@@ -162,6 +158,38 @@ pub async fn list_for_resource(
         bookings: listed,
         next_cursor: page.next_cursor,
     })
+}
+
+/// GET /bookings/{booking_id}: the booking, to its owner or staff with
+/// `bookings:read` in its venue's company ([`get_visible`]); staff whose
+/// role there also has `customers:read` see the customer's contact (none
+/// for an account since deleted).
+pub async fn get_detail(
+    bookings: &impl BookingReader,
+    users: &impl UserStore,
+    caller: &Caller,
+    id: &BookingId,
+) -> Result<OperatorBooking, AppError> {
+    let booking = get_visible(bookings, caller, id).await?;
+    let sees_contact = caller.user_id != booking.user_id
+        && caller
+            .scope(Permission::CustomersRead)
+            .is_ok_and(|s| s.admits(booking.company_id.as_ref()));
+    let customer = if sees_contact {
+        contact_of(users, &booking.user_id).await?
+    } else {
+        None
+    };
+    Ok(OperatorBooking { booking, customer })
+}
+
+/// The contact of `user`; `None` for an account that is gone.
+async fn contact_of(users: &impl UserStore, user: &UserId) -> Result<Option<Contact>, AppError> {
+    Ok(users.get(user).await?.map(|u| Contact {
+        email: u.email.to_string(),
+        name: u.name.as_str().to_owned(),
+        phone: u.phone.as_str().to_owned(),
+    }))
 }
 
 /// A customer's contact details, as operators with `customers:read` see them.
