@@ -132,6 +132,10 @@ pub struct Resource {
     /// resource at T also takes a place on the back nine at T + the turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub back_nine: Option<BackNine>,
+    /// The waiting room in front of it: its bookings need the room's pass
+    /// and wait for the sale's opening. Set and lifted by the room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_room: Option<crate::waiting_room::Gate>,
 }
 
 /// Where and when an 18-hole round continues after the front nine.

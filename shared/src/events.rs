@@ -89,6 +89,8 @@ pub enum EventType {
     UserDeleted,
     SlotsGenerated,
     AdminActivity,
+    UserAdmitted,
+    WaitingRoomFigures,
     /// A probe sent through the whole event path by diagnostics and tests.
     Ping,
     Other(String),
@@ -111,6 +113,8 @@ impl EventType {
             Self::UserDeleted => "UserDeleted",
             Self::SlotsGenerated => "SlotsGenerated",
             Self::AdminActivity => "AdminActivity",
+            Self::UserAdmitted => "UserAdmitted",
+            Self::WaitingRoomFigures => "WaitingRoomFigures",
             Self::Ping => "Ping",
             Self::Other(name) => name,
         }
@@ -119,7 +123,7 @@ impl EventType {
 
 impl EventType {
     /// Every event type the platform emits.
-    pub const KNOWN: [EventType; 15] = [
+    pub const KNOWN: [EventType; 17] = [
         EventType::BookingCreated,
         EventType::BookingConfirmed,
         EventType::BookingCancelled,
@@ -134,6 +138,8 @@ impl EventType {
         EventType::UserDeleted,
         EventType::SlotsGenerated,
         EventType::AdminActivity,
+        EventType::UserAdmitted,
+        EventType::WaitingRoomFigures,
         EventType::Ping,
     ];
 }

@@ -378,7 +378,8 @@ impl Role {
             | Permission::WalletGrant
             | Permission::CompaniesManage
             | Permission::StaffManage
-            | Permission::CustomersRead => self == Self::Admin,
+            | Permission::CustomersRead
+            | Permission::WaitingRoomManage => self == Self::Admin,
         }
     }
 }
@@ -407,10 +408,13 @@ pub enum Permission {
     /// See the contact details (email, name, phone) of the customers who
     /// booked a company's venues.
     CustomersRead,
+    /// Create, change, pause and close the waiting rooms in front of a
+    /// company's resources.
+    WaitingRoomManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Self::CatalogWrite,
         Self::StatsRead,
         Self::DlqRedrive,
@@ -421,6 +425,7 @@ impl Permission {
         Self::CompaniesManage,
         Self::StaffManage,
         Self::CustomersRead,
+        Self::WaitingRoomManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -435,6 +440,7 @@ impl Permission {
             Self::CompaniesManage => "companies:manage",
             Self::StaffManage => "staff:manage",
             Self::CustomersRead => "customers:read",
+            Self::WaitingRoomManage => "waiting-room:manage",
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod resilience;
 pub mod retry;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
+pub mod waiting_room;
 
 pub use correlation::CorrelationId;
 pub use error::AppError;

@@ -222,6 +222,7 @@ pub mod catalog {
             status: CatalogStatus::Open,
             range: None,
             back_nine: None,
+            waiting_room: None,
         };
         store
             .create_resource(&course, &activity())
@@ -385,6 +386,8 @@ pub mod booking {
             now,
             payment: None,
             limits: None,
+            pass_token: None,
+            passes: None,
         };
         let valid = request.validate().expect("a valid request");
         match service::create(bookings, bookings.catalog(), &attempt, &valid)

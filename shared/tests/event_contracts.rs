@@ -17,6 +17,7 @@ use shared::catalog::events::SlotsGenerated;
 use shared::events::{Event, Ping};
 use shared::identity::events::{AdminActivity, UserDeleted, UserRegistered, UserUpdated};
 use shared::payment::events::{PaymentCompleted, PaymentFailed, PaymentRefunded, WalletCharged};
+use shared::waiting_room::events::{UserAdmitted, WaitingRoomFigures};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -91,6 +92,8 @@ fn fields_by_type() -> BTreeMap<String, BTreeSet<String>> {
             EventType::UserDeleted => check::<UserDeleted>(&name, &envelope),
             EventType::SlotsGenerated => check::<SlotsGenerated>(&name, &envelope),
             EventType::AdminActivity => check::<AdminActivity>(&name, &envelope),
+            EventType::UserAdmitted => check::<UserAdmitted>(&name, &envelope),
+            EventType::WaitingRoomFigures => check::<WaitingRoomFigures>(&name, &envelope),
             EventType::Ping => check::<Ping>(&name, &envelope),
             EventType::Other(ref other) => panic!("{name}: {other} is not an event type"),
         };

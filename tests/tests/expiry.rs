@@ -135,6 +135,8 @@ async fn many_holds(cloud: &Cloud, slot: &str, count: usize) -> Vec<shared::book
                     now: Utc::now(),
                     payment: None,
                     limits: None,
+                    pass_token: None,
+                    passes: None,
                 };
                 service::create(bookings, catalog, &attempt, request).await
             }

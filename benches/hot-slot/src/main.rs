@@ -202,6 +202,8 @@ async fn raw_booking(
             payment: None,
             // The bench's admin books as staff, as over HTTP.
             limits: None,
+            pass_token: None,
+            passes: None,
         };
         service::create(bookings, catalog, &attempt, request)
             .await

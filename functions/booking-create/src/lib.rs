@@ -43,6 +43,8 @@ pub async fn handle(
             now: clock.now(),
             payment: body.payment(),
             limits: policy.limits.for_caller(&caller),
+            pass_token: None,
+            passes: None,
         };
         service::create(bookings, catalog, &attempt, &request).await
     }

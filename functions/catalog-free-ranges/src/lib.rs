@@ -47,6 +47,7 @@ mod tests {
             status: CatalogStatus::Open,
             range,
             back_nine: None,
+            waiting_room: None,
         }
     }
 

@@ -65,6 +65,7 @@ mod tests {
                 status: CatalogStatus::Open,
                 range: None,
                 back_nine: None,
+                waiting_room: None,
             };
             store
                 .create_resource(&resource, &shared::testing::catalog::activity())
@@ -93,6 +94,7 @@ mod tests {
                 status: CatalogStatus::Open,
                 range: None,
                 back_nine: None,
+                waiting_room: None,
             };
             store
                 .create_resource(&resource, &shared::testing::catalog::activity())

@@ -45,6 +45,7 @@ mod tests {
             status: CatalogStatus::Open,
             range: None,
             back_nine: None,
+            waiting_room: None,
         };
         shared::testing::catalog::venue(&store).await;
         store

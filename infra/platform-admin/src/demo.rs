@@ -147,6 +147,7 @@ pub async fn seed(
         status: CatalogStatus::Open,
         range: None,
         back_nine: None,
+        waiting_room: None,
     };
     for (resource, company) in [
         (

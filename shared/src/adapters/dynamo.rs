@@ -11,6 +11,7 @@ pub mod company;
 mod cursor;
 pub mod identity;
 pub mod payment;
+pub mod waiting_room;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;

@@ -94,6 +94,17 @@ pub struct NewHold<'a> {
     /// What the customer may hold, counted in the same transaction; `None`
     /// for staff, who are not held to it.
     pub limits: Option<Limits>,
+    /// The waiting room's pass the booking uses up, on the condition that
+    /// it is still unused; for a protected resource only.
+    pub pass: Option<PassUse>,
+}
+
+/// A pass of a waiting room, as a booking uses it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassUse {
+    pub room_id: crate::waiting_room::RoomId,
+    pub user_id: UserId,
+    pub pass_id: String,
 }
 
 /// Why a hold's transaction was refused, most telling first: the store
@@ -118,6 +129,8 @@ pub enum HoldRefused {
     PlacesLimit,
     /// The customer would have more unpaid holds than allowed.
     TooManyHolds,
+    /// The waiting room's pass was used, or lapsed, already.
+    PassUsed,
     Failed(AppError),
 }
 

@@ -207,6 +207,7 @@ pub async fn create_resource<S: VenueStore + ResourceStore>(
         name,
         kind: request.kind,
         status: CatalogStatus::Open,
+        waiting_room: None,
     };
     let activity = writer.record(
         &AdminActivity::ResourceCreated {

@@ -188,6 +188,28 @@ pub enum AdminActivity {
         capacity: u32,
         actor: String,
     },
+    /// A waiting room was created in front of resources.
+    WaitingRoomCreated {
+        #[serde(deserialize_with = "required_nullable")]
+        company_id: Option<CompanyId>,
+        room_id: String,
+        resource_ids: Vec<String>,
+        rate_per_minute: u32,
+        max_active: u32,
+        actor: String,
+    },
+    /// A waiting room's settings or status changed (paused, resumed,
+    /// closed).
+    WaitingRoomChanged {
+        #[serde(deserialize_with = "required_nullable")]
+        company_id: Option<CompanyId>,
+        room_id: String,
+        fields: Vec<String>,
+        status: String,
+        rate_per_minute: u32,
+        max_active: u32,
+        actor: String,
+    },
 }
 
 impl AdminActivity {
@@ -207,6 +229,8 @@ impl AdminActivity {
             Self::SlotsGenerated { .. } => "slots_generated",
             Self::SlotChanged { .. } => "slot_changed",
             Self::SeatMapSet { .. } => "seat_map_set",
+            Self::WaitingRoomCreated { .. } => "waiting_room_created",
+            Self::WaitingRoomChanged { .. } => "waiting_room_changed",
         }
     }
 }

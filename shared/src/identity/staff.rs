@@ -79,7 +79,7 @@ impl StaffRole {
         use Permission as P;
         match permission {
             P::StaffManage => self == Self::Owner,
-            P::CatalogWrite | P::BookingsManage | P::CustomersRead => {
+            P::CatalogWrite | P::BookingsManage | P::CustomersRead | P::WaitingRoomManage => {
                 matches!(self, Self::Owner | Self::Manager)
             }
             P::StatsRead | P::BookingsRead => true,

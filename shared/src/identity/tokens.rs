@@ -45,6 +45,21 @@ impl SigningKey {
     fn bytes(&self) -> &[u8] {
         self.0.expose_secret()
     }
+
+    /// A key for another purpose, derived from this one (SHA-256 of the
+    /// purpose's label and the key): a token signed with it never verifies
+    /// as an access token, nor the other way round.
+    pub fn derive(&self, label: &str) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(label.as_bytes());
+        hasher.update([0]);
+        hasher.update(self.bytes());
+        Self(SecretSlice::from(hasher.finalize().to_vec()))
+    }
+
+    pub(crate) fn expose(&self) -> &[u8] {
+        self.bytes()
+    }
 }
 
 impl fmt::Debug for SigningKey {

@@ -106,6 +106,8 @@ async fn run(args: Args) -> Result<(), Error> {
                     now: Utc::now(),
                     payment: None,
                     limits: None,
+                    pass_token: None,
+                    passes: None,
                 };
                 service::create(bookings, catalog, &attempt, &request)
                     .await

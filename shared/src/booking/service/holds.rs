@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::booking::events::BookingCreated;
-use crate::booking::ports::{BookingStore, HoldRefused, KeyRecord, NewHold};
+use crate::booking::ports::{BookingStore, HoldRefused, KeyRecord, NewHold, PassUse};
 use crate::booking::rules::{self, Price};
 use crate::booking::{
     BookedSeat, Booking, BookingId, BookingNumber, BookingStatus, HistoryEntry, IdempotencyKey,
@@ -16,6 +16,9 @@ use crate::catalog::service::venue_of;
 use crate::catalog::{Availability, CatalogStatus, Resource, SlotId, TimeZone, VenueId};
 use crate::identity::{CompanyId, UserId};
 use crate::payment::PaymentChoice;
+use crate::waiting_room::Gate;
+use crate::waiting_room::pass::PassKeys;
+use crate::waiting_room::service::check_gate;
 use crate::{AppError, CorrelationId, EventEnvelope};
 
 /// How long an idempotency record answers replays.
@@ -39,6 +42,11 @@ pub struct Attempt<'a> {
     pub payment: Option<&'a PaymentChoice>,
     /// What the customer may hold; `None` for staff.
     pub limits: Option<rules::Limits>,
+    /// The `X-Pass-Token` header: a waiting room's pass.
+    pub pass_token: Option<&'a str>,
+    /// What verifies passes; `None` where no resource can be protected
+    /// (tools, benchmarks), which refuses a protected one.
+    pub passes: Option<&'a PassKeys>,
 }
 
 impl Attempt<'_> {
@@ -84,6 +92,8 @@ struct Plan {
     units: Vec<chrono::NaiveTime>,
     /// The reason of the first history entry.
     reason: String,
+    /// The booked resource's waiting room, if it has one.
+    gate: Option<Gate>,
 }
 
 impl Plan {
@@ -141,6 +151,30 @@ pub async fn create(
         }
         _ => Ok(plan),
     });
+    // A protected resource: the sale must be open and the pass valid,
+    // checked without a read; its transaction uses the pass up.
+    let pass = plan
+        .as_ref()
+        .ok()
+        .and_then(|p| p.gate.as_ref())
+        .map(|gate| {
+            check_gate(
+                gate,
+                attempt.passes,
+                attempt.pass_token,
+                attempt.user,
+                attempt.now,
+            )
+        });
+    let (plan, pass) = match (plan, pass) {
+        (Ok(_), Some(Err(refusal))) => (Err(refusal), None),
+        (plan, pass) => (plan, pass.and_then(Result::ok)),
+    };
+    let pass = pass.map(|p| PassUse {
+        room_id: p.room_id,
+        user_id: p.user_id,
+        pass_id: p.pass_id,
+    });
     let plan = match plan {
         Ok(plan) => plan,
         // A client retrying after the catalog changed gets its first
@@ -170,6 +204,7 @@ pub async fn create(
             event: &event,
             card: attempt.payment.and_then(PaymentChoice::card),
             limits: attempt.limits,
+            pass: pass.clone(),
         };
         return match bookings.hold(&hold).await {
             Ok(()) => Ok(Created::New(Box::new(booking))),
@@ -201,6 +236,11 @@ pub async fn create(
             )),
             Err(HoldRefused::PlacesLimit) => Err(limit(attempt).places_refusal()),
             Err(HoldRefused::TooManyHolds) => Err(limit(attempt).holds_refusal()),
+            Err(HoldRefused::PassUsed) => Err(AppError::Forbidden {
+                code: "PASS_USED",
+                message: "this pass has made its booking already (or lapsed): a pass books once"
+                    .into(),
+            }),
             Err(HoldRefused::Failed(e)) => Err(e),
         };
     }
@@ -293,6 +333,7 @@ async fn plan_slot(
         ends_at: None,
         units: Vec::new(),
         reason: format!("held {quantity} of {}", order.slot_id),
+        gate: resource.waiting_room,
     })
 }
 
@@ -367,6 +408,7 @@ async fn plan_range(
             order.end.format("%H:%M"),
             order.date
         ),
+        gate: resource.waiting_room,
     })
 }
 

@@ -74,6 +74,7 @@ fn a_back_nine_is_a_course_of_the_same_venue() {
         status: CatalogStatus::Open,
         range: None,
         back_nine: None,
+        waiting_room: None,
     };
     assert!(check_back_nine(Some(&course(ResourceKind::Course, &venue)), &venue).is_ok());
     for wrong in [

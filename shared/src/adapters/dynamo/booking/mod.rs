@@ -115,6 +115,7 @@ mod tests {
                 event: &event,
                 card: None,
                 limits: None,
+                pass: None,
             })
             .await
     }

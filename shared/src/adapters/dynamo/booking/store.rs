@@ -53,6 +53,9 @@ fn hold_refusal(refused: Refused, booking: &Booking) -> HoldRefused {
     if refused.has(&Part::UserHolds) {
         return HoldRefused::TooManyHolds;
     }
+    if refused.has(&Part::Pass) {
+        return HoldRefused::PassUsed;
+    }
     if let Some(back) = booking
         .back_nine_slot_id
         .as_ref()
@@ -173,6 +176,11 @@ impl BookingStore for DynamoBookings {
             )?;
         }
         tx.count_holds(user, 1, hold.limits.map(|l| l.unpaid_holds))?;
+        if let Some(pass) = &hold.pass {
+            let [ticket, done] = super::super::waiting_room::use_pass(&self.table, pass)?;
+            tx.push_item(Part::Pass, ticket);
+            tx.push_item(Part::Other, done);
+        }
         tx.send(&self.client, "creating a booking")
             .await
             .map_err(|refused| hold_refusal(refused, booking))

@@ -36,6 +36,8 @@ pub(super) enum Part {
     UserPlaces,
     /// The customer's count of unpaid holds.
     UserHolds,
+    /// The waiting room's pass, still unused.
+    Pass,
     /// An item whose condition cannot fail but by a fault.
     Other,
 }
@@ -344,6 +346,11 @@ impl<'a> Tx<'a> {
         let item = super::super::put_write(self.table, item, condition)?;
         self.push(part, item);
         Ok(())
+    }
+
+    /// An item built by the caller.
+    pub fn push_item(&mut self, part: Part, item: TransactWriteItem) {
+        self.push(part, item);
     }
 
     /// An update built by the caller.

@@ -107,6 +107,9 @@ struct ResourceItem {
     range: Option<RangeRules>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     back_nine: Option<BackNine>,
+    /// Set by the waiting room in front of the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_room: Option<crate::waiting_room::Gate>,
 }
 
 /// A slot as stored: the slot's fields next to its keys.

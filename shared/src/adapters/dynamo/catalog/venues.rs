@@ -89,6 +89,7 @@ impl ResourceStore for DynamoCatalog {
             status: resource.status,
             range: resource.range,
             back_nine: resource.back_nine.clone(),
+            waiting_room: None,
         };
         self.create(item, activity, "creating a resource").await
     }
@@ -169,5 +170,6 @@ fn resource_of(r: ResourceItem) -> Resource {
         status: r.status,
         range: r.range,
         back_nine: r.back_nine,
+        waiting_room: r.waiting_room,
     }
 }

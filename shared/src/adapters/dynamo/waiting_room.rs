@@ -1,0 +1,753 @@
+//! The waiting room in the table. A room's item carries its settings and
+//! its progress (moved only on `version`); each ticket is its own item
+//! (`TICKET#<room>#<user>`, so entering writes no shared item) and sits in
+//! GSI1 under the one partition its phase needs: arrivals sharded by
+//! account (`ROOM#<id>#NEW#<n>`, by entry time), the queue by position
+//! (`ROOM#<id>#QUEUE`), passes by expiry (`ROOM#<id>#ACTIVE`).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    cancellation_codes, get_consistent, is_conditional_failure, keys, n, outbox_write, put_write,
+    s, transact_write, transaction_error,
+};
+use crate::booking::ports::PassUse;
+use crate::identity::UserId;
+use crate::waiting_room::admission::{Arrival, Candidate};
+use crate::waiting_room::ports::{Advance, Lapsed, WaitingRooms};
+use crate::waiting_room::{Gate, Progress, Room, RoomId, RoomStatus, Ticket, TicketState};
+use crate::{AppError, EventEnvelope, EventSource};
+
+/// The arrival index's shards: entering at 10,000 a second writes each
+/// shard's index partition at about 1,250 a second.
+pub const ARRIVAL_SHARDS: u32 = 8;
+/// Where the live rooms are listed (GSI1).
+const LIVE_ROOMS: &str = "WAITING_ROOMS#LIVE";
+/// Tickets leave the table this long after entry.
+const TICKET_DAYS: i64 = 30;
+
+pub fn room_pk(id: &RoomId) -> String {
+    format!("ROOM#{id}")
+}
+
+pub fn ticket_pk(room: &RoomId, user: &UserId) -> String {
+    format!("TICKET#{room}#{user}")
+}
+
+fn arrival_pk(room: &RoomId, user: &UserId) -> String {
+    let sum: u32 = user.as_str().bytes().map(u32::from).sum();
+    format!("ROOM#{room}#NEW#{}", sum % ARRIVAL_SHARDS)
+}
+
+fn queue_pk(room: &RoomId) -> String {
+    format!("ROOM#{room}#QUEUE")
+}
+
+fn active_pk(room: &RoomId) -> String {
+    format!("ROOM#{room}#ACTIVE")
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn position_key(position: u64) -> String {
+    format!("{position:012}")
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RoomItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
+    entity: String,
+    #[serde(flatten)]
+    room: Room,
+    #[serde(flatten)]
+    progress: Progress,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct TicketItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
+    entity: String,
+    expires_at: i64,
+    #[serde(flatten)]
+    ticket: Ticket,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    item: HashMap<String, AttributeValue>,
+    what: &'static str,
+) -> Result<T, AppError> {
+    serde_dynamo::from_item(item).map_err(|e| AppError::internal(what, e))
+}
+
+#[derive(Clone)]
+pub struct DynamoWaitingRooms {
+    client: Client,
+    table: String,
+}
+
+impl DynamoWaitingRooms {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn update(&self, pk: String, sk: &str) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+    }
+
+    fn write(update: Update) -> TransactWriteItem {
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    /// Sends a transaction: `Ok(false)` when a condition refused it.
+    async fn send(
+        &self,
+        items: Vec<TransactWriteItem>,
+        context: &'static str,
+    ) -> Result<bool, AppError> {
+        match transact_write(&self.client, items).await {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                let refused = cancellation_codes(&e)
+                    .is_some_and(|codes| codes.iter().any(|c| c == "ConditionalCheckFailed"));
+                if refused {
+                    Ok(false)
+                } else {
+                    Err(transaction_error(context, e))
+                }
+            }
+        }
+    }
+
+    /// The room's progress moved from `version` to `progress`.
+    fn progress_update(
+        &self,
+        room: &RoomId,
+        version: u64,
+        p: &Progress,
+    ) -> Result<TransactWriteItem, AppError> {
+        let update = self
+            .update(room_pk(room), "ROOM")
+            .update_expression(
+                "SET version = :next, sequenced = :sequenced, prequeue_done = :pre, \
+                 #cursor = :cursor, admitted = :admitted, next_admit_at_us = :clock, \
+                 sold_out = :sold_out, figures_minute = :minute",
+            )
+            .condition_expression("attribute_exists(PK) AND version = :version")
+            .expression_attribute_names("#cursor", "cursor")
+            .expression_attribute_values(":version", n(version))
+            .expression_attribute_values(":next", n(p.version))
+            .expression_attribute_values(":sequenced", n(p.sequenced))
+            .expression_attribute_values(":pre", AttributeValue::Bool(p.prequeue_done))
+            .expression_attribute_values(":cursor", n(p.cursor))
+            .expression_attribute_values(":admitted", n(p.admitted))
+            .expression_attribute_values(":clock", n(p.next_admit_at_us))
+            .expression_attribute_values(":sold_out", AttributeValue::Bool(p.sold_out))
+            .expression_attribute_values(":minute", n(p.figures_minute))
+            .build()
+            .map_err(|e| AppError::internal("building the progress update", e))?;
+        Ok(Self::write(update))
+    }
+
+    fn done_add(&self, room: &RoomId, count: usize) -> Result<TransactWriteItem, AppError> {
+        let update = self
+            .update(room_pk(room), "DONE")
+            .update_expression("ADD done :n SET entity = :entity")
+            .expression_attribute_values(":n", n(count))
+            .expression_attribute_values(":entity", s("WAITING_ROOM_DONE"))
+            .build()
+            .map_err(|e| AppError::internal("building the done count", e))?;
+        Ok(Self::write(update))
+    }
+
+    async fn query_index(
+        &self,
+        pk: String,
+        range: Option<(&str, String)>,
+        limit: Option<usize>,
+        context: &'static str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, AppError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI1")
+                .expression_attribute_values(":pk", s(&pk))
+                .set_exclusive_start_key(start.take());
+            query = match &range {
+                Some((op, bound)) => query
+                    .key_condition_expression(format!("GSI1PK = :pk AND GSI1SK {op} :bound"))
+                    .expression_attribute_values(":bound", s(bound)),
+                None => query.key_condition_expression("GSI1PK = :pk"),
+            };
+            if let Some(limit) = limit {
+                query = query.limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX));
+            }
+            let page = query
+                .send()
+                .await
+                .map_err(|e| AppError::internal(context, e))?;
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() || limit.is_some_and(|l| items.len() >= l) {
+                return Ok(items);
+            }
+        }
+    }
+}
+
+/// A ticket's update, by key.
+fn ticket_update(
+    table: &str,
+    room: &RoomId,
+    user: &UserId,
+) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    Update::builder()
+        .table_name(table)
+        .key(keys::PK, s(ticket_pk(room, user)))
+        .key(keys::SK, s("TICKET"))
+}
+
+/// The booking's use of a pass, for its transaction: the ticket admitted
+/// with this pass becomes USED (so the pass books once), and the room
+/// counts one more done (a place under its cap is free).
+pub fn use_pass(table: &str, pass: &PassUse) -> Result<[TransactWriteItem; 2], AppError> {
+    let ticket = ticket_update(table, &pass.room_id, &pass.user_id)
+        .update_expression("SET #state = :used REMOVE GSI1PK, GSI1SK")
+        .condition_expression("#state = :admitted AND pass_id = :pass")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":used", s(TicketState::Used.as_str()))
+        .expression_attribute_values(":admitted", s(TicketState::Admitted.as_str()))
+        .expression_attribute_values(":pass", s(&pass.pass_id))
+        .build()
+        .map_err(|e| AppError::internal("building the pass use", e))?;
+    let done = Update::builder()
+        .table_name(table)
+        .key(keys::PK, s(room_pk(&pass.room_id)))
+        .key(keys::SK, s("DONE"))
+        .update_expression("ADD done :one")
+        .expression_attribute_values(":one", n(1))
+        .build()
+        .map_err(|e| AppError::internal("building the done count", e))?;
+    Ok([
+        TransactWriteItem::builder().update(ticket).build(),
+        TransactWriteItem::builder().update(done).build(),
+    ])
+}
+
+impl WaitingRooms for DynamoWaitingRooms {
+    async fn create(&self, room: &Room, activity: &EventEnvelope) -> Result<(), AppError> {
+        let item = RoomItem {
+            pk: room_pk(&room.id),
+            sk: "ROOM".into(),
+            gsi1pk: Some(LIVE_ROOMS.into()),
+            gsi1sk: Some(room.id.to_string()),
+            entity: "WAITING_ROOM".into(),
+            room: room.clone(),
+            progress: Progress {
+                prequeue_done: room.sale_opens_at.is_none(),
+                ..Progress::default()
+            },
+        };
+        let mut items = vec![
+            put_write(&self.table, item, Some("attribute_not_exists(PK)"))?,
+            put_write(
+                &self.table,
+                serde_json::json!({
+                    "PK": room_pk(&room.id), "SK": "DONE", "entity": "WAITING_ROOM_DONE", "done": 0
+                }),
+                Some("attribute_not_exists(PK)"),
+            )?,
+        ];
+        let gate: AttributeValue = serde_dynamo::to_attribute_value(Gate {
+            room_id: room.id.clone(),
+            sale_opens_at: room.sale_opens_at,
+        })
+        .map_err(|e| AppError::internal("encoding a gate", e))?;
+        for resource in &room.resource_ids {
+            let update = self
+                .update(super::catalog::resource_pk(resource), "RESOURCE")
+                .update_expression("SET waiting_room = :gate")
+                .condition_expression("attribute_exists(PK) AND attribute_not_exists(waiting_room)")
+                .expression_attribute_values(":gate", gate.clone())
+                .build()
+                .map_err(|e| AppError::internal("building a gate", e))?;
+            items.push(Self::write(update));
+        }
+        items.push(outbox_write(
+            &self.table,
+            EventSource::WaitingRoom,
+            activity,
+        )?);
+        if self.send(items, "creating a waiting room").await? {
+            Ok(())
+        } else {
+            Err(AppError::conflict(
+                "RESOURCE_PROTECTED",
+                "one of the resources is already behind a waiting room",
+            ))
+        }
+    }
+
+    async fn get(&self, id: &RoomId) -> Result<Option<(Room, Progress)>, AppError> {
+        let Some(item) = get_consistent(&self.client, &self.table, room_pk(id), "ROOM").await?
+        else {
+            return Ok(None);
+        };
+        let item: RoomItem = decode(item, "decoding a waiting room")?;
+        Ok(Some((item.room, item.progress)))
+    }
+
+    async fn update(
+        &self,
+        room: &Room,
+        version: u64,
+        activity: &EventEnvelope,
+    ) -> Result<bool, AppError> {
+        let st = &room.settings;
+        let mut expression = String::from(
+            "SET version = :next, #name = :name, rate_per_minute = :rate, max_active = :cap, \
+             pass_ttl_seconds = :ttl, abandon_after_seconds = :abandon, #status = :status, \
+             updated_at = :at",
+        );
+        let closing = room.status == RoomStatus::Closed;
+        if closing {
+            expression.push_str(" REMOVE GSI1PK, GSI1SK");
+        }
+        let update = self
+            .update(room_pk(&room.id), "ROOM")
+            .update_expression(expression)
+            .condition_expression("attribute_exists(PK) AND version = :version")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":version", n(version))
+            .expression_attribute_values(":next", n(version + 1))
+            .expression_attribute_values(":name", s(&room.name))
+            .expression_attribute_values(":rate", n(st.rate_per_minute))
+            .expression_attribute_values(":cap", n(st.max_active))
+            .expression_attribute_values(":ttl", n(st.pass_ttl_seconds))
+            .expression_attribute_values(":abandon", n(st.abandon_after_seconds))
+            .expression_attribute_values(":status", s(room.status.as_str()))
+            .expression_attribute_values(":at", s(stamp(room.updated_at)))
+            .build()
+            .map_err(|e| AppError::internal("building a room update", e))?;
+        let mut items = vec![Self::write(update)];
+        if closing {
+            for resource in &room.resource_ids {
+                let lift = self
+                    .update(super::catalog::resource_pk(resource), "RESOURCE")
+                    .update_expression("REMOVE waiting_room")
+                    .condition_expression("waiting_room.room_id = :room")
+                    .expression_attribute_values(":room", s(room.id.as_str()))
+                    .build()
+                    .map_err(|e| AppError::internal("building a gate's removal", e))?;
+                items.push(Self::write(lift));
+            }
+        }
+        items.push(outbox_write(
+            &self.table,
+            EventSource::WaitingRoom,
+            activity,
+        )?);
+        self.send(items, "changing a waiting room").await
+    }
+
+    async fn live(&self) -> Result<Vec<(Room, Progress)>, AppError> {
+        let listed = self
+            .query_index(LIVE_ROOMS.into(), None, None, "listing live waiting rooms")
+            .await?;
+        let mut rooms = Vec::new();
+        for item in listed {
+            let item: RoomItem = decode(item, "decoding a waiting room")?;
+            // The index may be behind: the room itself, as it is now.
+            if let Some(current) = self.get(&item.room.id).await?
+                && current.0.status != RoomStatus::Closed
+            {
+                rooms.push(current);
+            }
+        }
+        Ok(rooms)
+    }
+
+    async fn done(&self, id: &RoomId) -> Result<u64, AppError> {
+        let item = get_consistent(&self.client, &self.table, room_pk(id), "DONE").await?;
+        Ok(item
+            .as_ref()
+            .and_then(|i| i.get("done"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    async fn remaining(&self, room: &Room, from: NaiveDate) -> Result<Option<u64>, AppError> {
+        let mut total = 0u64;
+        let mut counted = false;
+        for resource in &room.resource_ids {
+            let mut start = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+                    .expression_attribute_values(":pk", s(super::catalog::resource_pk(resource)))
+                    .expression_attribute_values(":from", s(format!("SLOT#{from}")))
+                    .expression_attribute_values(":to", s("SLOT#~"))
+                    .projection_expression("remaining, #status")
+                    .expression_attribute_names("#status", "status")
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(|e| AppError::internal("counting a room's places", e))?;
+                for slot in page.items() {
+                    counted = true;
+                    let available = slot.get("status").and_then(|v| v.as_s().ok())
+                        == Some(&"AVAILABLE".to_owned());
+                    let left: u64 = slot
+                        .get("remaining")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    if available {
+                        total += left;
+                    }
+                }
+                start = page.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(counted.then_some(total))
+    }
+
+    async fn enter(&self, ticket: &Ticket) -> Result<Option<Ticket>, AppError> {
+        let item = TicketItem {
+            pk: ticket_pk(&ticket.room_id, &ticket.user_id),
+            sk: "TICKET".into(),
+            gsi1pk: Some(arrival_pk(&ticket.room_id, &ticket.user_id)),
+            gsi1sk: Some(format!("{}#{}", stamp(ticket.entered_at), ticket.user_id)),
+            entity: "WAITING_TICKET".into(),
+            expires_at: (ticket.entered_at + chrono::Duration::days(TICKET_DAYS)).timestamp(),
+            ticket: ticket.clone(),
+        };
+        let item =
+            serde_dynamo::to_item(item).map_err(|e| AppError::internal("encoding a ticket", e))?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(e) if is_conditional_failure(&e) => {
+                let held = e
+                    .as_service_error()
+                    .and_then(|se| match se {
+                        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item.clone(),
+                        _ => None,
+                    });
+                let held = match held {
+                    Some(item) => item,
+                    None => get_consistent(
+                        &self.client,
+                        &self.table,
+                        ticket_pk(&ticket.room_id, &ticket.user_id),
+                        "TICKET",
+                    )
+                    .await?
+                    .ok_or_else(|| AppError::internal("entering a room", "the ticket vanished"))?,
+                };
+                let held: TicketItem = decode(held, "decoding a ticket")?;
+                Ok(Some(held.ticket))
+            }
+            Err(e) => Err(AppError::internal("entering a waiting room", e)),
+        }
+    }
+
+    async fn ticket(&self, room: &RoomId, user: &UserId) -> Result<Option<Ticket>, AppError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(ticket_pk(room, user)))
+            .key(keys::SK, s("TICKET"))
+            .send()
+            .await
+            .map_err(|e| AppError::internal("reading a ticket", e))?
+            .item;
+        item.map(|i| decode::<TicketItem>(i, "decoding a ticket").map(|t| t.ticket))
+            .transpose()
+    }
+
+    async fn touch(&self, ticket: &Ticket, now: DateTime<Utc>) -> Result<(), AppError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(ticket_pk(&ticket.room_id, &ticket.user_id)))
+            .key(keys::SK, s("TICKET"))
+            .update_expression("SET seen_at = :now")
+            .condition_expression("#state = :waiting")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":now", s(stamp(now)))
+            .expression_attribute_values(":waiting", s(TicketState::Waiting.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(AppError::internal("recording a poll", e)),
+        }
+    }
+
+    async fn abandon(&self, ticket: &Ticket) -> Result<(), AppError> {
+        // The ticket keeps its index entry: the admitter finds it in its
+        // place and skips it (a gap would stop it).
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(ticket_pk(&ticket.room_id, &ticket.user_id)))
+            .key(keys::SK, s("TICKET"))
+            .update_expression("SET #state = :abandoned")
+            .condition_expression("#state = :waiting AND seen_at = :seen")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":abandoned", s(TicketState::Abandoned.as_str()))
+            .expression_attribute_values(":waiting", s(TicketState::Waiting.as_str()))
+            .expression_attribute_values(":seen", s(stamp(ticket.seen_at)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(AppError::internal("abandoning a ticket", e)),
+        }
+    }
+
+    async fn arrivals(
+        &self,
+        room: &RoomId,
+        before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<Arrival>, AppError> {
+        let mut arrivals = Vec::new();
+        for shard in 0..ARRIVAL_SHARDS {
+            let pk = format!("ROOM#{room}#NEW#{shard}");
+            let range = before.map(|at| ("<", stamp(at)));
+            let limit = (limit != usize::MAX).then_some(limit);
+            for item in self
+                .query_index(pk, range, limit, "reading arrivals")
+                .await?
+            {
+                let t: TicketItem = decode(item, "decoding a ticket")?;
+                if t.ticket.position.is_none() {
+                    arrivals.push(Arrival {
+                        user_id: t.ticket.user_id,
+                        entered_at: t.ticket.entered_at,
+                        lottery: t.ticket.lottery,
+                        prequeue: t.ticket.prequeue,
+                    });
+                }
+            }
+        }
+        Ok(arrivals)
+    }
+
+    async fn queue(
+        &self,
+        room: &RoomId,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<Vec<Candidate>, AppError> {
+        let items = self
+            .query_index(
+                queue_pk(room),
+                Some((">", position_key(cursor))),
+                Some(limit),
+                "reading the queue",
+            )
+            .await?;
+        items
+            .into_iter()
+            .map(|item| {
+                let t: TicketItem = decode(item, "decoding a ticket")?;
+                Ok(Candidate {
+                    user_id: t.ticket.user_id,
+                    position: t.ticket.position.unwrap_or(0),
+                    seen_at: t.ticket.seen_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn lapsed(
+        &self,
+        room: &RoomId,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Lapsed>, AppError> {
+        let items = self
+            .query_index(
+                active_pk(room),
+                Some(("<", stamp(before))),
+                Some(limit),
+                "reading lapsed passes",
+            )
+            .await?;
+        items
+            .into_iter()
+            .filter_map(|item| {
+                let t: TicketItem = match decode(item, "decoding a ticket") {
+                    Ok(t) => t,
+                    Err(e) => return Some(Err(e)),
+                };
+                t.ticket.pass_id.map(|pass_id| {
+                    Ok(Lapsed {
+                        user_id: t.ticket.user_id,
+                        pass_id,
+                    })
+                })
+            })
+            .collect()
+    }
+
+    async fn expire(&self, room: &RoomId, lapsed: &[Lapsed]) -> Result<bool, AppError> {
+        if lapsed.is_empty() {
+            return Ok(true);
+        }
+        let mut items = Vec::new();
+        for l in lapsed {
+            let update = ticket_update(&self.table, room, &l.user_id)
+                .update_expression("SET #state = :expired REMOVE GSI1PK, GSI1SK")
+                .condition_expression("#state = :admitted AND pass_id = :pass")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":expired", s(TicketState::Expired.as_str()))
+                .expression_attribute_values(":admitted", s(TicketState::Admitted.as_str()))
+                .expression_attribute_values(":pass", s(&l.pass_id))
+                .build()
+                .map_err(|e| AppError::internal("building a pass's expiry", e))?;
+            items.push(Self::write(update));
+        }
+        items.push(self.done_add(room, lapsed.len())?);
+        self.send(items, "expiring passes").await
+    }
+
+    async fn advance(
+        &self,
+        room: &RoomId,
+        version: u64,
+        progress: &Progress,
+        advance: Advance<'_>,
+    ) -> Result<bool, AppError> {
+        let mut items = vec![self.progress_update(room, version, progress)?];
+        match advance {
+            Advance::Position(batch) => {
+                for (user, position) in batch {
+                    let update = ticket_update(&self.table, room, user)
+                        .update_expression("SET #position = :p, GSI1PK = :queue, GSI1SK = :key")
+                        .condition_expression(
+                            "attribute_exists(PK) AND attribute_not_exists(#position)",
+                        )
+                        .expression_attribute_names("#position", "position")
+                        .expression_attribute_values(":p", n(*position))
+                        .expression_attribute_values(":queue", s(queue_pk(room)))
+                        .expression_attribute_values(":key", s(position_key(*position)))
+                        .build()
+                        .map_err(|e| AppError::internal("building a position", e))?;
+                    items.push(Self::write(update));
+                }
+            }
+            Advance::Admit { admitted, skipped } => {
+                for a in admitted {
+                    let update = ticket_update(&self.table, room, &a.user_id)
+                        .update_expression(
+                            "SET #state = :admitted, admission_no = :no, pass_id = :pass, \
+                             pass_expires_at = :exp, GSI1PK = :active, GSI1SK = :key",
+                        )
+                        .condition_expression("#state = :waiting AND #position = :p")
+                        .expression_attribute_names("#state", "state")
+                        .expression_attribute_names("#position", "position")
+                        .expression_attribute_values(":admitted", s(TicketState::Admitted.as_str()))
+                        .expression_attribute_values(":waiting", s(TicketState::Waiting.as_str()))
+                        .expression_attribute_values(":p", n(a.position))
+                        .expression_attribute_values(":no", n(a.admission_no))
+                        .expression_attribute_values(":pass", s(&a.pass_id))
+                        .expression_attribute_values(":exp", s(stamp(a.pass_expires_at)))
+                        .expression_attribute_values(":active", s(active_pk(room)))
+                        .expression_attribute_values(
+                            ":key",
+                            s(format!("{}#{}", stamp(a.pass_expires_at), a.user_id)),
+                        )
+                        .build()
+                        .map_err(|e| AppError::internal("building an admission", e))?;
+                    items.push(Self::write(update));
+                    items.push(outbox_write(
+                        &self.table,
+                        EventSource::WaitingRoom,
+                        &a.event,
+                    )?);
+                }
+                for (user, seen_at) in skipped {
+                    // Only as silent as planned: a poll since keeps the place.
+                    let update = ticket_update(&self.table, room, user)
+                        .update_expression("SET #state = :abandoned REMOVE GSI1PK, GSI1SK")
+                        .condition_expression(
+                            "#state IN (:waiting, :abandoned) AND seen_at = :seen",
+                        )
+                        .expression_attribute_values(":seen", s(stamp(*seen_at)))
+                        .expression_attribute_names("#state", "state")
+                        .expression_attribute_values(
+                            ":abandoned",
+                            s(TicketState::Abandoned.as_str()),
+                        )
+                        .expression_attribute_values(":waiting", s(TicketState::Waiting.as_str()))
+                        .build()
+                        .map_err(|e| AppError::internal("building a skip", e))?;
+                    items.push(Self::write(update));
+                }
+            }
+            Advance::Figures(event) => {
+                items.push(outbox_write(&self.table, EventSource::WaitingRoom, event)?);
+            }
+            Advance::Nothing => {}
+        }
+        self.send(items, "moving a waiting room on").await
+    }
+}
