@@ -255,9 +255,15 @@ pub struct Ticket {
     pub prequeue: bool,
     /// Drawn at entry: the pre-queue's order once the sale opens.
     pub lottery: u64,
+    // Absent rather than null when unset: the store's conditions ask
+    // whether a ticket has a position yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admission_no: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass_expires_at: Option<DateTime<Utc>>,
 }
 

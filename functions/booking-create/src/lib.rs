@@ -13,6 +13,11 @@ use shared::booking::service::{self, Attempt, Created};
 use shared::booking::{BookingRequest, fingerprint};
 use shared::catalog::ports::{ResourceStore, SlotStore, VenueStore};
 use shared::clock::Clock;
+use shared::waiting_room::pass::PassKeys;
+
+/// The header a waiting room's pass travels in.
+pub const PASS_HEADER: &str = "x-pass-token";
+
 use shared::http::{
     caller, correlation_id, error_response, idempotency_key, json_response, parse_json, replayed,
 };
@@ -22,6 +27,7 @@ pub async fn handle(
     catalog: &(impl VenueStore + SlotStore + ResourceStore),
     clock: &impl Clock,
     policy: &Policy,
+    passes: Option<&PassKeys>,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let correlation_id = correlation_id(&req);
@@ -43,8 +49,8 @@ pub async fn handle(
             now: clock.now(),
             payment: body.payment(),
             limits: policy.limits.for_caller(&caller),
-            pass_token: None,
-            passes: None,
+            pass_token: req.headers().get(PASS_HEADER).and_then(|v| v.to_str().ok()),
+            passes,
         };
         service::create(bookings, catalog, &attempt, &request).await
     }
@@ -95,9 +101,16 @@ mod tests {
         clock: &FixedClock,
         cutoff: Duration,
     ) -> Response<Body> {
-        handle(bookings, bookings.catalog(), clock, &policy(cutoff), req)
-            .await
-            .unwrap()
+        handle(
+            bookings,
+            bookings.catalog(),
+            clock,
+            &policy(cutoff),
+            None,
+            req,
+        )
+        .await
+        .unwrap()
     }
 
     /// The fixture's request with another idempotency key.
@@ -152,6 +165,7 @@ mod tests {
                 bookings.catalog(),
                 &clock,
                 &strict,
+                None,
                 keyed(key, &body),
             )
         };
@@ -180,6 +194,7 @@ mod tests {
             bookings.catalog(),
             &clock,
             &strict,
+            None,
             request(&staff),
         )
         .await

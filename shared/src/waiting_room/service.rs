@@ -30,6 +30,8 @@ pub const EXPIRY_GRACE_SECONDS: i64 = 5;
 /// The pre-queue gets its positions this long after the opening, so every
 /// entry made before it is in the index.
 pub const OPENING_GRACE_SECONDS: i64 = 2;
+/// How often an admin's change is tried against the admitter's writes.
+const UPDATE_ATTEMPTS: usize = 5;
 /// How often a poll records that the user is still there, at most.
 const TOUCH_EVERY_SECONDS: i64 = 5;
 
@@ -172,32 +174,38 @@ pub async fn update(
     correlation_id: &CorrelationId,
     now: DateTime<Utc>,
 ) -> Result<RoomView, AppError> {
-    let (room, progress) = manageable(rooms, caller, id).await?;
-    let (mut after, fields) = request.apply(&room)?;
-    after.updated_at = now;
-    let activity = EventEnvelope::of(
-        &AdminActivity::WaitingRoomChanged {
-            company_id: after.company_id.clone(),
-            room_id: after.id.to_string(),
-            fields,
-            status: after.status.as_str().into(),
-            rate_per_minute: after.settings.rate_per_minute,
-            max_active: after.settings.max_active,
-            actor: caller.user_id.to_string(),
-        },
-        correlation_id.clone(),
-    )
-    .map_err(|e| AppError::internal("encoding AdminActivity", e))?;
-    if !rooms.update(&after, progress.version, &activity).await? {
-        return Err(moved());
+    // The admitter moves the room's progress too: a change that meets one
+    // of its writes reads the room again and applies itself again.
+    for _ in 0..UPDATE_ATTEMPTS {
+        let (room, progress) = manageable(rooms, caller, id).await?;
+        let (mut after, fields) = request.apply(&room)?;
+        after.updated_at = now;
+        let activity = EventEnvelope::of(
+            &AdminActivity::WaitingRoomChanged {
+                company_id: after.company_id.clone(),
+                room_id: after.id.to_string(),
+                fields,
+                status: after.status.as_str().into(),
+                rate_per_minute: after.settings.rate_per_minute,
+                max_active: after.settings.max_active,
+                actor: caller.user_id.to_string(),
+            },
+            correlation_id.clone(),
+        )
+        .map_err(|e| AppError::internal("encoding AdminActivity", e))?;
+        if rooms.update(&after, progress.version, &activity).await? {
+            let done = rooms.done(id).await?;
+            let progress = Progress {
+                version: progress.version + 1,
+                ..progress
+            };
+            return Ok(RoomView {
+                room: after,
+                figures: figures(&progress, done),
+            });
+        }
     }
-    let done = rooms.done(id).await?;
-    let mut progress = progress;
-    progress.version += 1;
-    Ok(RoomView {
-        room: after,
-        figures: figures(&progress, done),
-    })
+    Err(moved())
 }
 
 /// The pass of an admitted ticket, signed.

@@ -54,8 +54,15 @@ fn active_pk(room: &RoomId) -> String {
     format!("ROOM#{room}#ACTIVE")
 }
 
+/// A time in a sort key: fixed width, so keys sort by time.
 fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A time as an attribute: as serde writes the ticket's own fields, so a
+/// condition on one matches what is stored.
+fn attr_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 fn position_key(position: u64) -> String {
@@ -359,7 +366,7 @@ impl WaitingRooms for DynamoWaitingRooms {
             .expression_attribute_values(":ttl", n(st.pass_ttl_seconds))
             .expression_attribute_values(":abandon", n(st.abandon_after_seconds))
             .expression_attribute_values(":status", s(room.status.as_str()))
-            .expression_attribute_values(":at", s(stamp(room.updated_at)))
+            .expression_attribute_values(":at", s(attr_time(room.updated_at)))
             .build()
             .map_err(|e| AppError::internal("building a room update", e))?;
         let mut items = vec![Self::write(update)];
@@ -526,7 +533,7 @@ impl WaitingRooms for DynamoWaitingRooms {
             .update_expression("SET seen_at = :now")
             .condition_expression("#state = :waiting")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":now", s(stamp(now)))
+            .expression_attribute_values(":now", s(attr_time(now)))
             .expression_attribute_values(":waiting", s(TicketState::Waiting.as_str()))
             .send()
             .await;
@@ -551,7 +558,7 @@ impl WaitingRooms for DynamoWaitingRooms {
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":abandoned", s(TicketState::Abandoned.as_str()))
             .expression_attribute_values(":waiting", s(TicketState::Waiting.as_str()))
-            .expression_attribute_values(":seen", s(stamp(ticket.seen_at)))
+            .expression_attribute_values(":seen", s(attr_time(ticket.seen_at)))
             .send()
             .await;
         match result {
@@ -709,7 +716,7 @@ impl WaitingRooms for DynamoWaitingRooms {
                         .expression_attribute_values(":p", n(a.position))
                         .expression_attribute_values(":no", n(a.admission_no))
                         .expression_attribute_values(":pass", s(&a.pass_id))
-                        .expression_attribute_values(":exp", s(stamp(a.pass_expires_at)))
+                        .expression_attribute_values(":exp", s(attr_time(a.pass_expires_at)))
                         .expression_attribute_values(":active", s(active_pk(room)))
                         .expression_attribute_values(
                             ":key",
@@ -731,7 +738,7 @@ impl WaitingRooms for DynamoWaitingRooms {
                         .condition_expression(
                             "#state IN (:waiting, :abandoned) AND seen_at = :seen",
                         )
-                        .expression_attribute_values(":seen", s(stamp(*seen_at)))
+                        .expression_attribute_values(":seen", s(attr_time(*seen_at)))
                         .expression_attribute_names("#state", "state")
                         .expression_attribute_values(
                             ":abandoned",

@@ -1,0 +1,15 @@
+use lambda_runtime::{Error, run, service_fn};
+use shared::adapters::dynamo::waiting_room::DynamoWaitingRooms;
+use shared::config::required;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let table = required("TABLE_NAME")?;
+    let aws = aws_config::load_from_env().await;
+    let rooms = DynamoWaitingRooms::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    run(service_fn(|event| {
+        waiting_room_admitter::handle(&rooms, event)
+    }))
+    .await
+}
