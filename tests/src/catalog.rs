@@ -49,6 +49,32 @@ impl Cloud {
         resource["id"].as_str().expect("resource id").to_owned()
     }
 
+    /// A waiting room in front of a new resource of `venue`; returns its id.
+    pub async fn new_room_in(&self, admin: &str, venue: &str) -> String {
+        let resource = self
+            .post(
+                &format!("/admin/venues/{venue}/resources"),
+                &serde_json::json!({ "name": "Sale", "kind": "PERFORMANCE" }),
+                Some(admin),
+            )
+            .await;
+        assert_eq!(resource.status(), 201, "creating a resource");
+        let resource: Value = resource.json().await.expect("resource");
+        let room = self
+            .post(
+                "/admin/waiting-rooms",
+                &serde_json::json!({
+                    "name": "Sale", "resource_ids": [resource["id"]],
+                    "rate_per_minute": 60, "max_active": 10
+                }),
+                Some(admin),
+            )
+            .await;
+        assert_eq!(room.status(), 201, "creating a waiting room");
+        let room: Value = room.json().await.expect("room");
+        room["id"].as_str().expect("room id").to_owned()
+    }
+
     /// A fresh slot of `capacity` at 08:00 on the first Friday at least ten
     /// days from today (a weekday, refunded in full when cancelled), priced
     /// 5000 cents; returns its id.

@@ -39,7 +39,9 @@ async fn path_values(cloud: &Cloud, admin: &str) -> BTreeMap<&'static str, Strin
         .await
         .unwrap();
     let customer = cloud.new_account().await;
+    let room = cloud.new_room_in(admin, &venue).await;
     BTreeMap::from([
+        ("room_id", room),
         ("company_id", cloud.new_company(admin).await),
         ("venue_id", venue),
         ("resource_id", resource),

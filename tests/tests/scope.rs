@@ -86,6 +86,7 @@ async fn staff_of_another_company_are_refused_every_company_route_and_change_not
         ("slot_id", a.slot.clone()),
         ("booking_id", booking.clone()),
         ("user_id", a.manager.id.clone()),
+        ("room_id", cloud.new_room_in(&admin, &a.venue).await),
     ]);
     let doc = openapi();
     let spec = Spec {

@@ -155,7 +155,8 @@ async fn admission_follows_the_queue_under_the_cap_and_a_pass_books_once() {
     let admitter = run_admitter(&cloud, 45);
     let all = eventually("three admitted", Duration::from_secs(60), || async {
         let all = statuses(&cloud, &room, &tokens).await;
-        (admitted(&all).len() == 3).then_some(all)
+        let positioned = all.iter().all(|s| s["position"].is_u64());
+        (positioned && admitted(&all).len() == 3).then_some(all)
     })
     .await;
     // Distinct positions 1..8, and the first three admitted.
