@@ -7,6 +7,7 @@
 //! is always computed here, on the server ([`Slot::unit_price`]).
 
 pub mod events;
+mod gate;
 mod generation;
 mod ids;
 pub mod ports;
@@ -15,6 +16,7 @@ mod seats;
 pub mod service;
 mod zone;
 
+pub use gate::{Gate, RoomId};
 pub use generation::{
     GenerationRequest, GenerationSummary, MAX_GENERATED_SLOTS, MAX_GENERATION_DAYS,
 };
@@ -135,7 +137,7 @@ pub struct Resource {
     /// The waiting room in front of it: its bookings need the room's pass
     /// and wait for the sale's opening. Set and lifted by the room.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiting_room: Option<crate::waiting_room::Gate>,
+    pub waiting_room: Option<Gate>,
 }
 
 /// Where and when an 18-hole round continues after the front nine.

@@ -76,7 +76,7 @@ pub fn error_response(err: &AppError, correlation_id: &CorrelationId) -> Respons
     } else {
         tracing::info!(%correlation_id, code = err.code(), "request refused");
     }
-    let mut response = json_response(err.status(), &err.body(), correlation_id);
+    let response = json_response(err.status(), &err.body(), correlation_id);
     let retry_after = match err {
         AppError::RateLimited {
             retry_after_secs, ..
@@ -84,11 +84,17 @@ pub fn error_response(err: &AppError, correlation_id: &CorrelationId) -> Respons
         AppError::Unavailable { .. } => Some(UNAVAILABLE_RETRY_AFTER_SECS),
         _ => None,
     };
-    if let Some(secs) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    match retry_after {
+        Some(secs) => with_retry_after(response, secs),
+        None => response,
     }
+}
+
+/// `response` telling the client to come back in `secs` seconds.
+pub fn with_retry_after(mut response: Response<Body>, secs: u64) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     response
 }
 

@@ -5,7 +5,9 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::clock::Clock;
-use shared::http::{caller, correlation_id, error_response, json_response, path_param};
+use shared::http::{
+    caller, correlation_id, error_response, json_response, path_param, with_retry_after,
+};
 use shared::waiting_room::pass::PassKeys;
 use shared::waiting_room::ports::WaitingRooms;
 use shared::waiting_room::{RoomId, Status, service};
@@ -32,15 +34,12 @@ pub async fn handle(
     })
 }
 
-/// The status with its `Retry-After` header.
+/// The status, with its advice on when to poll as `Retry-After`.
 fn answer(
     status_code: u16,
     status: &Status,
     correlation_id: &shared::CorrelationId,
 ) -> Response<Body> {
-    let mut response = json_response(status_code, status, correlation_id);
-    if let Ok(value) = status.retry_after_seconds.to_string().parse() {
-        response.headers_mut().insert("retry-after", value);
-    }
-    response
+    let response = json_response(status_code, status, correlation_id);
+    with_retry_after(response, status.retry_after_seconds)
 }

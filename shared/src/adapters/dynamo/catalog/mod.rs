@@ -109,7 +109,7 @@ struct ResourceItem {
     back_nine: Option<BackNine>,
     /// Set by the waiting room in front of the resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiting_room: Option<crate::waiting_room::Gate>,
+    pub waiting_room: Option<crate::catalog::Gate>,
 }
 
 /// A slot as stored: the slot's fields next to its keys.

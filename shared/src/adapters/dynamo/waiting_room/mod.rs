@@ -5,109 +5,25 @@
 //! account (`ROOM#<id>#NEW#<n>`, by entry time), the queue by position
 //! (`ROOM#<id>#QUEUE`), passes by expiry (`ROOM#<id>#ACTIVE`).
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{
-    cancellation_codes, get_consistent, is_conditional_failure, keys, n, outbox_write, put_write,
-    s, transact_write, transaction_error,
+mod items;
+mod store;
+
+pub use items::{ARRIVAL_SHARDS, room_pk, ticket_pk, use_pass};
+use items::{
+    LIVE_ROOMS, RoomItem, TICKET_DAYS, TicketItem, active_pk, arrival_pk, attr_time, decode,
+    position_key, queue_pk, stamp, ticket_update,
 };
-use crate::booking::ports::PassUse;
+
+use super::{get_consistent, is_conditional_failure, keys, n, outbox_write, put_write, s};
 use crate::identity::UserId;
 use crate::waiting_room::admission::{Arrival, Candidate};
 use crate::waiting_room::ports::{Advance, Lapsed, WaitingRooms};
 use crate::waiting_room::{Gate, Progress, Room, RoomId, RoomStatus, Ticket, TicketState};
 use crate::{AppError, EventEnvelope, EventSource};
-
-/// The arrival index's shards: entering at 10,000 a second writes each
-/// shard's index partition at about 1,250 a second.
-pub const ARRIVAL_SHARDS: u32 = 8;
-/// Where the live rooms are listed (GSI1).
-const LIVE_ROOMS: &str = "WAITING_ROOMS#LIVE";
-/// Tickets leave the table this long after entry.
-const TICKET_DAYS: i64 = 30;
-
-pub fn room_pk(id: &RoomId) -> String {
-    format!("ROOM#{id}")
-}
-
-pub fn ticket_pk(room: &RoomId, user: &UserId) -> String {
-    format!("TICKET#{room}#{user}")
-}
-
-fn arrival_pk(room: &RoomId, user: &UserId) -> String {
-    let sum: u32 = user.as_str().bytes().map(u32::from).sum();
-    format!("ROOM#{room}#NEW#{}", sum % ARRIVAL_SHARDS)
-}
-
-fn queue_pk(room: &RoomId) -> String {
-    format!("ROOM#{room}#QUEUE")
-}
-
-fn active_pk(room: &RoomId) -> String {
-    format!("ROOM#{room}#ACTIVE")
-}
-
-/// A time in a sort key: fixed width, so keys sort by time.
-fn stamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// A time as an attribute: as serde writes the ticket's own fields, so a
-/// condition on one matches what is stored.
-fn attr_time(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-fn position_key(position: u64) -> String {
-    format!("{position:012}")
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct RoomItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
-    gsi1pk: Option<String>,
-    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
-    gsi1sk: Option<String>,
-    entity: String,
-    #[serde(flatten)]
-    room: Room,
-    #[serde(flatten)]
-    progress: Progress,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct TicketItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
-    gsi1pk: Option<String>,
-    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
-    gsi1sk: Option<String>,
-    entity: String,
-    expires_at: i64,
-    #[serde(flatten)]
-    ticket: Ticket,
-}
-
-fn decode<T: serde::de::DeserializeOwned>(
-    item: HashMap<String, AttributeValue>,
-    what: &'static str,
-) -> Result<T, AppError> {
-    serde_dynamo::from_item(item).map_err(|e| AppError::internal(what, e))
-}
 
 #[derive(Clone)]
 pub struct DynamoWaitingRooms {
@@ -122,155 +38,6 @@ impl DynamoWaitingRooms {
             table: table.into(),
         }
     }
-
-    fn update(&self, pk: String, sk: &str) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
-        Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-    }
-
-    fn write(update: Update) -> TransactWriteItem {
-        TransactWriteItem::builder().update(update).build()
-    }
-
-    /// Sends a transaction: `Ok(false)` when a condition refused it.
-    async fn send(
-        &self,
-        items: Vec<TransactWriteItem>,
-        context: &'static str,
-    ) -> Result<bool, AppError> {
-        match transact_write(&self.client, items).await {
-            Ok(()) => Ok(true),
-            Err(e) => {
-                let refused = cancellation_codes(&e)
-                    .is_some_and(|codes| codes.iter().any(|c| c == "ConditionalCheckFailed"));
-                if refused {
-                    Ok(false)
-                } else {
-                    Err(transaction_error(context, e))
-                }
-            }
-        }
-    }
-
-    /// The room's progress moved from `version` to `progress`.
-    fn progress_update(
-        &self,
-        room: &RoomId,
-        version: u64,
-        p: &Progress,
-    ) -> Result<TransactWriteItem, AppError> {
-        let update = self
-            .update(room_pk(room), "ROOM")
-            .update_expression(
-                "SET version = :next, sequenced = :sequenced, prequeue_done = :pre, \
-                 #cursor = :cursor, admitted = :admitted, next_admit_at_us = :clock, \
-                 sold_out = :sold_out, figures_minute = :minute",
-            )
-            .condition_expression("attribute_exists(PK) AND version = :version")
-            .expression_attribute_names("#cursor", "cursor")
-            .expression_attribute_values(":version", n(version))
-            .expression_attribute_values(":next", n(p.version))
-            .expression_attribute_values(":sequenced", n(p.sequenced))
-            .expression_attribute_values(":pre", AttributeValue::Bool(p.prequeue_done))
-            .expression_attribute_values(":cursor", n(p.cursor))
-            .expression_attribute_values(":admitted", n(p.admitted))
-            .expression_attribute_values(":clock", n(p.next_admit_at_us))
-            .expression_attribute_values(":sold_out", AttributeValue::Bool(p.sold_out))
-            .expression_attribute_values(":minute", n(p.figures_minute))
-            .build()
-            .map_err(|e| AppError::internal("building the progress update", e))?;
-        Ok(Self::write(update))
-    }
-
-    fn done_add(&self, room: &RoomId, count: usize) -> Result<TransactWriteItem, AppError> {
-        let update = self
-            .update(room_pk(room), "DONE")
-            .update_expression("ADD done :n SET entity = :entity")
-            .expression_attribute_values(":n", n(count))
-            .expression_attribute_values(":entity", s("WAITING_ROOM_DONE"))
-            .build()
-            .map_err(|e| AppError::internal("building the done count", e))?;
-        Ok(Self::write(update))
-    }
-
-    async fn query_index(
-        &self,
-        pk: String,
-        range: Option<(&str, String)>,
-        limit: Option<usize>,
-        context: &'static str,
-    ) -> Result<Vec<HashMap<String, AttributeValue>>, AppError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("GSI1")
-                .expression_attribute_values(":pk", s(&pk))
-                .set_exclusive_start_key(start.take());
-            query = match &range {
-                Some((op, bound)) => query
-                    .key_condition_expression(format!("GSI1PK = :pk AND GSI1SK {op} :bound"))
-                    .expression_attribute_values(":bound", s(bound)),
-                None => query.key_condition_expression("GSI1PK = :pk"),
-            };
-            if let Some(limit) = limit {
-                query = query.limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX));
-            }
-            let page = query
-                .send()
-                .await
-                .map_err(|e| AppError::internal(context, e))?;
-            items.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() || limit.is_some_and(|l| items.len() >= l) {
-                return Ok(items);
-            }
-        }
-    }
-}
-
-/// A ticket's update, by key.
-fn ticket_update(
-    table: &str,
-    room: &RoomId,
-    user: &UserId,
-) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
-    Update::builder()
-        .table_name(table)
-        .key(keys::PK, s(ticket_pk(room, user)))
-        .key(keys::SK, s("TICKET"))
-}
-
-/// The booking's use of a pass, for its transaction: the ticket admitted
-/// with this pass becomes USED (so the pass books once), and the room
-/// counts one more done (a place under its cap is free).
-pub fn use_pass(table: &str, pass: &PassUse) -> Result<[TransactWriteItem; 2], AppError> {
-    let ticket = ticket_update(table, &pass.room_id, &pass.user_id)
-        .update_expression("SET #state = :used REMOVE GSI1PK, GSI1SK")
-        .condition_expression("#state = :admitted AND pass_id = :pass")
-        .expression_attribute_names("#state", "state")
-        .expression_attribute_values(":used", s(TicketState::Used.as_str()))
-        .expression_attribute_values(":admitted", s(TicketState::Admitted.as_str()))
-        .expression_attribute_values(":pass", s(&pass.pass_id))
-        .build()
-        .map_err(|e| AppError::internal("building the pass use", e))?;
-    let done = Update::builder()
-        .table_name(table)
-        .key(keys::PK, s(room_pk(&pass.room_id)))
-        .key(keys::SK, s("DONE"))
-        .update_expression("ADD done :one")
-        .expression_attribute_values(":one", n(1))
-        .build()
-        .map_err(|e| AppError::internal("building the done count", e))?;
-    Ok([
-        TransactWriteItem::builder().update(ticket).build(),
-        TransactWriteItem::builder().update(done).build(),
-    ])
 }
 
 impl WaitingRooms for DynamoWaitingRooms {
