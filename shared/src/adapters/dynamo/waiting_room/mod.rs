@@ -346,17 +346,13 @@ impl WaitingRooms for DynamoWaitingRooms {
             let pk = format!("ROOM#{room}#NEW#{shard}");
             let range = before.map(|at| ("<", stamp(at)));
             let limit = (limit != usize::MAX).then_some(limit);
-            for item in self
-                .query_index(pk, range, limit, "reading arrivals")
-                .await?
-            {
-                let t: TicketItem = decode(item, "decoding a ticket")?;
-                if t.ticket.position.is_none() {
+            for t in self.tickets(pk, range, limit, "reading arrivals").await? {
+                if t.position.is_none() {
                     arrivals.push(Arrival {
-                        user_id: t.ticket.user_id,
-                        entered_at: t.ticket.entered_at,
-                        lottery: t.ticket.lottery,
-                        prequeue: t.ticket.prequeue,
+                        user_id: t.user_id,
+                        entered_at: t.entered_at,
+                        lottery: t.lottery,
+                        prequeue: t.prequeue,
                     });
                 }
             }
@@ -370,25 +366,22 @@ impl WaitingRooms for DynamoWaitingRooms {
         cursor: u64,
         limit: usize,
     ) -> Result<Vec<Candidate>, AppError> {
-        let items = self
-            .query_index(
+        let tickets = self
+            .tickets(
                 queue_pk(room),
                 Some((">", position_key(cursor))),
                 Some(limit),
                 "reading the queue",
             )
             .await?;
-        items
+        Ok(tickets
             .into_iter()
-            .map(|item| {
-                let t: TicketItem = decode(item, "decoding a ticket")?;
-                Ok(Candidate {
-                    user_id: t.ticket.user_id,
-                    position: t.ticket.position.unwrap_or(0),
-                    seen_at: t.ticket.seen_at,
-                })
+            .map(|t| Candidate {
+                user_id: t.user_id,
+                position: t.position.unwrap_or(0),
+                seen_at: t.seen_at,
             })
-            .collect()
+            .collect())
     }
 
     async fn lapsed(
@@ -397,29 +390,23 @@ impl WaitingRooms for DynamoWaitingRooms {
         before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Lapsed>, AppError> {
-        let items = self
-            .query_index(
+        let tickets = self
+            .tickets(
                 active_pk(room),
                 Some(("<", stamp(before))),
                 Some(limit),
                 "reading lapsed passes",
             )
             .await?;
-        items
+        Ok(tickets
             .into_iter()
-            .filter_map(|item| {
-                let t: TicketItem = match decode(item, "decoding a ticket") {
-                    Ok(t) => t,
-                    Err(e) => return Some(Err(e)),
-                };
-                t.ticket.pass_id.map(|pass_id| {
-                    Ok(Lapsed {
-                        user_id: t.ticket.user_id,
-                        pass_id,
-                    })
+            .filter_map(|t| {
+                t.pass_id.map(|pass_id| Lapsed {
+                    user_id: t.user_id,
+                    pass_id,
                 })
             })
-            .collect()
+            .collect())
     }
 
     async fn expire(&self, room: &RoomId, lapsed: &[Lapsed]) -> Result<bool, AppError> {

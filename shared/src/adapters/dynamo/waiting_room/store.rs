@@ -8,9 +8,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::super::{cancellation_codes, keys, n, s, transact_write, transaction_error};
 use super::DynamoWaitingRooms;
-use super::items::room_pk;
+use super::items::{TicketItem, decode, room_pk};
 use crate::AppError;
-use crate::waiting_room::{Progress, RoomId};
+use crate::waiting_room::{Progress, RoomId, Ticket};
 
 impl DynamoWaitingRooms {
     pub(super) fn update(
@@ -129,5 +129,20 @@ impl DynamoWaitingRooms {
                 return Ok(items);
             }
         }
+    }
+
+    /// The tickets of one index partition, decoded.
+    pub(super) async fn tickets(
+        &self,
+        pk: String,
+        range: Option<(&str, String)>,
+        limit: Option<usize>,
+        context: &'static str,
+    ) -> Result<Vec<Ticket>, AppError> {
+        self.query_index(pk, range, limit, context)
+            .await?
+            .into_iter()
+            .map(|item| decode::<TicketItem>(item, "decoding a ticket").map(|t| t.ticket))
+            .collect()
     }
 }
