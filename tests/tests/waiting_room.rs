@@ -4,91 +4,19 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use serde_json::{Value, json};
 use shared::identity::UserId;
 use shared::identity::tokens::SigningKey;
 use shared::waiting_room::RoomId;
 use shared::waiting_room::pass::{Pass, PassKeys};
+use system_tests::waiting_room::{
+    admitted, create_room, enter, figures, run_admitter, status, statuses,
+};
 use system_tests::{Cloud, eventually};
 
 fn key() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-/// Runs the admitter now, for `seconds`, next to its schedule's runs (the
-/// two write under the same conditions, so they never admit twice).
-fn run_admitter(cloud: &Cloud, seconds: u64) -> tokio::task::JoinHandle<()> {
-    let (http, admin) = (cloud.http.clone(), cloud.admin.clone());
-    tokio::spawn(async move {
-        let event = json!({
-            "version": "0", "id": key(), "detail-type": "Scheduled Event",
-            "source": "aws.events", "account": "123456789012",
-            "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "region": "us-east-1", "resources": [], "detail": { "run_seconds": seconds }
-        });
-        let _ = http
-            .post(format!("{admin}/functions/waiting-room-admitter/invoke"))
-            .json(&event)
-            .send()
-            .await;
-    })
-}
-
-async fn create_room(cloud: &Cloud, admin: &str, resource: &str, rate: u32, cap: u32) -> String {
-    let res = cloud
-        .post(
-            "/admin/waiting-rooms",
-            &json!({
-                "name": "Flash sale", "resource_ids": [resource],
-                "rate_per_minute": rate, "max_active": cap, "abandon_after_seconds": 120
-            }),
-            Some(admin),
-        )
-        .await;
-    assert_eq!(res.status(), 201, "creating a room");
-    let room: Value = res.json().await.unwrap();
-    room["id"].as_str().unwrap().to_owned()
-}
-
-async fn enter(cloud: &Cloud, room: &str, token: &str) -> (u16, Value) {
-    let res = cloud
-        .post(
-            &format!("/waiting-rooms/{room}/ticket"),
-            &json!({}),
-            Some(token),
-        )
-        .await;
-    let status = res.status().as_u16();
-    assert!(res.headers().contains_key("retry-after"));
-    (status, res.json().await.unwrap())
-}
-
-async fn status(cloud: &Cloud, room: &str, token: &str) -> Value {
-    let res = cloud
-        .http
-        .get(cloud.url(&format!("/waiting-rooms/{room}/ticket")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
-
-async fn statuses(cloud: &Cloud, room: &str, tokens: &[String]) -> Vec<Value> {
-    futures::future::join_all(tokens.iter().map(|t| status(cloud, room, t))).await
-}
-
-async fn figures(cloud: &Cloud, room: &str, admin: &str) -> Value {
-    let res = cloud
-        .http
-        .get(cloud.url(&format!("/admin/waiting-rooms/{room}")))
-        .bearer_auth(admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json::<Value>().await.unwrap()["figures"].clone()
 }
 
 async fn book(cloud: &Cloud, token: &str, slot: &str, pass: Option<&str>) -> (u16, String) {
@@ -112,16 +40,6 @@ async fn book(cloud: &Cloud, token: &str, slot: &str, pass: Option<&str>) -> (u1
     (code, what)
 }
 
-fn admitted(all: &[Value]) -> Vec<u64> {
-    let mut positions: Vec<u64> = all
-        .iter()
-        .filter(|s| s["state"] == "ADMITTED" && s["pass_used"] == false)
-        .map(|s| s["position"].as_u64().unwrap())
-        .collect();
-    positions.sort_unstable();
-    positions
-}
-
 #[tokio::test]
 async fn admission_follows_the_queue_under_the_cap_and_a_pass_books_once() {
     let cloud = Cloud::connect().await;
@@ -129,7 +47,13 @@ async fn admission_follows_the_queue_under_the_cap_and_a_pass_books_once() {
     let resource = cloud.new_resource(&admin, "COURSE").await;
     let date = system_tests::dates::iso(system_tests::dates::Today::at_venue().far_friday());
     let slot = cloud.slot_of(&admin, &resource, 50, &date, "08:00").await;
-    let room = create_room(&cloud, &admin, &resource, 120, 3).await;
+    let room = create_room(
+        &cloud,
+        &admin,
+        &resource,
+        json!({ "rate_per_minute": 120, "max_active": 3, "abandon_after_seconds": 120 }),
+    )
+    .await;
     let tokens = cloud.user_tokens(8).await;
 
     // Everyone enters at once; entering again answers the same ticket.
@@ -263,52 +187,69 @@ async fn waiting_users_see_sold_out_and_a_cancel_resumes_admission() {
     let resource = cloud.new_resource(&admin, "COURSE").await;
     let date = system_tests::dates::iso(system_tests::dates::Today::at_venue().far_friday());
     let slot = cloud.slot_of(&admin, &resource, 2, &date, "08:00").await;
-    let room = create_room(&cloud, &admin, &resource, 600, 10).await;
-    let tokens = cloud.user_tokens(6).await;
-    for t in &tokens {
+    let room = create_room(
+        &cloud,
+        &admin,
+        &resource,
+        json!({ "rate_per_minute": 600, "max_active": 10, "abandon_after_seconds": 300 }),
+    )
+    .await;
+    // Two customers with accounts come first (they will book), then 500
+    // more callers wait behind them.
+    let buyers = cloud.user_tokens(2).await;
+    for t in &buyers {
         assert_eq!(enter(&cloud, &room, t).await.0, 201);
     }
+    let crowd: Vec<String> = cloud
+        .session_tokens(500)
+        .await
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    let entered: Vec<u16> = futures::stream::iter(&crowd)
+        .map(|t| async { enter(&cloud, &room, t).await.0 })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    assert!(entered.iter().all(|c| *c == 201), "every caller entered");
     let admitter = run_admitter(&cloud, 55);
     // Two places: no more than two are admitted, whatever the cap.
     let all = eventually("two admitted", Duration::from_secs(60), || async {
-        let all = statuses(&cloud, &room, &tokens).await;
+        let all = statuses(&cloud, &room, &buyers).await;
         (admitted(&all).len() == 2).then_some(all)
     })
     .await;
     let mut bookings = Vec::new();
-    for (i, s) in all
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s["state"] == "ADMITTED")
-    {
-        let (code, id) = book(&cloud, &tokens[i], &slot, s["pass_token"].as_str()).await;
+    for (t, s) in buyers.iter().zip(&all) {
+        let (code, id) = book(&cloud, t, &slot, s["pass_token"].as_str()).await;
         assert_eq!(code, 201);
-        bookings.push((i, id));
+        bookings.push((t, id));
     }
-    // Sold out: everyone still waiting sees it.
-    eventually("sold out", Duration::from_secs(30), || async {
-        let all = statuses(&cloud, &room, &tokens).await;
-        let waiting: Vec<_> = all.iter().filter(|s| s["pass_used"] == false).collect();
-        (waiting.len() == 4 && waiting.iter().all(|s| s["state"] == "SOLD_OUT")).then_some(())
+    // Sold out: every one of the 500 still waiting sees it.
+    eventually("all 500 see sold out", Duration::from_secs(60), || async {
+        let all = statuses(&cloud, &room, &crowd).await;
+        all.iter().all(|s| s["state"] == "SOLD_OUT").then_some(())
     })
     .await;
+    assert_eq!(figures(&cloud, &room, &admin).await["admitted"], 2);
     // A cancel gives a place back: admission resumes with the next in line.
-    let (i, id) = &bookings[0];
+    let (token, id) = &bookings[0];
     let res = cloud
-        .post(
-            &format!("/bookings/{id}/cancel"),
-            &json!({}),
-            Some(&tokens[*i]),
-        )
+        .post(&format!("/bookings/{id}/cancel"), &json!({}), Some(token))
         .await;
     assert_eq!(res.status(), 200);
-    eventually("admission resumed", Duration::from_secs(30), || async {
-        let all = statuses(&cloud, &room, &tokens).await;
-        all.iter()
-            .any(|s| s["state"] == "ADMITTED" && s["position"] == 3 && s["pass_used"] == false)
-            .then_some(())
+    let all = eventually("admission resumed", Duration::from_secs(30), || async {
+        let all = statuses(&cloud, &room, &crowd).await;
+        (!admitted(&all).is_empty()).then_some(all)
     })
     .await;
+    // One place, one admission: the next in line, the rest still waiting.
+    assert_eq!(admitted(&all), vec![3]);
+    assert!(
+        all.iter()
+            .filter(|s| s["state"] != "ADMITTED")
+            .all(|s| s["state"] == "SOLD_OUT" || s["state"] == "WAITING")
+    );
     admitter.abort();
 }
 
@@ -326,7 +267,13 @@ async fn abandoned_tickets_are_skipped_without_using_an_admission() {
     let resource = cloud.new_resource(&admin, "COURSE").await;
     let date = system_tests::dates::iso(system_tests::dates::Today::at_venue().far_friday());
     cloud.slot_of(&admin, &resource, 50, &date, "08:00").await;
-    let room = create_room(&cloud, &admin, &resource, 600, 10).await;
+    let room = create_room(
+        &cloud,
+        &admin,
+        &resource,
+        json!({ "rate_per_minute": 600, "max_active": 10, "abandon_after_seconds": 120 }),
+    )
+    .await;
     // Paused: tickets get positions, nobody is admitted.
     change(
         &cloud,

@@ -86,6 +86,7 @@ pub fn router(state: Arc<State>) -> Router {
     let s3 = Arc::clone(&state);
     let s4 = Arc::clone(&state);
     let s5 = Arc::clone(&state);
+    let s6 = Arc::clone(&state);
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route(
@@ -110,6 +111,15 @@ pub fn router(state: Arc<State>) -> Router {
                     JsonResponse(json!({ "armed": count })).into_response()
                 },
             ),
+        )
+        .route(
+            "/functions/{id}/kill-busy",
+            post(move |Path(id): Path<String>| async move {
+                let Some(pool) = s6.pool(&id) else {
+                    return not_found(&id);
+                };
+                JsonResponse(json!({ "killed": pool.kill_busy() })).into_response()
+            }),
         )
         .route(
             "/functions/{id}/invoke",

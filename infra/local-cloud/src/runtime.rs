@@ -165,6 +165,24 @@ impl FunctionPool {
         self.kill_next.fetch_add(count, Ordering::SeqCst);
     }
 
+    /// Kills every instance holding an invocation now, in the middle of
+    /// whatever it is doing; returns how many. Each held invocation ends
+    /// `Crashed` and its instance is replaced, as with `arm_kill`.
+    pub fn kill_busy(&self) -> usize {
+        let mut killed = 0;
+        for instance in self.instances.lock().expect("lock").iter() {
+            let state = instance.lock().expect("lock");
+            if state.current.is_some()
+                && let Some(kill) = &state.kill
+                && kill.try_send(()).is_ok()
+            {
+                tracing::warn!(target: "runtime", "fault injection: killing {}#{} (pid {:?}) mid-invocation", self.spec.binary, state.slot, state.pid);
+                killed += 1;
+            }
+        }
+        killed
+    }
+
     pub fn ready_instances(&self) -> usize {
         self.instances
             .lock()
