@@ -71,7 +71,13 @@ pub async fn handle(
         .and_then(|v| v.to_str().ok());
     match tokens.verify_header(header, clock.now()) {
         Ok((caller, claims)) => {
-            match sessions.is_active(&claims.sid).await {
+            // Both reads at once: a cache miss (every new token) waits for
+            // one round trip, not two.
+            let (active, memberships) = tokio::join!(
+                sessions.is_active(&claims.sid),
+                companies.memberships(&caller.user_id)
+            );
+            match active {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::info!(user_id = %caller.user_id, "token of an ended session refused");
@@ -82,7 +88,7 @@ pub async fn handle(
                     return Err(Refusal::Unavailable);
                 }
             }
-            let staff = match companies.memberships(&caller.user_id).await {
+            let staff = match memberships {
                 Ok(memberships) => Staff::of(memberships),
                 Err(err) => {
                     tracing::error!(error = %err, "memberships lookup failed");

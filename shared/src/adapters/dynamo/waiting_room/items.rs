@@ -14,8 +14,9 @@ use crate::identity::UserId;
 use crate::waiting_room::{Progress, Room, RoomId, Ticket, TicketState};
 
 /// The arrival index's shards: entering at 10,000 a second writes each
-/// shard's index partition at about 1,250 a second.
-pub const ARRIVAL_SHARDS: u32 = 8;
+/// shard's index partition at about 625 a second, under a partition's
+/// 1,000 writes a second.
+pub const ARRIVAL_SHARDS: u32 = 16;
 /// Where the live rooms are listed (GSI1).
 pub(super) const LIVE_ROOMS: &str = "WAITING_ROOMS#LIVE";
 /// Tickets leave the table this long after entry.
@@ -31,11 +32,25 @@ pub fn ticket_pk(room: &RoomId, user: &UserId) -> String {
 
 pub(super) fn arrival_pk(room: &RoomId, user: &UserId) -> String {
     let sum: u32 = user.as_str().bytes().map(u32::from).sum();
-    format!("ROOM#{room}#NEW#{}", sum % ARRIVAL_SHARDS)
+    arrival_shard_pk(room, sum % ARRIVAL_SHARDS)
 }
 
-pub(super) fn queue_pk(room: &RoomId) -> String {
-    format!("ROOM#{room}#QUEUE")
+pub(super) fn arrival_shard_pk(room: &RoomId, shard: u32) -> String {
+    format!("ROOM#{room}#NEW#{shard}")
+}
+
+/// The queue index's lanes: position `p` waits in lane `p % QUEUE_LANES`,
+/// so positions are written to four index partitions, not one (a
+/// partition takes 1,000 writes a second; a room is positioned at up to
+/// about 4,000 a second, see docs/waiting-room.md).
+pub const QUEUE_LANES: u64 = 4;
+
+pub(super) fn queue_pk(room: &RoomId, position: u64) -> String {
+    queue_lane_pk(room, position % QUEUE_LANES)
+}
+
+pub(super) fn queue_lane_pk(room: &RoomId, lane: u64) -> String {
+    format!("ROOM#{room}#QUEUE#{lane}")
 }
 
 pub(super) fn active_pk(room: &RoomId) -> String {

@@ -3,7 +3,7 @@
 //! (`TICKET#<room>#<user>`, so entering writes no shared item) and sits in
 //! GSI1 under the one partition its phase needs: arrivals sharded by
 //! account (`ROOM#<id>#NEW#<n>`, by entry time), the queue by position
-//! (`ROOM#<id>#QUEUE`), passes by expiry (`ROOM#<id>#ACTIVE`).
+//! (`ROOM#<id>#QUEUE#<position % 4>`), passes by expiry (`ROOM#<id>#ACTIVE`).
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
@@ -14,8 +14,9 @@ mod store;
 
 pub use items::{ARRIVAL_SHARDS, room_pk, ticket_pk, use_pass};
 use items::{
-    LIVE_ROOMS, RoomItem, TICKET_DAYS, TicketItem, active_pk, arrival_pk, attr_time, decode,
-    position_key, queue_pk, stamp, ticket_update,
+    LIVE_ROOMS, QUEUE_LANES, RoomItem, TICKET_DAYS, TicketItem, active_pk, arrival_pk,
+    arrival_shard_pk, attr_time, decode, position_key, queue_lane_pk, queue_pk, stamp,
+    ticket_update,
 };
 
 use super::{get_consistent, is_conditional_failure, keys, n, outbox_write, put_write, s};
@@ -341,23 +342,37 @@ impl WaitingRooms for DynamoWaitingRooms {
         before: Option<DateTime<Utc>>,
         limit: usize,
     ) -> Result<Vec<Arrival>, AppError> {
-        let mut arrivals = Vec::new();
-        for shard in 0..ARRIVAL_SHARDS {
-            let pk = format!("ROOM#{room}#NEW#{shard}");
+        let cap = (limit != usize::MAX).then_some(limit);
+        let shards = futures::future::try_join_all((0..ARRIVAL_SHARDS).map(|shard| {
             let range = before.map(|at| ("<", stamp(at)));
-            let limit = (limit != usize::MAX).then_some(limit);
-            for t in self.tickets(pk, range, limit, "reading arrivals").await? {
-                if t.position.is_none() {
-                    arrivals.push(Arrival {
-                        user_id: t.user_id,
-                        entered_at: t.entered_at,
-                        lottery: t.lottery,
-                        prequeue: t.prequeue,
-                    });
-                }
-            }
-        }
-        Ok(arrivals)
+            self.tickets(
+                arrival_shard_pk(room, shard),
+                range,
+                cap,
+                "reading arrivals",
+            )
+        }))
+        .await?;
+        // A shard cut off at `limit` may hold arrivals older than another
+        // shard's newest: keep what every cut shard was read up to, so what
+        // is returned is every arrival up to a time, and positions follow
+        // arrival across shards.
+        let horizon = shards
+            .iter()
+            .filter(|tickets| cap.is_some_and(|c| tickets.len() >= c))
+            .filter_map(|tickets| tickets.last().map(|t| t.entered_at))
+            .min();
+        Ok(shards
+            .into_iter()
+            .flatten()
+            .filter(|t| t.position.is_none() && horizon.is_none_or(|h| t.entered_at <= h))
+            .map(|t| Arrival {
+                user_id: t.user_id,
+                entered_at: t.entered_at,
+                lottery: t.lottery,
+                prequeue: t.prequeue,
+            })
+            .collect())
     }
 
     async fn queue(
@@ -366,22 +381,30 @@ impl WaitingRooms for DynamoWaitingRooms {
         cursor: u64,
         limit: usize,
     ) -> Result<Vec<Candidate>, AppError> {
-        let tickets = self
-            .tickets(
-                queue_pk(room),
+        // Each lane's first `limit` positions after the cursor: merged,
+        // the first `limit` of them are every position after the cursor
+        // up to the last one returned (the index shows them).
+        let lanes = futures::future::try_join_all((0..QUEUE_LANES).map(|lane| {
+            self.tickets(
+                queue_lane_pk(room, lane),
                 Some((">", position_key(cursor))),
                 Some(limit),
                 "reading the queue",
             )
-            .await?;
-        Ok(tickets
+        }))
+        .await?;
+        let mut queue: Vec<Candidate> = lanes
             .into_iter()
+            .flatten()
             .map(|t| Candidate {
                 user_id: t.user_id,
                 position: t.position.unwrap_or(0),
                 seen_at: t.seen_at,
             })
-            .collect())
+            .collect();
+        queue.sort_unstable_by_key(|c| c.position);
+        queue.truncate(limit);
+        Ok(queue)
     }
 
     async fn lapsed(
@@ -448,7 +471,7 @@ impl WaitingRooms for DynamoWaitingRooms {
                         )
                         .expression_attribute_names("#position", "position")
                         .expression_attribute_values(":p", n(*position))
-                        .expression_attribute_values(":queue", s(queue_pk(room)))
+                        .expression_attribute_values(":queue", s(queue_pk(room, *position)))
                         .expression_attribute_values(":key", s(position_key(*position)))
                         .build()
                         .map_err(|e| AppError::internal("building a position", e))?;
