@@ -520,3 +520,78 @@ pub mod identity {
         users.create(&user, &event).await.expect("an account");
     }
 }
+
+pub mod waiting_room {
+    use chrono::{DateTime, Utc};
+
+    use crate::CorrelationId;
+    use crate::adapters::memory::MemoryWaitingRooms;
+    use crate::identity::tokens::SigningKey;
+    use crate::waiting_room::pass::PassKeys;
+    use crate::waiting_room::ports::WaitingRooms;
+    use crate::waiting_room::{Room, RoomId, RoomStatus, Settings};
+
+    /// The room the fixtures name.
+    pub const ROOM: &str = "0195f0a4-8000-7000-8000-00000000a001";
+
+    /// One a second, at most ten active, the default pass lifetime and
+    /// abandonment.
+    pub fn settings() -> Settings {
+        Settings {
+            rate_per_minute: 60,
+            max_active: 10,
+            pass_ttl_seconds: crate::waiting_room::DEFAULT_PASS_TTL_SECONDS,
+            abandon_after_seconds: crate::waiting_room::DEFAULT_ABANDON_AFTER_SECONDS,
+        }
+    }
+
+    /// An open room over one resource of the fixtures' venue, created at
+    /// `at`, with these settings and optional sale opening.
+    pub fn room(
+        id: RoomId,
+        settings: Settings,
+        opens: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> Room {
+        Room {
+            id,
+            name: "Spring tour".into(),
+            company_id: Some(super::catalog::company_id()),
+            resource_ids: vec![
+                crate::catalog::ResourceId::parse(super::catalog::RESOURCE).expect("an id"),
+            ],
+            time_zone: super::catalog::zone(),
+            settings,
+            sale_opens_at: opens,
+            status: RoomStatus::Open,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// Creates `room` in the store.
+    pub async fn create(rooms: &MemoryWaitingRooms, room: &Room) {
+        rooms
+            .create(room, &super::catalog::activity())
+            .await
+            .expect("a room");
+    }
+
+    /// The fixtures' room, open since `at`, in a store of its own.
+    pub async fn fixture_room(at: DateTime<Utc>) -> (MemoryWaitingRooms, Room) {
+        let rooms = MemoryWaitingRooms::default();
+        let room = room(RoomId::parse(ROOM).expect("an id"), settings(), None, at);
+        create(&rooms, &room).await;
+        (rooms, room)
+    }
+
+    /// Pass keys under a test signing key.
+    pub fn passes() -> PassKeys {
+        PassKeys::new(&SigningKey::new(vec![7; 32]).expect("a key"), "tests")
+    }
+
+    /// A correlation id for a tick.
+    pub fn correlation() -> CorrelationId {
+        CorrelationId::generate()
+    }
+}

@@ -510,4 +510,6 @@ impl UpdateRoomRequest {
 }
 
 #[cfg(test)]
+mod service_tests;
+#[cfg(test)]
 mod tests;

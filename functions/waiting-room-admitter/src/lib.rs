@@ -10,6 +10,7 @@ use std::time::Duration;
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use lambda_runtime::LambdaEvent;
 use shared::CorrelationId;
+use shared::clock::Clock;
 use shared::waiting_room::ports::WaitingRooms;
 use shared::waiting_room::service::{self, TickReport};
 
@@ -19,6 +20,7 @@ const TICK: Duration = Duration::from_secs(1);
 
 pub async fn handle(
     rooms: &impl WaitingRooms,
+    clock: &impl Clock,
     event: LambdaEvent<CloudWatchEvent>,
 ) -> Result<TickReport, lambda_runtime::Error> {
     let run = event
@@ -34,7 +36,7 @@ pub async fn handle(
     let mut total = TickReport::default();
     while started.elapsed() < Duration::from_secs(run) {
         let begun = tokio::time::Instant::now();
-        match service::tick(rooms, &correlation_id, chrono::Utc::now()).await {
+        match service::tick(rooms, &correlation_id, clock.now()).await {
             Ok(r) => {
                 total.rooms = r.rooms;
                 total.positioned += r.positioned;
@@ -51,4 +53,50 @@ pub async fn handle(
     }
     tracing::info!(?total, request_id = %event.context.request_id, "admitter run done");
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::clock::FixedClock;
+    use shared::identity::{Caller, Role, UserId};
+    use shared::testing::waiting_room::{ROOM, fixture_room, passes};
+    use shared::waiting_room::{RoomId, TicketState};
+
+    const FIXTURE: &str =
+        include_str!("../../../events/waiting-room-admitter/scheduled-event.json");
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_ticks_each_second_for_the_seconds_asked_and_admits_at_the_rate() {
+        let clock = FixedClock::at_rfc3339("2027-03-01T10:00:00Z");
+        let (rooms, room) = fixture_room(clock.now()).await;
+        for _ in 0..5 {
+            let caller = Caller::new(UserId::generate(), Role::User);
+            service::enter(&rooms, &passes(), &caller, &room.id, clock.now())
+                .await
+                .unwrap();
+        }
+        clock.advance(chrono::Duration::seconds(1));
+        let event: CloudWatchEvent = serde_json::from_str(FIXTURE).unwrap();
+        assert_eq!(event.detail.as_ref().unwrap()["run_seconds"], 3);
+        let report = handle(
+            &rooms,
+            &clock,
+            LambdaEvent::new(event, lambda_runtime::Context::default()),
+        )
+        .await
+        .unwrap();
+        // The fixed clock stands still: three ticks at one instant admit
+        // one second's credit (two at one a second), once.
+        assert_eq!(
+            (report.rooms, report.positioned, report.admitted),
+            (1, 5, 2)
+        );
+        let admitted = rooms
+            .tickets(&RoomId::parse(ROOM).unwrap())
+            .iter()
+            .filter(|t| t.state == TicketState::Admitted)
+            .count();
+        assert_eq!(admitted, 2);
+    }
 }

@@ -43,3 +43,83 @@ fn answer(
     let response = json_response(status_code, status, correlation_id);
     with_retry_after(response, status.retry_after_seconds)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::clock::FixedClock;
+    use shared::identity::UserId;
+    use shared::testing::waiting_room::{ROOM, fixture_room, passes};
+    use shared::testing::{body, refusal, with_path_param, with_user};
+
+    const FIXTURE: &str = include_str!("../../../events/waiting-room-enter/post-ticket.json");
+
+    #[tokio::test]
+    async fn entering_answers_201_then_200_with_the_same_ticket_and_when_to_poll() {
+        let clock = FixedClock::at_rfc3339("2027-03-01T10:00:00Z");
+        let (rooms, _) = fixture_room(clock.now()).await;
+        let first = handle(&rooms, &passes(), &clock, shared::testing::request(FIXTURE))
+            .await
+            .unwrap();
+        assert_eq!(first.status(), 201);
+        assert!(first.headers().contains_key("retry-after"));
+        let ticket = body(&first);
+        assert_eq!(
+            (&ticket["room_id"], &ticket["state"]),
+            (&ROOM.into(), &"WAITING".into())
+        );
+        clock.advance(chrono::Duration::seconds(3));
+        let again = handle(&rooms, &passes(), &clock, shared::testing::request(FIXTURE))
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 200);
+        assert_eq!(body(&again)["entered_at"], ticket["entered_at"]);
+        // Another account gets a ticket of its own.
+        let other = UserId::generate().to_string();
+        let res = handle(
+            &rooms,
+            &passes(),
+            &clock,
+            with_user(FIXTURE, &other, "USER"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(res.status(), 201);
+        assert_eq!(
+            rooms
+                .tickets(&shared::waiting_room::RoomId::parse(ROOM).unwrap())
+                .len(),
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_room_or_a_bad_id_is_refused_and_writes_nothing() {
+        let clock = FixedClock::at_rfc3339("2027-03-01T10:00:00Z");
+        let (rooms, _) = fixture_room(clock.now()).await;
+        let unknown = shared::waiting_room::RoomId::generate().to_string();
+        let res = handle(
+            &rooms,
+            &passes(),
+            &clock,
+            with_path_param(FIXTURE, "room_id", &unknown),
+        )
+        .await
+        .unwrap();
+        assert_eq!(refusal(&res).0, 404);
+        let res = handle(
+            &rooms,
+            &passes(),
+            &clock,
+            with_path_param(FIXTURE, "room_id", "nope"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(refusal(&res).0, 400);
+        assert!(
+            rooms
+                .tickets(&shared::waiting_room::RoomId::parse(ROOM).unwrap())
+                .is_empty()
+        );
+    }
+}

@@ -11,6 +11,7 @@ mod dead_letters;
 mod identity;
 mod payment;
 mod platform;
+mod waiting_room;
 
 pub use account::MemoryAccounts;
 pub use booking::MemoryBookings;
@@ -20,3 +21,4 @@ pub use dead_letters::MemoryDeadLetters;
 pub use identity::MemoryIdentity;
 pub use payment::{MemoryCards, MemoryWallets};
 pub use platform::{MemoryEventLog, MemoryHeartbeats, MemoryParking, MemoryPublisher, StaticProbe};
+pub use waiting_room::MemoryWaitingRooms;
