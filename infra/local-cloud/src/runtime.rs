@@ -171,9 +171,19 @@ impl FunctionPool {
     pub fn kill_busy(&self) -> usize {
         let mut killed = 0;
         for instance in self.instances.lock().expect("lock").iter() {
-            let state = instance.lock().expect("lock");
-            if state.current.is_some()
-                && let Some(kill) = &state.kill
+            let mut state = instance.lock().expect("lock");
+            let Some(held) = state.current.as_mut() else {
+                continue;
+            };
+            if held.doomed {
+                continue;
+            }
+            // From now on its answer is refused and it takes no other
+            // invocation (one that arrives goes back to the queue), so the
+            // kill, which lands a moment later, decides how this one ends.
+            held.doomed = true;
+            state.dead = true;
+            if let Some(kill) = &state.kill
                 && kill.try_send(()).is_ok()
             {
                 tracing::warn!(target: "runtime", "fault injection: killing {}#{} (pid {:?}) mid-invocation", self.spec.binary, state.slot, state.pid);

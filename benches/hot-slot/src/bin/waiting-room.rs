@@ -370,6 +370,10 @@ async fn run(args: Args) -> Result<(), Error> {
         println!("admission: nobody was admitted in {} s", args.admit_seconds);
         return Ok(());
     };
+    if first == last {
+        println!("admission: {} admitted, all in one tick", times.len());
+        return Ok(());
+    }
     // The first tick may spend up to a second of banked credit: count from
     // the first admission, not including the ones made with it.
     let at_first = times.iter().filter(|t| *t == first).count();

@@ -3,7 +3,13 @@
 //! or nothing and only from the version it read, tickets moved only from
 //! the state a write expects. The places left on the protected resources
 //! are what the test sets (`set_remaining`); the gates it puts are kept
-//! here, not on a catalog's resources.
+//! here, not on a catalog's resources (so it does not check that they
+//! exist, nor that a closing room's gates are its own).
+//!
+//! What it does not model: the index lagging behind the table (a ticket
+//! positioned is in the queue at once, so the admitter never meets a gap),
+//! and the per-shard pages of arrivals (it returns the oldest `limit` of
+//! all of them, in the order the sharded read ends up with).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;

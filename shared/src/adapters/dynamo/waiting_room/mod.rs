@@ -357,15 +357,18 @@ impl WaitingRooms for DynamoWaitingRooms {
         // shard's newest: keep what every cut shard was read up to, so what
         // is returned is every arrival up to a time, and positions follow
         // arrival across shards.
+        // Compared as the index sorts: by the millisecond stamp, then the
+        // account.
+        let key = |t: &Ticket| (stamp(t.entered_at), t.user_id.clone());
         let horizon = shards
             .iter()
             .filter(|tickets| cap.is_some_and(|c| tickets.len() >= c))
-            .filter_map(|tickets| tickets.last().map(|t| t.entered_at))
+            .filter_map(|tickets| tickets.last().map(key))
             .min();
         Ok(shards
             .into_iter()
             .flatten()
-            .filter(|t| t.position.is_none() && horizon.is_none_or(|h| t.entered_at <= h))
+            .filter(|t| t.position.is_none() && horizon.as_ref().is_none_or(|h| key(t) <= *h))
             .map(|t| Arrival {
                 user_id: t.user_id,
                 entered_at: t.entered_at,
