@@ -199,55 +199,6 @@ impl Cloud {
             .await
     }
 
-    /// Access tokens of `n` fresh USER callers, for tests that need
-    /// thousands of them: each gets a session written straight to the
-    /// table through the identity store (the row a login writes) and a
-    /// token signed with the cloud's key. No account and no password, so no
-    /// argon2 hashing, which would take minutes for 2,000 sign-ups here.
-    /// The authorizer checks these like any other token: signature,
-    /// claims, and that the session is active.
-    pub async fn session_tokens(&self, n: usize) -> Vec<(shared::identity::UserId, String)> {
-        use futures::StreamExt;
-        use shared::adapters::dynamo::identity::DynamoIdentity;
-        use shared::identity::tokens::{AccessTokens, SigningKey, TokenSettings};
-        use shared::ports::{SessionStore, StoredRefreshToken};
-
-        let key = SigningKey::new(self.signing_key().await).expect("the signing key");
-        let tokens = AccessTokens::new(
-            &key,
-            TokenSettings {
-                issuer: self.parameter("JwtIssuer"),
-                audience: self.parameter("JwtAudience"),
-                ..TokenSettings::default()
-            },
-        );
-        let sessions = DynamoIdentity::new(self.dynamodb.clone(), self.table());
-        let (tokens, sessions) = (&tokens, &sessions);
-        futures::stream::iter(0..n)
-            .map(|_| async move {
-                let user = shared::identity::UserId::generate();
-                let now = chrono::Utc::now();
-                let session = StoredRefreshToken {
-                    hash: uuid::Uuid::new_v4().simple().to_string(),
-                    user_id: user.clone(),
-                    family_id: uuid::Uuid::new_v4().to_string(),
-                    expires_at: now + chrono::Duration::hours(1),
-                };
-                sessions
-                    .start(&session, now)
-                    .await
-                    .expect("starting a session");
-                let token = tokens
-                    .issue(&user, shared::identity::Role::User, &session.family_id, now)
-                    .expect("signing a token")
-                    .token;
-                (user, token)
-            })
-            .buffer_unordered(16)
-            .collect()
-            .await
-    }
-
     /// Promotes the account with `platform-admin promote`, the operator's
     /// command, against this cloud.
     pub fn promote(&self, account: &Account) {
