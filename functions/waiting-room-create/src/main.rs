@@ -1,6 +1,7 @@
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::catalog::DynamoCatalog;
 use shared::adapters::dynamo::waiting_room::DynamoWaitingRooms;
+use shared::clock::SystemClock;
 use shared::config::required;
 
 #[tokio::main]
@@ -12,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let rooms = DynamoWaitingRooms::new(client.clone(), &table);
     let catalog = DynamoCatalog::new(client, table);
     run(service_fn(|req: Request| {
-        waiting_room_create::handle(&rooms, &catalog, req)
+        waiting_room_create::handle(&rooms, &catalog, &SystemClock, req)
     }))
     .await
 }

@@ -1,5 +1,6 @@
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::waiting_room::DynamoWaitingRooms;
+use shared::clock::SystemClock;
 use shared::config::required;
 
 #[tokio::main]
@@ -9,7 +10,7 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_from_env().await;
     let rooms = DynamoWaitingRooms::new(aws_sdk_dynamodb::Client::new(&aws), table);
     run(service_fn(|req: Request| {
-        waiting_room_update::handle(&rooms, req)
+        waiting_room_update::handle(&rooms, &SystemClock, req)
     }))
     .await
 }
