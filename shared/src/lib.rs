@@ -19,6 +19,7 @@ pub mod events;
 pub mod http;
 pub mod identity;
 pub mod kernel;
+pub mod notification;
 pub mod payment;
 pub mod ports;
 pub mod resilience;

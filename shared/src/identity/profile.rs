@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::{DisplayName, Email, Phone};
 use crate::AppError;
 
-/// A language the platform speaks to its customers in (its messages,
-/// later its notifications): an ISO 639-1 code.
+/// A language the platform speaks to its customers in (its messages and
+/// notifications): an ISO 639-1 code. Notification templates exist in
+/// English and Korean; the others are read in English until theirs are
+/// written (`crate::notification::templates`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
@@ -19,17 +21,19 @@ pub enum Language {
     Es,
     Fr,
     It,
+    Ko,
     Nl,
     Pt,
 }
 
 impl Language {
-    pub const ALL: [Language; 7] = [
+    pub const ALL: [Language; 8] = [
         Self::En,
         Self::De,
         Self::Es,
         Self::Fr,
         Self::It,
+        Self::Ko,
         Self::Nl,
         Self::Pt,
     ];
@@ -41,6 +45,7 @@ impl Language {
             Self::Es => "es",
             Self::Fr => "fr",
             Self::It => "it",
+            Self::Ko => "ko",
             Self::Nl => "nl",
             Self::Pt => "pt",
         }
