@@ -10,6 +10,8 @@
 //! delivered; the use cases that tie these together are in [`service`],
 //! over the ports in [`ports`].
 
+pub mod ports;
+pub mod service;
 pub mod templates;
 
 use std::fmt;
