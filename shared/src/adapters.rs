@@ -6,6 +6,8 @@ pub mod eventbridge;
 #[cfg(feature = "gateway")]
 pub mod gateway;
 pub mod memory;
+#[cfg(feature = "messaging")]
+pub mod messaging;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 #[cfg(feature = "ssm")]

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod company;
 mod cursor;
 pub mod identity;
+pub mod notification;
 pub mod payment;
 pub mod waiting_room;
 
