@@ -10,6 +10,7 @@
 //! delivered; the use cases that tie these together are in [`service`],
 //! over the ports in [`ports`].
 
+pub mod inbox;
 pub mod ports;
 pub mod service;
 pub mod templates;

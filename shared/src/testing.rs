@@ -121,6 +121,8 @@ pub fn refusal(res: &Response<Body>) -> (u16, String) {
 }
 
 /// A catalog to test against, matching the `events/catalog-*` fixtures.
+pub mod notification;
+
 pub mod catalog {
     use crate::CorrelationId;
     use crate::adapters::memory::MemoryCatalog;

@@ -147,13 +147,18 @@ impl Cloud {
 
     /// Signs up a fresh account with a unique email.
     pub async fn new_account(&self) -> Account {
+        self.new_account_in("en").await
+    }
+
+    /// Signs up a fresh account with a unique email, in `language`.
+    pub async fn new_account_in(&self, language: &str) -> Account {
         let email = format!("user-{}@example.com", uuid::Uuid::new_v4());
         let res = self
             .post(
                 "/auth/signup",
                 &serde_json::json!({
                     "email": email, "password": TEST_PASSWORD,
-                    "name": "Test User", "phone": "+15555550100"
+                    "name": "Test User", "phone": "+15555550100", "language": language,
                 }),
                 None,
             )

@@ -30,7 +30,12 @@ pub struct Touched {
 impl Cloud {
     /// A fresh customer, signed in, whose wallet holds `points` (none if 0).
     pub async fn customer(&self, points: u64) -> Customer {
-        let account = self.new_account().await;
+        self.customer_in("en", points).await
+    }
+
+    /// [`Cloud::customer`], whose account is in `language`.
+    pub async fn customer_in(&self, language: &str, points: u64) -> Customer {
+        let account = self.new_account_in(language).await;
         let token = access_token(&self.login(&account).await);
         if points > 0 {
             let res = self

@@ -80,6 +80,53 @@ fn not_found(what: &str) -> Response {
         .into_response()
 }
 
+/// `GET /sent?to=`: what the functions sent, as moto keeps it (every SES
+/// message and every SMS publish), oldest first; `to` keeps only those to
+/// one address or phone number.
+#[derive(Debug, serde::Deserialize)]
+struct SentQuery {
+    to: Option<String>,
+}
+
+async fn sent(moto: &str, q: &SentQuery) -> Result<Json, reqwest::Error> {
+    let data: Json = reqwest::get(format!("{moto}/moto-api/data.json"))
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let list = |service: &str, kind: &str| -> Vec<Json> {
+        data.get(service)
+            .and_then(|s| s.get(kind))
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let wanted = |to: &str| q.to.as_deref().is_none_or(|want| want == to);
+    let emails: Vec<Json> = list("ses", "Message")
+        .into_iter()
+        .flat_map(|m| {
+            let to: Vec<String> = ["ToAddresses", "CcAddresses", "BccAddresses"]
+                .iter()
+                .filter_map(|k| m.get("destinations")?.get(*k)?.as_array().cloned())
+                .flatten()
+                .filter_map(|a| a.as_str().map(str::to_owned))
+                .collect();
+            to.into_iter().filter(|t| wanted(t)).map(move |to| {
+                json!({
+                    "id": m["id"], "from": m["source"], "to": to,
+                    "subject": m["subject"], "body": m["body"],
+                })
+            })
+        })
+        .collect();
+    let sms: Vec<Json> = list("sns", "SMS")
+        .into_iter()
+        .filter(|m| m["phone_number"].as_str().is_some_and(&wanted))
+        .map(|m| json!({ "id": m["message_id"], "to": m["phone_number"], "message": m["message"] }))
+        .collect();
+    Ok(json!({ "emails": emails, "sms": sms }))
+}
+
 pub fn router(state: Arc<State>) -> Router {
     let s1 = Arc::clone(&state);
     let s2 = Arc::clone(&state);
@@ -87,6 +134,7 @@ pub fn router(state: Arc<State>) -> Router {
     let s4 = Arc::clone(&state);
     let s5 = Arc::clone(&state);
     let s6 = Arc::clone(&state);
+    let s7 = Arc::clone(&state);
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route(
@@ -143,6 +191,21 @@ pub fn router(state: Arc<State>) -> Router {
                     Outcome::Timeout => ("timeout", Json::Null),
                 };
                 JsonResponse(json!({ "outcome": label, "payload": payload })).into_response()
+            }),
+        )
+        .route(
+            "/sent",
+            get(move |Query(q): Query<SentQuery>| async move {
+                match sent(&s7.moto, &q).await {
+                    Ok(body) => JsonResponse(body).into_response(),
+                    Err(e) => (
+                        StatusCode::BAD_GATEWAY,
+                        JsonResponse(
+                            json!({ "code": "MOTO_UNREACHABLE", "message": e.to_string() }),
+                        ),
+                    )
+                        .into_response(),
+                }
             }),
         )
         .route(

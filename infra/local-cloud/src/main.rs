@@ -95,6 +95,7 @@ fn endpoint_env(dynamodb: &str, moto: &str) -> BTreeMap<String, String> {
         ("AWS_ENDPOINT_URL_EVENTBRIDGE", moto),
         ("AWS_ENDPOINT_URL_SES", moto),
         ("AWS_ENDPOINT_URL_SESV2", moto),
+        ("AWS_ENDPOINT_URL_SNS", moto),
         ("AWS_ENDPOINT_URL_SSM", moto),
     ] {
         env.insert(k.to_owned(), v.to_owned());
@@ -176,6 +177,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb_conf),
         sqs: aws_sdk_sqs::Client::from_conf(sqs_conf),
         events: aws_sdk_eventbridge::Client::from_conf(events_conf),
+        ses: aws_sdk_ses::Client::from_conf(
+            aws_sdk_ses::config::Builder::from(&sdk)
+                .endpoint_url(&moto.endpoint)
+                .build(),
+        ),
     };
     let streams = aws_sdk_dynamodbstreams::Client::from_conf(streams_conf);
     let ssm = aws_sdk_ssm::Client::from_conf(

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValue;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{cursor, get_consistent, keys, n, s};
@@ -264,30 +264,39 @@ impl Inbox for DynamoNotifications {
         id: &InboxId,
         now: DateTime<Utc>,
     ) -> Result<Option<InboxEntry>, AppError> {
+        // An unread entry holds `read_at` as NULL (the entry's `null`), so
+        // the first read is a conditional SET; a later one reads the entry.
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(keys::PK, s(inbox_pk(user)))
             .key(keys::SK, s(id.as_str()))
-            .update_expression("SET read_at = if_not_exists(read_at, :now)")
-            .condition_expression("attribute_exists(#pk)")
+            .update_expression("SET read_at = :now")
+            .condition_expression(
+                "attribute_exists(#pk) AND (attribute_not_exists(read_at) OR attribute_type(read_at, :null))",
+            )
             .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .expression_attribute_values(":now", s(now.to_rfc3339_opts(SecondsFormat::Millis, true)))
+            .expression_attribute_values(":null", s("NULL"))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
+        let decode = |item| {
+            serde_dynamo::from_item::<_, InboxItem>(item)
+                .map(|i| i.entry)
+                .map_err(|e| AppError::internal("decoding an inbox entry", e))
+        };
         match result {
-            Ok(out) => {
-                let item = out.attributes.unwrap_or_default();
-                let item: InboxItem = serde_dynamo::from_item(item)
-                    .map_err(|e| AppError::internal("decoding an inbox entry", e))?;
-                Ok(Some(item.entry))
-            }
+            Ok(out) => decode(out.attributes.unwrap_or_default()).map(Some),
             Err(SdkError::ServiceError(e))
                 if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
             {
-                Ok(None)
+                // Read already, or not this user's.
+                get_consistent(&self.client, &self.table, inbox_pk(user), id.as_str())
+                    .await?
+                    .map(decode)
+                    .transpose()
             }
             Err(e) => Err(AppError::internal("marking an inbox entry read", e)),
         }
