@@ -12,6 +12,7 @@
 
 pub mod inbox;
 pub mod ports;
+pub mod reminder;
 pub mod service;
 pub mod templates;
 
@@ -224,8 +225,15 @@ impl NoticeKey {
         Self(format!("EVENT#{id}"))
     }
 
-    pub fn of_reminder(booking: &crate::kernel::BookingId, minutes_before: u32) -> Self {
-        Self(format!("REMINDER#{booking}#{minutes_before}"))
+    /// A reminder's key names the start it is for, so a booking moved to
+    /// another time is reminded again of the new one.
+    pub fn of_reminder(reminder: &reminder::Reminder) -> Self {
+        Self(format!(
+            "REMINDER#{}#{}#{}",
+            reminder.booking_id,
+            reminder.starts_at.timestamp(),
+            reminder.minutes_before
+        ))
     }
 
     pub fn as_str(&self) -> &str {

@@ -255,6 +255,12 @@ impl Cloud {
 
     /// Runs the hold sweeper now, as its schedule would at `at`.
     pub async fn sweep_as_of(&self, at: chrono::DateTime<chrono::Utc>) -> Value {
+        self.run_as_of("booking-sweeper", at).await
+    }
+
+    /// Invokes the scheduled function `binary` now, as its schedule would
+    /// at `at`; its answer.
+    pub async fn run_as_of(&self, binary: &str, at: chrono::DateTime<chrono::Utc>) -> Value {
         let event = serde_json::json!({
             "version": "0", "id": uuid::Uuid::new_v4().to_string(),
             "detail-type": "Scheduled Event", "source": "aws.events",
@@ -263,13 +269,13 @@ impl Cloud {
         });
         let res = self
             .http
-            .post(format!("{}/functions/booking-sweeper/invoke", self.admin))
+            .post(format!("{}/functions/{binary}/invoke", self.admin))
             .json(&event)
             .send()
             .await
             .expect("the admin API answers");
         assert_eq!(res.status(), 200);
-        res.json().await.expect("the sweep's answer")
+        res.json().await.expect("the run's answer")
     }
 
     /// How many event-log items of `event_type` have `needle` in their

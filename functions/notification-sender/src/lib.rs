@@ -12,7 +12,9 @@ use shared::booking::ports::BookingReader;
 use shared::catalog::ports::{ResourceStore, VenueStore};
 use shared::clock::Clock;
 use shared::consumer::{MessageError, each_event};
-use shared::notification::ports::{Inbox, Mailer, PreferenceStore, SendLedger, Texter};
+use shared::notification::ports::{
+    Inbox, Mailer, PreferenceStore, ReminderSchedule, SendLedger, Texter,
+};
 use shared::notification::service::{Notifications, NotifyError, Outcome};
 use shared::ports::UserStore;
 
@@ -24,7 +26,7 @@ where
     U: UserStore,
     B: BookingReader,
     K: VenueStore + ResourceStore,
-    S: SendLedger + Inbox + PreferenceStore,
+    S: SendLedger + Inbox + PreferenceStore + ReminderSchedule,
     M: Mailer,
     T: Texter,
     C: Clock,
@@ -40,7 +42,7 @@ where
     U: UserStore,
     B: BookingReader,
     K: VenueStore + ResourceStore,
-    S: SendLedger + Inbox + PreferenceStore,
+    S: SendLedger + Inbox + PreferenceStore + ReminderSchedule,
     M: Mailer,
     T: Texter,
     C: Clock,
@@ -65,6 +67,7 @@ mod tests {
     };
     use shared::booking::BookingStatus;
     use shared::clock::FixedClock;
+    use shared::notification::reminder::ReminderOffsets;
     use shared::notification::service::DEFAULT_LEASE;
     use shared::testing::booking::{at, booking};
 
@@ -104,6 +107,7 @@ mod tests {
             sms: MemoryPostOffice::default(),
             clock: FixedClock::at(at(60)),
             lease: DEFAULT_LEASE,
+            reminders: ReminderOffsets::default(),
         }
     }
 

@@ -147,3 +147,41 @@ impl Texter for SnsTexter {
         Ok(out.message_id.unwrap_or_default())
     }
 }
+
+/// The notification use cases as the functions run them: DynamoDB, SES,
+/// SNS and the system clock.
+pub type LiveNotifications = crate::notification::service::Notifications<
+    super::dynamo::identity::DynamoIdentity,
+    super::dynamo::booking::DynamoBookings,
+    super::dynamo::catalog::DynamoCatalog,
+    super::dynamo::notification::DynamoNotifications,
+    SesMailer,
+    SnsTexter,
+    crate::clock::SystemClock,
+>;
+
+/// [`LiveNotifications`] configured from the environment: `TABLE_NAME`,
+/// `NOTIFY_FROM_EMAIL`, optional `SES_CONFIGURATION_SET`,
+/// `NOTIFY_SEND_LEASE_SECONDS` (30) and `NOTIFY_REMINDER_OFFSETS`
+/// (`24h,2h`).
+pub fn notifications_from_env(
+    dynamodb: aws_sdk_dynamodb::Client,
+    ses: aws_sdk_ses::Client,
+    sns: aws_sdk_sns::Client,
+) -> Result<LiveNotifications, ConfigError> {
+    use crate::notification::reminder::ReminderOffsets;
+    use crate::notification::service::DEFAULT_LEASE;
+    let table = crate::config::required("TABLE_NAME")?;
+    let lease = crate::config::parsed_or("NOTIFY_SEND_LEASE_SECONDS", DEFAULT_LEASE.num_seconds())?;
+    Ok(crate::notification::service::Notifications {
+        users: super::dynamo::identity::DynamoIdentity::new(dynamodb.clone(), table.clone()),
+        bookings: super::dynamo::booking::DynamoBookings::new(dynamodb.clone(), table.clone()),
+        catalog: super::dynamo::catalog::DynamoCatalog::new(dynamodb.clone(), table.clone()),
+        store: super::dynamo::notification::DynamoNotifications::new(dynamodb, table),
+        mail: SesMailer::from_env(ses)?,
+        sms: SnsTexter::new(sns),
+        clock: crate::clock::SystemClock,
+        lease: chrono::Duration::seconds(lease.max(1)),
+        reminders: crate::config::parsed_or("NOTIFY_REMINDER_OFFSETS", ReminderOffsets::default())?,
+    })
+}

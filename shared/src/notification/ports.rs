@@ -14,6 +14,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
+use super::reminder::Reminder;
 use super::{Channel, InboxEntry, InboxId, NoticeKey, Preferences};
 use crate::AppError;
 use crate::identity::{Email, Phone, UserId};
@@ -114,6 +115,24 @@ pub trait PreferenceStore: Send + Sync {
         preferences: &Preferences,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), AppError>> + Send;
+}
+
+/// The reminders waiting for their time.
+pub trait ReminderSchedule: Send + Sync {
+    /// Adds `reminders`; one already there stays as it is (the same booking,
+    /// start and offset is the same reminder).
+    fn schedule(&self, reminders: &[Reminder])
+    -> impl Future<Output = Result<(), AppError>> + Send;
+
+    /// Up to `limit` reminders due at or before `now`, the earliest first.
+    fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Reminder>, AppError>> + Send;
+
+    /// Takes a reminder off the schedule: sent, or no longer wanted.
+    fn finish(&self, reminder: &Reminder) -> impl Future<Output = Result<(), AppError>> + Send;
 }
 
 /// Why a provider did not take a message.

@@ -23,11 +23,13 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::ports::{
-    Claim, Inbox, Mailer, OutgoingMail, PreferenceStore, SendError, SendLedger, Settled, Texter,
+    Claim, Inbox, Mailer, OutgoingMail, PreferenceStore, ReminderSchedule, SendError, SendLedger,
+    Settled, Texter,
 };
+use super::reminder::{Reminder, ReminderOffsets};
 use super::templates::{self, Rendered};
 use super::{BookingFacts, Channel, InboxEntry, Message, Money, Notice, NoticeKey};
-use crate::booking::events::{BookingCancelled, BookingConfirmed, BookingExpired};
+use crate::booking::events::{BookingCancelled, BookingConfirmed, BookingExpired, BookingModified};
 use crate::booking::ports::BookingReader;
 use crate::booking::{Booking, BookingStatus};
 use crate::catalog::ports::{ResourceStore, VenueStore};
@@ -88,12 +90,27 @@ pub struct Notifications<U, B, K, S, M, T, C> {
     pub users: U,
     pub bookings: B,
     pub catalog: K,
-    /// The ledger, the inbox and the preferences.
+    /// The ledger, the inbox, the preferences and the reminder schedule.
     pub store: S,
     pub mail: M,
     pub sms: T,
     pub clock: C,
     pub lease: Duration,
+    pub reminders: ReminderOffsets,
+}
+
+/// What one sweep of the reminder schedule did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReminderSweep {
+    /// Due reminders looked at.
+    pub due: u32,
+    /// Sent by at least one channel (or sent before).
+    pub sent: u32,
+    /// No longer wanted: the booking is not confirmed at that start, or it
+    /// started already.
+    pub dropped: u32,
+    /// Left for the next sweep: a channel failed for now.
+    pub later: u32,
 }
 
 impl<U, B, K, S, M, T, C> Notifications<U, B, K, S, M, T, C>
@@ -101,13 +118,32 @@ where
     U: UserStore,
     B: BookingReader,
     K: VenueStore + ResourceStore,
-    S: SendLedger + Inbox + PreferenceStore,
+    S: SendLedger + Inbox + PreferenceStore + ReminderSchedule,
     M: Mailer,
     T: Texter,
     C: Clock,
 {
-    /// Tells the customer of `event` what they should hear about it.
+    /// Tells the customer of `event` what they should hear about it, and
+    /// schedules the reminders of a booking confirmed or moved.
     pub async fn on_event(&self, event: &EventEnvelope) -> Result<Outcome, NotifyError> {
+        match event.event_type {
+            EventType::BookingConfirmed => {
+                let e: BookingConfirmed = event.decode()?;
+                self.schedule_reminders(&e.booking_id).await?;
+            }
+            EventType::BookingModified => {
+                let e: BookingModified = event.decode()?;
+                let scheduled = self.schedule_reminders(&e.booking_id).await?;
+                return Ok(Outcome::Nothing {
+                    why: if scheduled > 0 {
+                        "the reminders follow the booking's new start"
+                    } else {
+                        "no reminder to move"
+                    },
+                });
+            }
+            _ => {}
+        }
         match self.notice(event).await? {
             Some(notice) => self.deliver(&notice).await,
             None => Ok(Outcome::Nothing {
@@ -116,33 +152,87 @@ where
         }
     }
 
-    /// Reminds the customer of `booking` that it starts in
+    /// Schedules the reminders still to come of a booking confirmed at its
+    /// current start (none for one not confirmed); how many.
+    async fn schedule_reminders(&self, id: &BookingId) -> Result<usize, AppError> {
+        let Some(booking) = self.bookings.get(id).await? else {
+            return Ok(0);
+        };
+        if booking.status != BookingStatus::Confirmed {
+            return Ok(0);
+        }
+        let reminders =
+            self.reminders
+                .for_start(&booking.id, booking.starts_at.to_utc(), self.clock.now());
+        if !reminders.is_empty() {
+            self.store.schedule(&reminders).await?;
+        }
+        Ok(reminders.len())
+    }
+
+    /// Sends the reminders due at `now`, up to `limit` of them: each is
+    /// taken off the schedule once sent or no longer wanted; one whose
+    /// channel failed for now stays for the next sweep.
+    pub async fn sweep_reminders(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<ReminderSweep, AppError> {
+        let mut sweep = ReminderSweep::default();
+        for reminder in self.store.due(now, limit).await? {
+            sweep.due += 1;
+            let outcome = if reminder.starts_at <= now {
+                Ok(Outcome::Nothing {
+                    why: "the booking started already",
+                })
+            } else {
+                self.remind(&reminder).await
+            };
+            match outcome {
+                Ok(Outcome::Notified(_)) => sweep.sent += 1,
+                Ok(Outcome::Nothing { why }) => {
+                    tracing::info!(booking_id = %reminder.booking_id, minutes_before = reminder.minutes_before, why, "reminder dropped");
+                    sweep.dropped += 1;
+                }
+                Err(NotifyError::Retry(why)) => {
+                    tracing::warn!(booking_id = %reminder.booking_id, why, "reminder left for the next sweep");
+                    sweep.later += 1;
+                    continue;
+                }
+                Err(NotifyError::App(e)) => return Err(e),
+                Err(NotifyError::BadEvent(e)) => {
+                    return Err(AppError::internal("a reminder's booking", e));
+                }
+            }
+            self.store.finish(&reminder).await?;
+        }
+        Ok(sweep)
+    }
+
+    /// Reminds the customer of a booking that it starts in
     /// `minutes_before`, unless it is no longer confirmed or no longer
     /// starts at `starts_at` (it moved: the reminder of its new time is
     /// another one).
-    pub async fn remind(
-        &self,
-        booking: &BookingId,
-        starts_at: DateTime<Utc>,
-        minutes_before: u32,
-    ) -> Result<Outcome, NotifyError> {
-        let Some(current) = self.bookings.get(booking).await? else {
+    pub async fn remind(&self, reminder: &Reminder) -> Result<Outcome, NotifyError> {
+        let Some(current) = self.bookings.get(&reminder.booking_id).await? else {
             return Ok(Outcome::Nothing {
                 why: "no such booking",
             });
         };
-        if current.status != BookingStatus::Confirmed || current.starts_at.to_utc() != starts_at {
+        if current.status != BookingStatus::Confirmed
+            || current.starts_at.to_utc() != reminder.starts_at
+        {
             return Ok(Outcome::Nothing {
                 why: "the booking is no longer confirmed at that time",
             });
         }
         let notice = Notice {
-            key: NoticeKey::of_reminder(booking, minutes_before),
+            key: NoticeKey::of_reminder(reminder),
             user_id: current.user_id.clone(),
-            at: starts_at - Duration::minutes(i64::from(minutes_before)),
+            at: reminder.due_at(),
             message: Message::Reminder {
                 booking: self.facts(&current).await?,
-                minutes_before,
+                minutes_before: reminder.minutes_before,
             },
         };
         self.deliver(&notice).await

@@ -6,6 +6,10 @@
 //!   90 days.
 //! - `INBOX` `USER#<user id>#INBOX` / `<inbox id>`: the entry; TTL 180 days.
 //! - `NOTIFY_PREFS` `USER#<user id>` / `NOTIFY_PREFS`.
+//! - `REMINDER` `REMINDER#<booking id>#<start epoch s>#<minutes>` /
+//!   `REMINDER`, in the sparse GSI2 as `REMIND#<0..3>` /
+//!   `<due at>#<booking id>#<minutes>` (the hold sweeper's index, other
+//!   partitions); deleted when swept; TTL two days past the start.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
@@ -19,8 +23,11 @@ use serde::{Deserialize, Serialize};
 use super::{cursor, get_consistent, keys, n, s};
 use crate::AppError;
 use crate::identity::UserId;
-use crate::kernel::{Page, PageRequest};
-use crate::notification::ports::{Claim, Inbox, PreferenceStore, SendLedger, Settled};
+use crate::kernel::{BookingId, Page, PageRequest};
+use crate::notification::ports::{
+    Claim, Inbox, PreferenceStore, ReminderSchedule, SendLedger, Settled,
+};
+use crate::notification::reminder::Reminder;
 use crate::notification::{Channel, InboxEntry, InboxId, NoticeKey, Preferences};
 
 const LEDGER_RETENTION_DAYS: i64 = 90;
@@ -357,6 +364,125 @@ impl PreferenceStore for DynamoNotifications {
             .send()
             .await
             .map_err(|e| AppError::internal("writing notification preferences", e))?;
+        Ok(())
+    }
+}
+
+/// Partitions of the reminder index, so a day's reminders are not one hot
+/// key.
+const REMINDER_SHARDS: u32 = 4;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ReminderItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity: String,
+    #[serde(rename = "GSI2PK")]
+    gsi2pk: String,
+    #[serde(rename = "GSI2SK")]
+    gsi2sk: String,
+    booking_id: BookingId,
+    starts_at: DateTime<Utc>,
+    minutes_before: u32,
+    expires_at: i64,
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn reminder_key(r: &Reminder) -> String {
+    format!(
+        "REMINDER#{}#{}#{}",
+        r.booking_id,
+        r.starts_at.timestamp(),
+        r.minutes_before
+    )
+}
+
+impl ReminderItem {
+    fn of(r: &Reminder) -> Self {
+        let sum: u32 = r.booking_id.as_str().bytes().map(u32::from).sum();
+        Self {
+            pk: reminder_key(r),
+            sk: "REMINDER".into(),
+            entity: "REMINDER".into(),
+            gsi2pk: format!("REMIND#{}", sum % REMINDER_SHARDS),
+            gsi2sk: format!(
+                "{}#{}#{}",
+                stamp(r.due_at()),
+                r.booking_id,
+                r.minutes_before
+            ),
+            booking_id: r.booking_id.clone(),
+            starts_at: r.starts_at,
+            minutes_before: r.minutes_before,
+            expires_at: expires(r.starts_at, 2),
+        }
+    }
+}
+
+impl ReminderSchedule for DynamoNotifications {
+    async fn schedule(&self, reminders: &[Reminder]) -> Result<(), AppError> {
+        for r in reminders {
+            // The same booking, start and offset is the same item: writing
+            // it again changes nothing.
+            let item = serde_dynamo::to_item(ReminderItem::of(r))
+                .map_err(|e| AppError::internal("encoding a reminder", e))?;
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(|e| AppError::internal("scheduling a reminder", e))?;
+        }
+        Ok(())
+    }
+
+    async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Reminder>, AppError> {
+        // Every `<due at>#...` at or before `now` sorts below this.
+        let upper = format!("{}#~", stamp(now));
+        let mut out = Vec::new();
+        for shard in 0..REMINDER_SHARDS {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI2")
+                .key_condition_expression("GSI2PK = :pk AND GSI2SK <= :upper")
+                .expression_attribute_values(":pk", s(format!("REMIND#{shard}")))
+                .expression_attribute_values(":upper", s(upper.as_str()))
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(|e| AppError::internal("listing due reminders", e))?;
+            for item in page.items() {
+                let r: ReminderItem = serde_dynamo::from_item(item.clone())
+                    .map_err(|e| AppError::internal("decoding a reminder", e))?;
+                out.push(Reminder {
+                    booking_id: r.booking_id,
+                    starts_at: r.starts_at,
+                    minutes_before: r.minutes_before,
+                });
+            }
+        }
+        out.sort_by_key(Reminder::due_at);
+        out.truncate(limit as usize);
+        Ok(out)
+    }
+
+    async fn finish(&self, reminder: &Reminder) -> Result<(), AppError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(reminder_key(reminder)))
+            .key(keys::SK, s("REMINDER"))
+            .send()
+            .await
+            .map_err(|e| AppError::internal("taking a reminder off the schedule", e))?;
         Ok(())
     }
 }

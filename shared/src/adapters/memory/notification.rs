@@ -2,7 +2,7 @@
 //! (DynamoDB), and the providers (SES, SNS), which record what they were
 //! given and can be told to fail.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -11,8 +11,10 @@ use crate::AppError;
 use crate::identity::{Phone, UserId};
 use crate::kernel::{Page, PageRequest};
 use crate::notification::ports::{
-    Claim, Inbox, Mailer, OutgoingMail, PreferenceStore, SendError, SendLedger, Settled, Texter,
+    Claim, Inbox, Mailer, OutgoingMail, PreferenceStore, ReminderSchedule, SendError, SendLedger,
+    Settled, Texter,
 };
+use crate::notification::reminder::Reminder;
 use crate::notification::{Channel, InboxEntry, InboxId, NoticeKey, Preferences};
 
 /// One ledger record, as the twin keeps it.
@@ -28,6 +30,8 @@ pub struct MemoryNotifications {
     ledger: Mutex<HashMap<(String, Channel), LedgerRecord>>,
     inboxes: Mutex<HashMap<UserId, BTreeMap<InboxId, InboxEntry>>>,
     preferences: Mutex<HashMap<UserId, Preferences>>,
+    /// By due time, then the reminder.
+    reminders: Mutex<BTreeSet<(DateTime<Utc>, Reminder)>>,
 }
 
 impl MemoryNotifications {
@@ -37,6 +41,12 @@ impl MemoryNotifications {
             .expect("lock")
             .get(&(key.as_str().to_owned(), channel))
             .cloned()
+    }
+
+    /// Every reminder still scheduled, the earliest first.
+    pub fn scheduled(&self) -> Vec<Reminder> {
+        let reminders = self.reminders.lock().expect("lock");
+        reminders.iter().map(|(_, r)| r.clone()).collect()
     }
 
     pub fn inbox(&self, user: &UserId) -> Vec<InboxEntry> {
@@ -167,6 +177,34 @@ impl PreferenceStore for MemoryNotifications {
             .lock()
             .expect("lock")
             .insert(user.clone(), *preferences);
+        Ok(())
+    }
+}
+
+impl ReminderSchedule for MemoryNotifications {
+    async fn schedule(&self, reminders: &[Reminder]) -> Result<(), AppError> {
+        let mut scheduled = self.reminders.lock().expect("lock");
+        for r in reminders {
+            scheduled.insert((r.due_at(), r.clone()));
+        }
+        Ok(())
+    }
+
+    async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Reminder>, AppError> {
+        let scheduled = self.reminders.lock().expect("lock");
+        Ok(scheduled
+            .iter()
+            .take_while(|(due, _)| *due <= now)
+            .take(limit as usize)
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
+
+    async fn finish(&self, reminder: &Reminder) -> Result<(), AppError> {
+        self.reminders
+            .lock()
+            .expect("lock")
+            .remove(&(reminder.due_at(), reminder.clone()));
         Ok(())
     }
 }

@@ -1,4 +1,4 @@
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use super::*;
 use crate::CorrelationId;
@@ -46,6 +46,7 @@ async fn twin(language: Language) -> (Twin, Booking) {
         sms: MemoryPostOffice::default(),
         clock: FixedClock::at(at(60)),
         lease: DEFAULT_LEASE,
+        reminders: ReminderOffsets::default(),
     };
     (twin, booking)
 }
@@ -60,6 +61,32 @@ fn confirmed(booking: &Booking) -> EventEnvelope {
             quantity: booking.quantity,
             price_cents: booking.price_cents,
             currency: booking.currency.clone(),
+        },
+        CorrelationId::generate(),
+    )
+    .unwrap()
+}
+
+fn reminder(booking: &Booking, starts_at: DateTime<Utc>, minutes_before: u32) -> Reminder {
+    Reminder {
+        booking_id: booking.id.clone(),
+        starts_at,
+        minutes_before,
+    }
+}
+
+fn modified(booking: &Booking) -> EventEnvelope {
+    let placement = crate::booking::events::Placement {
+        slot_id: booking.slot_id.clone(),
+        quantity: booking.quantity,
+        price_cents: booking.price_cents,
+    };
+    EventEnvelope::of(
+        &BookingModified {
+            booking_id: booking.id.clone(),
+            user_id: booking.user_id.clone(),
+            from: placement.clone(),
+            to: placement,
         },
         CorrelationId::generate(),
     )
@@ -252,7 +279,7 @@ async fn reminders_follow_the_preferences_and_receipts_ignore_them() {
         .await
         .unwrap();
     let starts = booking.starts_at.to_utc();
-    let reminded = n.remind(&booking.id, starts, 120).await.unwrap();
+    let reminded = n.remind(&reminder(&booking, starts, 120)).await.unwrap();
     assert_eq!(sent(&reminded), [Channel::Inbox]);
     assert!(n.mail.mails().is_empty());
     let receipt = n.on_event(&confirmed(&booking)).await.unwrap();
@@ -271,13 +298,16 @@ async fn no_stale_reminder_for_a_booking_cancelled_or_moved() {
     let starts = booking.starts_at.to_utc();
     // Moved: the reminder of the old time says nothing.
     let moved = n
-        .remind(&booking.id, starts - Duration::hours(1), 24 * 60)
+        .remind(&reminder(&booking, starts - Duration::hours(1), 24 * 60))
         .await
         .unwrap();
     assert!(matches!(moved, Outcome::Nothing { .. }));
     booking.status = BookingStatus::Cancelled;
     n.bookings.insert(booking.clone(), Vec::new());
-    let cancelled = n.remind(&booking.id, starts, 24 * 60).await.unwrap();
+    let cancelled = n
+        .remind(&reminder(&booking, starts, 24 * 60))
+        .await
+        .unwrap();
     assert!(matches!(cancelled, Outcome::Nothing { .. }));
     assert!(n.store.inbox(&booking.user_id).is_empty() && n.mail.mails().is_empty());
 }
@@ -374,4 +404,106 @@ async fn a_malformed_event_is_a_bad_event() {
         n.on_event(&event).await,
         Err(NotifyError::BadEvent(_))
     ));
+}
+
+#[tokio::test]
+async fn a_confirmation_schedules_its_reminders_and_each_sweep_sends_what_is_due_once() {
+    let (n, booking) = twin(Language::En).await;
+    let starts = booking.starts_at.to_utc();
+    let event = confirmed(&booking);
+    n.on_event(&event).await.unwrap();
+    // Delivered again: the same two reminders, not four.
+    n.on_event(&event).await.unwrap();
+    let scheduled = n.store.scheduled();
+    assert_eq!(
+        scheduled
+            .iter()
+            .map(|r| r.minutes_before)
+            .collect::<Vec<_>>(),
+        [24 * 60, 120]
+    );
+
+    let before = n
+        .sweep_reminders(starts - Duration::hours(25), 10)
+        .await
+        .unwrap();
+    assert_eq!(before, ReminderSweep::default());
+    let day_before = starts - Duration::hours(24) + Duration::minutes(1);
+    let first = n.sweep_reminders(day_before, 10).await.unwrap();
+    assert_eq!((first.due, first.sent), (1, 1));
+    assert_eq!(n.sweep_reminders(day_before, 10).await.unwrap().due, 0);
+    let second = n
+        .sweep_reminders(starts - Duration::hours(2), 10)
+        .await
+        .unwrap();
+    assert_eq!((second.due, second.sent), (1, 1));
+    assert!(n.store.scheduled().is_empty());
+
+    let subjects: Vec<String> = n.mail.mails().iter().map(|m| m.subject.clone()).collect();
+    assert_eq!(subjects.len(), 3, "{subjects:?}");
+    assert_eq!(n.sms.texts().len(), 3);
+    assert_eq!(n.store.inbox(&booking.user_id).len(), 3);
+}
+
+#[tokio::test]
+async fn a_moved_booking_is_reminded_of_its_new_start_only() {
+    let (n, mut booking) = twin(Language::En).await;
+    let old_start = booking.starts_at.to_utc();
+    n.on_event(&confirmed(&booking)).await.unwrap();
+    booking.starts_at += Duration::days(1);
+    n.bookings.insert(booking.clone(), Vec::new());
+    let moved = n.on_event(&modified(&booking)).await.unwrap();
+    assert!(matches!(moved, Outcome::Nothing { .. }));
+    assert_eq!(n.store.scheduled().len(), 4);
+
+    // The old start's reminders come due first and are dropped.
+    let old = n
+        .sweep_reminders(old_start - Duration::hours(2), 10)
+        .await
+        .unwrap();
+    assert_eq!((old.due, old.sent, old.dropped), (2, 0, 2));
+    let new_start = booking.starts_at.to_utc();
+    let new = n
+        .sweep_reminders(new_start - Duration::hours(2), 10)
+        .await
+        .unwrap();
+    assert_eq!((new.due, new.sent), (2, 2));
+    let reminders: Vec<_> = n
+        .store
+        .inbox(&booking.user_id)
+        .into_iter()
+        .filter(|e| e.kind == crate::notification::MessageKind::Reminder)
+        .collect();
+    assert_eq!(reminders.len(), 2);
+    assert!(
+        reminders
+            .iter()
+            .all(|e| e.body.contains("Saturday 16 January 2027")),
+        "{reminders:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_reminder_whose_channel_is_down_stays_for_the_next_sweep_and_one_past_its_start_is_dropped()
+ {
+    let (n, booking) = twin(Language::En).await;
+    let starts = booking.starts_at.to_utc();
+    n.on_event(&confirmed(&booking)).await.unwrap();
+    n.mail
+        .fail_next(Channel::Email, [SendError::Transient("Throttling".into())]);
+    let at = starts - Duration::hours(24);
+    let down = n.sweep_reminders(at, 10).await.unwrap();
+    assert_eq!((down.due, down.later), (1, 1));
+    let again = n.sweep_reminders(at, 10).await.unwrap();
+    assert_eq!((again.due, again.sent), (1, 1));
+    // Only one reminder email, though the sweep ran twice.
+    assert_eq!(n.mail.mails().len(), 2);
+
+    // Swept only after the start: dropped, not sent late.
+    let late = n
+        .sweep_reminders(starts + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!((late.due, late.dropped, late.sent), (1, 1, 0));
+    assert!(n.store.scheduled().is_empty());
 }
