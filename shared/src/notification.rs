@@ -10,6 +10,7 @@
 //! delivered; the use cases that tie these together are in [`service`],
 //! over the ports in [`ports`].
 
+pub mod alerts;
 pub mod inbox;
 pub mod ports;
 pub mod reminder;
@@ -223,6 +224,11 @@ pub struct NoticeKey(String);
 impl NoticeKey {
     pub fn of_event(id: &crate::EventId) -> Self {
         Self(format!("EVENT#{id}"))
+    }
+
+    /// An admin alert's key (`ALERT#<what>`).
+    pub fn of_alert(what: &str) -> Self {
+        Self(format!("ALERT#{what}"))
     }
 
     /// A reminder's key names the start it is for, so a booking moved to

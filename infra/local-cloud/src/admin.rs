@@ -40,6 +40,8 @@ pub struct State {
     pub clients: provision::Clients,
     pub options: provision::Options,
     pub stack_name: String,
+    /// Refusals the SES proxy makes (`POST /faults/ses`).
+    pub ses_faults: Arc<crate::ses_proxy::Faults>,
 }
 
 impl State {
@@ -135,6 +137,8 @@ pub fn router(state: Arc<State>) -> Router {
     let s5 = Arc::clone(&state);
     let s6 = Arc::clone(&state);
     let s7 = Arc::clone(&state);
+    let s8 = Arc::clone(&state);
+    let s9 = Arc::clone(&state);
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route(
@@ -206,6 +210,19 @@ pub fn router(state: Arc<State>) -> Router {
                     )
                         .into_response(),
                 }
+            }),
+        )
+        .route(
+            "/faults/ses",
+            post(
+                move |axum::Json(fault): axum::Json<crate::ses_proxy::Fault>| async move {
+                    s8.ses_faults.set(fault);
+                    JsonResponse(json!({ "refused": s8.ses_faults.refused() }))
+                },
+            )
+            .delete(move || async move {
+                s9.ses_faults.clear();
+                JsonResponse(json!({ "refused": s9.ses_faults.refused() }))
             }),
         )
         .route(

@@ -11,6 +11,7 @@ mod pattern;
 mod provision;
 mod runtime;
 mod secrets;
+mod ses_proxy;
 mod template;
 
 use std::collections::{BTreeMap, HashMap};
@@ -210,9 +211,14 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
     let api_spec = model::api_spec(&template, &ctx)?;
     let functions = model::functions(&template, &ctx, &api_spec)?;
+    // The functions reach SES through a proxy that tests can make refuse.
+    let ses_faults = Arc::new(ses_proxy::Faults::default());
+    let ses_url = ses_proxy::start(moto.endpoint.clone(), Arc::clone(&ses_faults)).await?;
+    let mut base_env = endpoint_env(&dynamodb.endpoint, &moto.endpoint);
+    base_env.insert("AWS_ENDPOINT_URL_SES".into(), ses_url);
     let launch = LaunchConfig {
         bin_dir: args.bin_dir.clone(),
-        base_env: endpoint_env(&dynamodb.endpoint, &moto.endpoint),
+        base_env,
         log_format: Some(args.log_format.clone()),
     };
     let (shutdown_tx, shutdown) = watch::channel(false);
@@ -371,6 +377,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         clients: clients.clone(),
         options: options.clone(),
         stack_name: args.stack_name.clone(),
+        ses_faults,
     };
     let admin_addr = SocketAddr::from(([127, 0, 0, 1], args.admin_port));
     let admin_listener = tokio::net::TcpListener::bind(admin_addr)
