@@ -547,3 +547,64 @@ async fn a_message_in_a_dead_letter_queue_is_an_email_to_the_admins() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_deleted_account_leaves_no_inbox_nor_preferences_behind() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let cloud = Cloud::connect().await;
+    let customer = cloud.customer_in("en", 0).await;
+    let res = cloud
+        .http
+        .put(cloud.url("/me/notification-preferences"))
+        .bearer_auth(&customer.token)
+        .json(&json!({ "reminders": { "email": true, "sms": false, "inbox": true } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let items = |pk: String| {
+        let cloud = &cloud;
+        async move {
+            cloud
+                .dynamodb
+                .query()
+                .table_name(cloud.table())
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .items()
+                .iter()
+                .filter_map(|i| i["SK"].as_s().ok().cloned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let id = customer.account.id.clone();
+    eventually("the welcome in the inbox", PATIENCE, || async {
+        (items(format!("USER#{id}#INBOX")).await.len() == 1).then_some(())
+    })
+    .await;
+    assert!(
+        items(format!("USER#{id}"))
+            .await
+            .contains(&"NOTIFY_PREFS".to_owned())
+    );
+
+    let res = cloud
+        .http
+        .delete(cloud.url("/me"))
+        .bearer_auth(&customer.token)
+        .json(&json!({ "password": system_tests::TEST_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    eventually("the inbox and preferences deleted", PATIENCE, || async {
+        let inbox = items(format!("USER#{id}#INBOX")).await;
+        let rest = items(format!("USER#{id}")).await;
+        (inbox.is_empty() && !rest.contains(&"NOTIFY_PREFS".to_owned())).then_some(())
+    })
+    .await;
+}

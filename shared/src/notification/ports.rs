@@ -91,6 +91,10 @@ pub trait Inbox: Send + Sync {
         page: PageRequest<'_>,
     ) -> impl Future<Output = Result<Page<InboxEntry>, AppError>> + Send;
 
+    /// Deletes every entry of `user`'s inbox (their account is gone); how
+    /// many there were.
+    fn clear(&self, user: &UserId) -> impl Future<Output = Result<u32, AppError>> + Send;
+
     /// Marks one of `user`'s entries read (once: a second time keeps the
     /// first `read_at`); the entry, or `None` when `user` has no such entry.
     fn mark_read(
@@ -115,6 +119,9 @@ pub trait PreferenceStore: Send + Sync {
         preferences: &Preferences,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), AppError>> + Send;
+
+    /// Deletes `user`'s preferences (their account is gone).
+    fn forget(&self, user: &UserId) -> impl Future<Output = Result<(), AppError>> + Send;
 }
 
 /// The reminders waiting for their time.

@@ -35,7 +35,7 @@ use crate::booking::{Booking, BookingStatus};
 use crate::catalog::ports::{ResourceStore, VenueStore};
 use crate::clock::Clock;
 use crate::events::DecodeError;
-use crate::identity::events::UserRegistered;
+use crate::identity::events::{UserDeleted, UserRegistered};
 use crate::identity::{Phone, User};
 use crate::kernel::BookingId;
 use crate::payment::events::{PaymentFailed, PaymentRefunded};
@@ -130,6 +130,15 @@ where
             EventType::BookingConfirmed => {
                 let e: BookingConfirmed = event.decode()?;
                 self.schedule_reminders(&e.booking_id).await?;
+            }
+            EventType::UserDeleted => {
+                let e: UserDeleted = event.decode()?;
+                let entries = self.store.clear(&e.user_id).await?;
+                self.store.forget(&e.user_id).await?;
+                tracing::info!(user_id = %e.user_id, entries, "the deleted account's inbox and preferences are gone");
+                return Ok(Outcome::Nothing {
+                    why: "the account's inbox and preferences are deleted",
+                });
             }
             EventType::BookingModified => {
                 let e: BookingModified = event.decode()?;

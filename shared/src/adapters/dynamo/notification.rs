@@ -265,6 +265,41 @@ impl Inbox for DynamoNotifications {
         })
     }
 
+    async fn clear(&self, user: &UserId) -> Result<u32, AppError> {
+        let mut removed = 0;
+        loop {
+            // Keys only, a page at a time; each page deleted before the next
+            // is read, so the query always starts at the top.
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", s(inbox_pk(user)))
+                .projection_expression("#pk, #sk")
+                .limit(100)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| AppError::internal("listing an inbox to delete", e))?;
+            if page.items().is_empty() {
+                return Ok(removed);
+            }
+            for item in page.items() {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(item.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| AppError::internal("deleting an inbox entry", e))?;
+                removed += 1;
+            }
+        }
+    }
+
     async fn mark_read(
         &self,
         user: &UserId,
@@ -364,6 +399,18 @@ impl PreferenceStore for DynamoNotifications {
             .send()
             .await
             .map_err(|e| AppError::internal("writing notification preferences", e))?;
+        Ok(())
+    }
+
+    async fn forget(&self, user: &UserId) -> Result<(), AppError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(preferences_key(user)))
+            .key(keys::SK, s("NOTIFY_PREFS"))
+            .send()
+            .await
+            .map_err(|e| AppError::internal("deleting notification preferences", e))?;
         Ok(())
     }
 }

@@ -154,6 +154,11 @@ impl Inbox for MemoryNotifications {
         entry.read_at.get_or_insert(now);
         Ok(Some(entry.clone()))
     }
+
+    async fn clear(&self, user: &UserId) -> Result<u32, AppError> {
+        let removed = self.inboxes.lock().expect("lock").remove(user);
+        Ok(removed.map_or(0, |entries| entries.len() as u32))
+    }
 }
 
 impl PreferenceStore for MemoryNotifications {
@@ -177,6 +182,11 @@ impl PreferenceStore for MemoryNotifications {
             .lock()
             .expect("lock")
             .insert(user.clone(), *preferences);
+        Ok(())
+    }
+
+    async fn forget(&self, user: &UserId) -> Result<(), AppError> {
+        self.preferences.lock().expect("lock").remove(user);
         Ok(())
     }
 }

@@ -507,3 +507,36 @@ async fn a_reminder_whose_channel_is_down_stays_for_the_next_sweep_and_one_past_
     assert_eq!((late.due, late.dropped, late.sent), (1, 1, 0));
     assert!(n.store.scheduled().is_empty());
 }
+
+#[tokio::test]
+async fn a_deleted_account_leaves_no_inbox_nor_preferences() {
+    let (n, booking) = twin(Language::En).await;
+    n.on_event(&confirmed(&booking)).await.unwrap();
+    let quiet = Preferences {
+        reminders: ChannelChoice {
+            email: false,
+            sms: false,
+            inbox: true,
+        },
+    };
+    n.store
+        .set_preferences(&booking.user_id, &quiet, at(0))
+        .await
+        .unwrap();
+    assert_eq!(n.store.inbox(&booking.user_id).len(), 1);
+    let deleted = EventEnvelope::of(
+        &crate::identity::events::UserDeleted {
+            user_id: booking.user_id.clone(),
+            points_forfeited: 0,
+        },
+        CorrelationId::generate(),
+    )
+    .unwrap();
+    let outcome = n.on_event(&deleted).await.unwrap();
+    assert!(matches!(outcome, Outcome::Nothing { .. }));
+    assert!(n.store.inbox(&booking.user_id).is_empty());
+    assert_eq!(
+        n.store.preferences(&booking.user_id).await.unwrap(),
+        Preferences::default()
+    );
+}
