@@ -7,6 +7,7 @@
 mod catalog;
 pub use catalog::StaffedCompany;
 pub mod dates;
+pub mod notifications;
 pub mod openapi;
 pub mod saga;
 pub mod waiting_room;

@@ -61,27 +61,13 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::adapters::memory::{
-        MemoryBookings, MemoryCatalog, MemoryIdentity, MemoryNotifications, MemoryPostOffice,
-    };
     use shared::booking::{Booking, BookingStatus};
-    use shared::clock::FixedClock;
-    use shared::notification::reminder::ReminderOffsets;
-    use shared::notification::service::DEFAULT_LEASE;
-    use shared::testing::booking::{at, booking};
+    use shared::identity::Language;
+    use shared::testing::booking::booking;
+    use shared::testing::notification::Twin;
 
     const FIXTURE: &str =
         include_str!("../../../events/notification-reminders/scheduled-event.json");
-
-    type Twin = Notifications<
-        MemoryIdentity,
-        MemoryBookings,
-        MemoryCatalog,
-        MemoryNotifications,
-        MemoryPostOffice,
-        MemoryPostOffice,
-        FixedClock,
-    >;
 
     fn scheduled(time: Option<&str>) -> LambdaEvent<CloudWatchEvent> {
         let mut event: CloudWatchEvent = serde_json::from_str(FIXTURE).unwrap();
@@ -96,23 +82,7 @@ mod tests {
     async fn twin(status: BookingStatus) -> (Twin, Booking) {
         let mut b = booking();
         b.status = status;
-        let users = MemoryIdentity::default();
-        shared::testing::identity::account(&users, &b.user_id).await;
-        let catalog = MemoryCatalog::default();
-        shared::testing::catalog::course(&catalog).await;
-        let bookings = MemoryBookings::default();
-        bookings.insert(b.clone(), Vec::new());
-        let n = Notifications {
-            users,
-            bookings,
-            catalog,
-            store: MemoryNotifications::default(),
-            mail: MemoryPostOffice::default(),
-            sms: MemoryPostOffice::default(),
-            clock: FixedClock::at(at(60)),
-            lease: DEFAULT_LEASE,
-            reminders: ReminderOffsets::default(),
-        };
+        let n = shared::testing::notification::twin(&b, Language::En).await;
         let reminders = n
             .reminders
             .for_start(&b.id, b.starts_at.to_utc(), n.clock.now());

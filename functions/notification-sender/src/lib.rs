@@ -62,14 +62,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::adapters::memory::{
-        MemoryBookings, MemoryCatalog, MemoryIdentity, MemoryNotifications, MemoryPostOffice,
-    };
     use shared::booking::BookingStatus;
-    use shared::clock::FixedClock;
-    use shared::notification::reminder::ReminderOffsets;
-    use shared::notification::service::DEFAULT_LEASE;
-    use shared::testing::booking::{at, booking};
+    use shared::identity::Language;
+    use shared::testing::booking::booking;
+    use shared::testing::notification::Twin;
 
     fn batch() -> LambdaEvent<SqsEvent> {
         let batch: SqsEvent = serde_json::from_str(include_str!(
@@ -79,36 +75,10 @@ mod tests {
         LambdaEvent::new(batch, lambda_runtime::Context::default())
     }
 
-    type Twin = Notifications<
-        MemoryIdentity,
-        MemoryBookings,
-        MemoryCatalog,
-        MemoryNotifications,
-        MemoryPostOffice,
-        MemoryPostOffice,
-        FixedClock,
-    >;
-
     async fn twin() -> Twin {
         let mut confirmed = booking();
         confirmed.status = BookingStatus::Confirmed;
-        let users = MemoryIdentity::default();
-        shared::testing::identity::account(&users, &confirmed.user_id).await;
-        let catalog = MemoryCatalog::default();
-        shared::testing::catalog::course(&catalog).await;
-        let bookings = MemoryBookings::default();
-        bookings.insert(confirmed, Vec::new());
-        Notifications {
-            users,
-            bookings,
-            catalog,
-            store: MemoryNotifications::default(),
-            mail: MemoryPostOffice::default(),
-            sms: MemoryPostOffice::default(),
-            clock: FixedClock::at(at(60)),
-            lease: DEFAULT_LEASE,
-            reminders: ReminderOffsets::default(),
-        }
+        shared::testing::notification::twin(&confirmed, Language::En).await
     }
 
     #[tokio::test]

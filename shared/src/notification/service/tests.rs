@@ -2,52 +2,24 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::*;
 use crate::CorrelationId;
-use crate::adapters::memory::{
-    LedgerRecord, MemoryBookings, MemoryCatalog, MemoryIdentity, MemoryNotifications,
-    MemoryPostOffice,
-};
+use crate::adapters::memory::LedgerRecord;
 use crate::booking::events::BookingEnded;
-use crate::clock::FixedClock;
 use crate::identity::{Language, UserId};
 use crate::notification::{ChannelChoice, Preferences};
 use crate::payment::events::PaymentFacts;
 use crate::payment::{FailureReason, PaymentMethod};
 use crate::testing::booking::{at, booking};
 
-type Twin = Notifications<
-    MemoryIdentity,
-    MemoryBookings,
-    MemoryCatalog,
-    MemoryNotifications,
-    MemoryPostOffice,
-    MemoryPostOffice,
-    FixedClock,
->;
+use crate::testing::notification::Twin;
 
 /// The fixtures' booking (2 places at Royal Links' Old Course, 2027-01-15
 /// 08:00 Europe/London, 100.00 EUR), confirmed, of an account speaking
 /// `language`.
 async fn twin(language: Language) -> (Twin, Booking) {
-    let users = MemoryIdentity::default();
     let mut booking = booking();
     booking.status = BookingStatus::Confirmed;
     booking.payment = Some(PaymentMethod::Wallet);
-    crate::testing::identity::account_in(&users, &booking.user_id, language).await;
-    let catalog = MemoryCatalog::default();
-    crate::testing::catalog::course(&catalog).await;
-    let bookings = MemoryBookings::default();
-    bookings.insert(booking.clone(), Vec::new());
-    let twin = Notifications {
-        users,
-        bookings,
-        catalog,
-        store: MemoryNotifications::default(),
-        mail: MemoryPostOffice::default(),
-        sms: MemoryPostOffice::default(),
-        clock: FixedClock::at(at(60)),
-        lease: DEFAULT_LEASE,
-        reminders: ReminderOffsets::default(),
-    };
+    let twin = crate::testing::notification::twin(&booking, language).await;
     (twin, booking)
 }
 
