@@ -301,6 +301,11 @@ where
     }
 }
 
+/// Sortable UTC timestamps: fixed width, so strings order as times do.
+pub(crate) fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// A string attribute.
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())

@@ -17,10 +17,10 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValue;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{cursor, get_consistent, keys, n, s};
+use super::{cursor, get_consistent, keys, n, s, stamp};
 use crate::AppError;
 use crate::identity::UserId;
 use crate::kernel::{BookingId, Page, PageRequest};
@@ -46,6 +46,19 @@ impl DynamoNotifications {
             client,
             table: table.into(),
         }
+    }
+
+    /// Deletes one item, there or not.
+    async fn delete(&self, pk: String, sk: &str, what: &'static str) -> Result<(), AppError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .send()
+            .await
+            .map_err(|e| AppError::internal(what, e))?;
+        Ok(())
     }
 }
 
@@ -319,7 +332,7 @@ impl Inbox for DynamoNotifications {
                 "attribute_exists(#pk) AND (attribute_not_exists(read_at) OR attribute_type(read_at, :null))",
             )
             .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_values(":now", s(now.to_rfc3339_opts(SecondsFormat::Millis, true)))
+            .expression_attribute_values(":now", s(stamp(now)))
             .expression_attribute_values(":null", s("NULL"))
             .return_values(ReturnValue::AllNew)
             .send()
@@ -403,15 +416,12 @@ impl PreferenceStore for DynamoNotifications {
     }
 
     async fn forget(&self, user: &UserId) -> Result<(), AppError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(preferences_key(user)))
-            .key(keys::SK, s("NOTIFY_PREFS"))
-            .send()
-            .await
-            .map_err(|e| AppError::internal("deleting notification preferences", e))?;
-        Ok(())
+        self.delete(
+            preferences_key(user),
+            "NOTIFY_PREFS",
+            "deleting notification preferences",
+        )
+        .await
     }
 }
 
@@ -434,10 +444,6 @@ struct ReminderItem {
     starts_at: DateTime<Utc>,
     minutes_before: u32,
     expires_at: i64,
-}
-
-fn stamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn reminder_key(r: &Reminder) -> String {
@@ -522,14 +528,11 @@ impl ReminderSchedule for DynamoNotifications {
     }
 
     async fn finish(&self, reminder: &Reminder) -> Result<(), AppError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(reminder_key(reminder)))
-            .key(keys::SK, s("REMINDER"))
-            .send()
-            .await
-            .map_err(|e| AppError::internal("taking a reminder off the schedule", e))?;
-        Ok(())
+        self.delete(
+            reminder_key(reminder),
+            "REMINDER",
+            "taking a reminder off the schedule",
+        )
+        .await
     }
 }

@@ -1,6 +1,6 @@
 //! The booking context's items as stored, and their keys.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::booking::ports::KeyRecord;
@@ -10,10 +10,7 @@ use crate::booking::{Booking, BookingId, HistoryEntry};
 pub const HOLD_SHARDS: u32 = 4;
 pub(super) const GSI2: &str = "GSI2";
 
-/// Sortable UTC timestamps: fixed width, so strings order as times do.
-pub(super) fn stamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+pub(super) use crate::adapters::dynamo::stamp;
 
 /// The hold index's sort key bound for "ran out at `now`": every hold
 /// `<expiry>#<id>` with an expiry at or before `now` sorts below it.
