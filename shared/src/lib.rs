@@ -22,6 +22,7 @@ pub mod kernel;
 pub mod notification;
 pub mod payment;
 pub mod ports;
+pub mod reporting;
 pub mod resilience;
 pub mod retry;
 #[cfg(any(test, feature = "test-support"))]

@@ -122,6 +122,7 @@ pub fn refusal(res: &Response<Body>) -> (u16, String) {
 
 /// A catalog to test against, matching the `events/catalog-*` fixtures.
 pub mod notification;
+pub mod reporting;
 
 pub mod catalog {
     use crate::CorrelationId;

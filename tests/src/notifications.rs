@@ -5,8 +5,8 @@
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
+use crate::Cloud;
 use crate::saga::Customer;
-use crate::{Cloud, bus_event};
 
 /// What moto kept of the sends to `to` (an email address or a phone).
 pub async fn sent(cloud: &Cloud, to: &str) -> Value {
@@ -115,46 +115,14 @@ pub fn price(booking: &Value, cents: u64) -> String {
 /// runtime (as SQS would after a lost acknowledgement); asserts every
 /// delivery was taken.
 pub async fn deliver_again(cloud: &Cloud, event_type: &str, booking: &str, times: usize) {
-    let (source, envelope) = cloud
+    let logged = cloud
         .logged_envelopes_mentioning(booking)
         .await
         .into_iter()
         .find(|(_, e)| e.event_type.as_str() == event_type)
         .unwrap_or_else(|| panic!("no logged {event_type} of {booking}"));
-    let records: Vec<Value> = (0..times)
-        .map(|n| {
-            json!({
-                "messageId": format!("again-{n}-{}", uuid::Uuid::new_v4()),
-                "receiptHandle": format!("rh-{n}"),
-                "body": bus_event(&source, &envelope),
-                "attributes": { "ApproximateReceiveCount": "2", "SentTimestamp": "1", "SenderId": "local",
-                                "ApproximateFirstReceiveTimestamp": "1" },
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:again",
-                "awsRegion": "us-east-1",
-            })
-        })
-        .collect();
-    let res = cloud
-        .http
-        .post(format!(
-            "{}/functions/notification-sender/invoke",
-            cloud.admin
-        ))
-        .json(&json!({ "Records": records }))
-        .send()
-        .await
-        .expect("the admin API answers");
-    assert_eq!(res.status(), 200);
-    let answer: Value = res.json().await.expect("json");
-    assert_eq!(answer["outcome"], "ok", "{answer}");
-    assert_eq!(
-        answer["payload"]["batchItemFailures"],
-        json!([]),
-        "every redelivery taken: {answer}"
-    );
+    let batch = vec![logged; times];
+    crate::deliver(cloud, "notification-sender", &batch).await;
 }
 
 /// Each reminder the customer of `number` got, by channel: emails, SMS,

@@ -5,6 +5,7 @@
 //! `entity`; docs/table-design.md lists the access patterns they serve.
 
 pub mod account;
+mod activity;
 pub mod booking;
 pub mod catalog;
 pub mod company;
@@ -12,6 +13,7 @@ mod cursor;
 pub mod identity;
 pub mod notification;
 pub mod payment;
+pub mod reporting;
 pub mod waiting_room;
 
 use aws_sdk_dynamodb::Client;
@@ -35,6 +37,8 @@ pub mod keys {
     pub const GSI1SK: &str = "GSI1SK";
     /// Bookings by resource and booked date.
     pub const GSI3: &str = "GSI3";
+    /// Sparse: live holds, reminders to send, the admin activity log.
+    pub const GSI2: &str = "GSI2";
     pub const ENTITY: &str = "entity";
     /// Epoch seconds after which DynamoDB's TTL may delete the item.
     pub const EXPIRES_AT: &str = "expires_at";
@@ -103,6 +107,9 @@ impl OutboxItem {
     }
 }
 
+/// The GSI2 partition of the admin activity log.
+pub const ACTIVITY_PARTITION: &str = "ACTIVITY";
+
 /// One recorded event in the event log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventLogItem {
@@ -124,6 +131,19 @@ pub struct EventLogItem {
     pub occurred_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
     pub envelope: String,
+    /// `ACTIVITY` on an `AdminActivity`: the activity log's partition of
+    /// the sparse GSI2.
+    #[serde(rename = "GSI2PK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    /// `<occurred_at, fixed width>#<event id>`: newest first when read
+    /// backwards.
+    #[serde(rename = "GSI2SK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
+    /// An activity's actor and action, for the log's filters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
 }
 
 impl EventLogItem {
@@ -134,7 +154,19 @@ impl EventLogItem {
     pub fn new(source: &str, envelope: &EventEnvelope) -> Result<Self, serde_json::Error> {
         let id = envelope.id.to_string();
         let (pk, sk) = Self::key(&id);
+        let activity = match envelope.event_type {
+            crate::EventType::AdminActivity => envelope
+                .decode::<crate::identity::events::AdminActivity>()
+                .ok(),
+            _ => None,
+        };
         Ok(Self {
+            gsi2pk: activity.as_ref().map(|_| ACTIVITY_PARTITION.to_owned()),
+            gsi2sk: activity
+                .as_ref()
+                .map(|_| format!("{}#{id}", stamp(envelope.occurred_at))),
+            actor: activity.as_ref().map(crate::reporting::activity::actor_of),
+            action: activity.as_ref().map(|a| a.action().to_owned()),
             pk,
             sk,
             gsi1pk: format!("EVENTLOG#{}", envelope.occurred_at.format("%Y-%m-%d")),

@@ -12,6 +12,7 @@ mod identity;
 mod notification;
 mod payment;
 mod platform;
+mod reporting;
 mod waiting_room;
 
 pub use account::MemoryAccounts;
@@ -23,4 +24,5 @@ pub use identity::MemoryIdentity;
 pub use notification::{LedgerRecord, MemoryNotifications, MemoryPostOffice};
 pub use payment::{MemoryCards, MemoryWallets};
 pub use platform::{MemoryEventLog, MemoryHeartbeats, MemoryParking, MemoryPublisher, StaticProbe};
+pub use reporting::MemoryFigures;
 pub use waiting_room::MemoryWaitingRooms;

@@ -182,3 +182,49 @@ impl HeartbeatStore for MemoryHeartbeats {
         Ok(())
     }
 }
+
+impl crate::reporting::activity::ActivityLog for MemoryEventLog {
+    /// Newest first by `(occurred_at, id)`; the cursor is the last entry's
+    /// position.
+    async fn activity(
+        &self,
+        filter: &crate::reporting::activity::ActivityFilter,
+        page: crate::kernel::PageRequest<'_>,
+    ) -> Result<crate::kernel::Page<crate::reporting::activity::ActivityEntry>, AppError> {
+        use crate::identity::events::AdminActivity;
+        use crate::reporting::activity::{ActivityEntry, actor_of};
+        let events = self.events.lock().expect("lock");
+        let mut entries: Vec<ActivityEntry> = events
+            .values()
+            .filter_map(|(_, e)| {
+                let activity: AdminActivity = e.decode().ok()?;
+                Some(ActivityEntry {
+                    event_id: e.id,
+                    occurred_at: e.occurred_at,
+                    correlation_id: e.correlation_id.to_string(),
+                    actor: actor_of(&activity),
+                    activity,
+                })
+            })
+            .filter(|entry| filter.admits(entry))
+            .collect();
+        entries.sort_by_key(|e| std::cmp::Reverse((e.occurred_at, e.event_id)));
+        let skip = match page.cursor {
+            None => 0,
+            Some(c) => c.parse::<usize>().map_err(|_| {
+                AppError::validation("INVALID_CURSOR", "cursor is not one this API returned")
+            })?,
+        };
+        let items: Vec<ActivityEntry> = entries
+            .iter()
+            .skip(skip)
+            .take(page.limit as usize)
+            .cloned()
+            .collect();
+        let next = skip + items.len();
+        Ok(crate::kernel::Page {
+            next_cursor: (next < entries.len()).then(|| next.to_string()),
+            items,
+        })
+    }
+}
