@@ -69,6 +69,14 @@ pub trait EventLog: Send + Sync {
     ) -> impl Future<Output = Result<Recorded, AppError>> + Send;
 }
 
+/// Where an admin action with no state change of its own in the table (a
+/// dead-letter redrive moves messages between queues) records its
+/// `AdminActivity`: the outbox, alone.
+pub trait ActivityRecorder: Send + Sync {
+    fn record(&self, activity: &EventEnvelope)
+    -> impl Future<Output = Result<(), AppError>> + Send;
+}
+
 /// A reachability check of one dependency, for the health endpoint.
 pub trait Probe: Send + Sync {
     fn name(&self) -> &'static str;

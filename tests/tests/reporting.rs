@@ -448,3 +448,55 @@ async fn an_export_in_pages_is_one_csv_of_every_booking_with_its_payment() {
         "{confirmed}"
     );
 }
+
+#[tokio::test]
+async fn a_dead_letter_redrive_is_recorded_once_in_the_activity_log() {
+    let cloud = Cloud::connect().await;
+    let admin_account = cloud.new_account().await;
+    cloud.promote(&admin_account);
+    let admin = access_token(&cloud.login(&admin_account).await);
+    // An event the stats consumer passes over, dead-lettered by hand: once
+    // redriven it is taken and gone.
+    let ping = shared::EventEnvelope::of(
+        &shared::events::Ping::Diagnostic {
+            note: "redrive me".into(),
+        },
+        shared::CorrelationId::generate(),
+    )
+    .unwrap();
+    cloud
+        .sqs
+        .send_message()
+        .queue_url(cloud.reference("StatsConsumerDeadLetterQueue"))
+        .message_body(system_tests::bus_event("booking-platform.platform", &ping))
+        .send()
+        .await
+        .unwrap();
+    let res = cloud
+        .post(
+            "/admin/dead-letters/stats-consumer/redrive",
+            &json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let moved = res.json::<Value>().await.unwrap()["moved"]
+        .as_u64()
+        .unwrap();
+    assert!(moved >= 1);
+    let me = admin_account.id.as_str();
+    let entries = eventually("the redrive in the activity log", PATIENCE, || async {
+        let log = stats(
+            &cloud,
+            &admin,
+            &format!("/admin/activity?actor={me}&action=dead_letters_redriven"),
+        )
+        .await;
+        let items = log["items"].as_array().unwrap().clone();
+        (!items.is_empty()).then_some(items)
+    })
+    .await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["queue"], "stats-consumer");
+    assert_eq!(entries[0]["moved"], moved);
+}

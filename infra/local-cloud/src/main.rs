@@ -5,6 +5,7 @@
 mod admin;
 mod emulators;
 mod esm;
+mod firehose;
 mod http_api;
 mod model;
 mod pattern;
@@ -183,6 +184,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 .endpoint_url(&moto.endpoint)
                 .build(),
         ),
+        s3: aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .endpoint_url(&moto.endpoint)
+                .force_path_style(true)
+                .build(),
+        ),
     };
     let streams = aws_sdk_dynamodbstreams::Client::from_conf(streams_conf);
     let ssm = aws_sdk_ssm::Client::from_conf(
@@ -284,6 +291,36 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         })
         .await;
     });
+
+    // Firehose streams, delivered by the local cloud (crate::firehose).
+    for stream in ctx
+        .physical
+        .values()
+        .filter(|p| p.kind == "AWS::KinesisFirehose::DeliveryStream")
+    {
+        let a = &stream.attributes;
+        let spec = firehose::StreamSpec {
+            name: stream.reference.clone(),
+            queue_url: a["QueueUrl"].clone(),
+            bucket: a["Bucket"].clone(),
+            prefix: a["Prefix"].clone(),
+            error_prefix: a["ErrorOutputPrefix"].clone(),
+            query: a
+                .get("Query")
+                .map(|q| firehose::Query::parse(q))
+                .transpose()?,
+            delimiter: a.get("Delimiter").cloned(),
+            input_path: a.get("InputPath").cloned(),
+            interval: Duration::from_secs(1),
+        };
+        tracing::info!(target: "local-cloud", "firehose {} -> s3://{}/{}", spec.name, spec.bucket, spec.prefix);
+        tokio::spawn(firehose::deliver(
+            clients.sqs.clone(),
+            clients.s3.clone(),
+            spec,
+            shutdown.clone(),
+        ));
+    }
 
     // Event source mappings.
     for pool in pools.values() {

@@ -226,6 +226,42 @@ impl EventLog for DynamoEventLog {
     }
 }
 
+/// The outbox alone, for an activity with no other write (the relay
+/// publishes it as every other event).
+#[derive(Debug, Clone)]
+pub struct DynamoOutbox {
+    client: Client,
+    table: String,
+}
+
+impl DynamoOutbox {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl crate::ports::ActivityRecorder for DynamoOutbox {
+    async fn record(&self, activity: &EventEnvelope) -> Result<(), AppError> {
+        let item = OutboxItem::new(EventSource::Identity, activity)
+            .map_err(|e| AppError::internal("encoding the outbox item", e))?;
+        let item = serde_dynamo::to_item(item)
+            .map_err(|e| AppError::internal("encoding the outbox item", e))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .send()
+            .await
+            .map_err(|e| AppError::internal("recording an activity", e))?;
+        Ok(())
+    }
+}
+
 /// The platform's heartbeat item and its outbox event.
 #[derive(Debug, Clone)]
 pub struct DynamoHeartbeats {

@@ -23,6 +23,8 @@ pub use dead_letters::MemoryDeadLetters;
 pub use identity::MemoryIdentity;
 pub use notification::{LedgerRecord, MemoryNotifications, MemoryPostOffice};
 pub use payment::{MemoryCards, MemoryWallets};
-pub use platform::{MemoryEventLog, MemoryHeartbeats, MemoryParking, MemoryPublisher, StaticProbe};
+pub use platform::{
+    MemoryEventLog, MemoryHeartbeats, MemoryOutbox, MemoryParking, MemoryPublisher, StaticProbe,
+};
 pub use reporting::MemoryFigures;
 pub use waiting_room::MemoryWaitingRooms;

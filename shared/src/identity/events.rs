@@ -198,6 +198,13 @@ pub enum AdminActivity {
         max_active: u32,
         actor: String,
     },
+    /// Dead letters of a consumer were moved back to its queue.
+    DeadLettersRedriven {
+        /// The consumer, as `/admin/dead-letters/{queue}` names it.
+        queue: String,
+        moved: u32,
+        actor: String,
+    },
     /// A waiting room's settings or status changed (paused, resumed,
     /// closed).
     WaitingRoomChanged {
@@ -231,6 +238,7 @@ impl AdminActivity {
             Self::SeatMapSet { .. } => "seat_map_set",
             Self::WaitingRoomCreated { .. } => "waiting_room_created",
             Self::WaitingRoomChanged { .. } => "waiting_room_changed",
+            Self::DeadLettersRedriven { .. } => "dead_letters_redriven",
         }
     }
 }

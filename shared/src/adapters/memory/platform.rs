@@ -228,3 +228,16 @@ impl crate::reporting::activity::ActivityLog for MemoryEventLog {
         })
     }
 }
+
+/// The outbox in memory, for activities recorded alone.
+#[derive(Debug, Default)]
+pub struct MemoryOutbox {
+    pub written: Mutex<Vec<EventEnvelope>>,
+}
+
+impl crate::ports::ActivityRecorder for MemoryOutbox {
+    async fn record(&self, activity: &EventEnvelope) -> Result<(), AppError> {
+        self.written.lock().expect("lock").push(activity.clone());
+        Ok(())
+    }
+}
