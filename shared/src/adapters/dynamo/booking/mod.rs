@@ -69,6 +69,22 @@ impl BookingReader for DynamoBookings {
     }
 }
 
+/// The item `booking` is stored as, for bulk loads that write bookings
+/// without their transaction, outbox or history (the export's scale test,
+/// benchmarks): only a PENDING booking is in the holds index.
+pub fn bulk_item(
+    booking: &Booking,
+) -> Result<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, AppError> {
+    let mut item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
+        serde_dynamo::to_item(items::BookingItem::new(booking))
+            .map_err(|e| AppError::internal("encoding a booking", e))?;
+    if booking.status != crate::booking::BookingStatus::Pending {
+        item.remove("GSI2PK");
+        item.remove("GSI2SK");
+    }
+    Ok(item)
+}
+
 #[cfg(test)]
 mod tests {
     //! DynamoDB Local serializes transactions: it never cancels one for a

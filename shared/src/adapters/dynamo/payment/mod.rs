@@ -171,3 +171,12 @@ impl DynamoPayments {
 pub fn ledger_sum(entries: &[LedgerEntry]) -> i64 {
     entries.iter().map(|e| e.points).sum()
 }
+
+/// The item `payment` is stored as, for bulk loads (see
+/// [`super::booking::bulk_item`]).
+pub fn bulk_item(
+    payment: &Payment,
+) -> Result<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, AppError> {
+    serde_dynamo::to_item(PaymentItem::new(payment))
+        .map_err(|e| AppError::internal("encoding a payment", e))
+}
