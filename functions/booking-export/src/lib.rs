@@ -14,9 +14,8 @@ use shared::catalog::ports::{ResourceStore, SlotStore, VenueStore};
 use shared::clock::Clock;
 use shared::http::{caller, correlation_id, error_response, limit_param, path_param, query_param};
 use shared::payment::ports::PaymentStore;
-use shared::reporting::DateRange;
 use shared::reporting::ports::FiguresStore;
-use shared::reporting::service::Reporting;
+use shared::reporting::service::{RangeQuery, Reporting};
 
 /// The header naming the next page's cursor.
 pub const NEXT_CURSOR: &str = "x-next-cursor";
@@ -36,10 +35,12 @@ where
     let result = async {
         let caller = caller(&req)?;
         let resource = ResourceId::parse(&path_param(&req, "resource_id")?)?;
-        let range = DateRange::parse(
-            query_param(&req, "from").as_deref(),
-            query_param(&req, "to").as_deref(),
-        )?;
+        let (from, to) = (query_param(&req, "from"), query_param(&req, "to"));
+        let query = RangeQuery {
+            from: from.as_deref(),
+            to: to.as_deref(),
+            by: None,
+        };
         let limit = limit_param(&req, 1000, 2000)?;
         let cursor = query_param(&req, "cursor");
         reporting
@@ -47,7 +48,7 @@ where
                 payments,
                 &caller,
                 &resource,
-                range,
+                query,
                 limit,
                 cursor.as_deref(),
             )

@@ -12,9 +12,9 @@ use shared::catalog::ports::{ResourceStore, SlotStore, VenueStore};
 use shared::catalog::{ResourceId, VenueId};
 use shared::clock::Clock;
 use shared::http::{caller, correlation_id, path_param, query_param, respond};
+use shared::reporting::Subject;
 use shared::reporting::ports::FiguresStore;
-use shared::reporting::service::Reporting;
-use shared::reporting::{DateRange, Period, Subject};
+use shared::reporting::service::{RangeQuery, Reporting};
 
 /// The subject a route names: the venue's or the resource's path id.
 fn subject(req: &Request) -> Result<Subject, AppError> {
@@ -41,12 +41,17 @@ where
     let result = async {
         let caller = caller(&req)?;
         let subject = subject(&req)?;
-        let range = DateRange::parse(
-            query_param(&req, "from").as_deref(),
-            query_param(&req, "to").as_deref(),
-        )?;
-        let period = Period::parse(query_param(&req, "by").as_deref())?;
-        reporting.stats(&caller, &subject, range, period).await
+        let (from, to, by) = (
+            query_param(&req, "from"),
+            query_param(&req, "to"),
+            query_param(&req, "by"),
+        );
+        let query = RangeQuery {
+            from: from.as_deref(),
+            to: to.as_deref(),
+            by: by.as_deref(),
+        };
+        reporting.stats(&caller, &subject, query).await
     }
     .await;
     Ok(respond(200, result, &correlation_id))

@@ -22,6 +22,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
 use tokio::sync::watch;
 
+use crate::provision::{Clients, Options, ProvisionError, attrs, aws_err, s};
+use crate::template::{Context, Physical};
+
 /// One stream, as provisioning read it from the template.
 #[derive(Debug, Clone)]
 pub struct StreamSpec {
@@ -297,6 +300,141 @@ fn partition(
         evaluate(&spec.prefix, &keys, now, "processing-failed")?,
         record.to_string(),
     ))
+}
+
+// Provisioning: the bucket, the stream's queue and what its delivery
+// needs, and the rule targets that feed it.
+
+pub const STREAM: &str = "AWS::KinesisFirehose::DeliveryStream";
+
+/// An S3 bucket in moto (path-style addressing).
+pub async fn bucket(
+    id: &str,
+    p: &Json,
+    ctx: &Context,
+    c: &Clients,
+) -> Result<Physical, ProvisionError> {
+    let name = s(p, "BucketName")
+        .unwrap_or_else(|| format!("{}-{id}", ctx.stack_name).to_ascii_lowercase());
+    if let Err(e) = c.s3.create_bucket().bucket(&name).send().await {
+        let owned = e
+            .as_service_error()
+            .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists());
+        if !owned {
+            return Err(aws_err(id, aws_sdk_s3::error::DisplayErrorContext(e)));
+        }
+    }
+    Ok(Physical {
+        kind: "AWS::S3::Bucket".into(),
+        reference: name.clone(),
+        attributes: attrs(&[("Arn", format!("arn:aws:s3:::{name}"))]),
+    })
+}
+
+/// A Firehose stream to S3: a queue of its own, and what its delivery task
+/// needs (crate::firehose) in the attributes.
+pub async fn stream(
+    id: &str,
+    p: &Json,
+    ctx: &Context,
+    c: &Clients,
+    options: &Options,
+) -> Result<Physical, ProvisionError> {
+    let name = s(p, "DeliveryStreamName").unwrap_or_else(|| format!("{}-{id}", ctx.stack_name));
+    let dest = p
+        .get("ExtendedS3DestinationConfiguration")
+        .ok_or_else(|| aws_err(id, "only ExtendedS3DestinationConfiguration runs locally"))?;
+    let bucket = s(dest, "BucketARN")
+        .and_then(|arn| arn.rsplit(':').next().map(str::to_owned))
+        .ok_or_else(|| aws_err(id, "no BucketARN"))?;
+    let processors = dest
+        .get("ProcessingConfiguration")
+        .and_then(|c| c.get("Processors"))
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let parameter = |kind: &str, name: &str| {
+        processors
+            .iter()
+            .filter(|p| s(p, "Type").as_deref() == Some(kind))
+            .flat_map(|p| {
+                p.get("Parameters")
+                    .and_then(Json::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .find(|x| s(x, "ParameterName").as_deref() == Some(name))
+            .and_then(|x| s(&x, "ParameterValue"))
+    };
+    let query = parameter("MetadataExtraction", "MetadataExtractionQuery");
+    if let Some(q) = &query {
+        Query::parse(q).map_err(|e| aws_err(id, e))?;
+    }
+    let delimiter = processors
+        .iter()
+        .any(|p| s(p, "Type").as_deref() == Some("AppendDelimiterToRecord"))
+        .then(|| {
+            parameter("AppendDelimiterToRecord", "Delimiter")
+                .unwrap_or_else(|| "\\n".to_owned())
+                .replace("\\n", "\n")
+        });
+    let queue = crate::provision::queue(
+        &format!("{id}Delivery"),
+        &serde_json::json!({ "QueueName": format!("{name}-delivery"), "MessageRetentionPeriod": 86400 }),
+        ctx,
+        c,
+        options,
+    )
+    .await?;
+    let mut attributes = attrs(&[
+        (
+            "Arn",
+            format!(
+                "arn:aws:firehose:{}:{}:deliverystream/{name}",
+                ctx.region, ctx.account_id
+            ),
+        ),
+        ("StreamName", name.clone()),
+        ("Bucket", bucket),
+        ("Prefix", s(dest, "Prefix").unwrap_or_default()),
+        (
+            "ErrorOutputPrefix",
+            s(dest, "ErrorOutputPrefix").unwrap_or_else(|| "errors/".into()),
+        ),
+        ("QueueArn", queue.attributes["Arn"].clone()),
+        ("QueueUrl", queue.reference.clone()),
+    ]);
+    if let Some(q) = query {
+        attributes.insert("Query".into(), q);
+    }
+    if let Some(d) = delimiter {
+        attributes.insert("Delimiter".into(), d);
+    }
+    Ok(Physical {
+        kind: STREAM.into(),
+        reference: name,
+        attributes,
+    })
+}
+
+/// Records on each Firehose stream a rule targets the target's InputPath.
+pub fn feed_streams(rule: &Json, ctx: &mut Context) {
+    for t in rule
+        .get("Targets")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(arn) = s(t, "Arn") else { continue };
+        if let Some(stream) = ctx
+            .physical
+            .values_mut()
+            .find(|p| p.kind == STREAM && p.attributes.get("Arn") == Some(&arn))
+            && let Some(path) = s(t, "InputPath")
+        {
+            stream.attributes.insert("InputPath".into(), path);
+        }
+    }
 }
 
 #[cfg(test)]

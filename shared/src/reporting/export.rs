@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::ports::FiguresStore;
-use super::service::Reporting;
+use super::service::{RangeQuery, Reporting};
 use super::{DateRange, Subject};
 use crate::AppError;
 use crate::booking::Booking;
@@ -135,19 +135,21 @@ where
     C: VenueStore + ResourceStore + SlotStore,
     K: Clock,
 {
-    /// A page of `resource`'s bookings over `range`, by booked date and
-    /// time, as CSV rows.
+    /// A page of `resource`'s bookings over the range `query` names (its
+    /// `by` is not read), by booked date and time, as CSV rows; the
+    /// caller's access is checked before the range.
     pub async fn export(
         &self,
         payments: &impl PaymentStore,
         caller: &Caller,
         resource: &ResourceId,
-        range: DateRange,
+        query: RangeQuery<'_>,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<ExportPage, AppError> {
         self.open(caller, &Subject::Resource(resource.clone()))
             .await?;
+        let range = DateRange::parse(query.from, query.to)?;
         let mut at = match cursor {
             Some(raw) => Cursor::decode(raw, range)?,
             None => Cursor {

@@ -192,15 +192,18 @@ where
         Ok(out)
     }
 
-    /// Statistics of `subject` over `range`, one row per day or week.
+    /// Statistics of `subject` over the range `query` names, one row per
+    /// day or week. The caller's access is checked first: someone without
+    /// it learns nothing, not even that their query was malformed.
     pub async fn stats(
         &self,
         caller: &Caller,
         subject: &Subject,
-        range: DateRange,
-        period: Period,
+        query: RangeQuery<'_>,
     ) -> Result<Stats, AppError> {
         let (venue, resources) = self.open(caller, subject).await?;
+        let range = DateRange::parse(query.from, query.to)?;
+        let period = Period::parse(query.by)?;
         let kept = self.figures.days(subject, range).await?;
         let mut offered: BTreeMap<NaiveDate, i64> = BTreeMap::new();
         for resource in &resources {
@@ -311,6 +314,15 @@ where
             occupancy_matrix: Matrix::of(&offered, &used),
         })
     }
+}
+
+/// A statistics request's range and period, as sent (checked once the
+/// caller's access is).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RangeQuery<'a> {
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    pub by: Option<&'a str>,
 }
 
 /// Whether `slot` is one of a slotted resource's (rooms have no slots to

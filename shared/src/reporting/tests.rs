@@ -15,6 +15,7 @@ use crate::testing::booking::{at, booking_of};
 use crate::testing::catalog::{self, RESOURCE};
 use crate::{CorrelationId, EventEnvelope};
 
+use super::service::RangeQuery;
 use crate::testing::reporting::{Twin, twin};
 
 fn admin() -> Caller {
@@ -82,6 +83,14 @@ fn cancelled(b: &Booking, from: BookingStatus, percent: u32) -> EventEnvelope {
 
 fn day(raw: &str) -> NaiveDate {
     raw.parse().expect("a date")
+}
+
+fn query<'a>(from: &'a str, to: &'a str, by: &'a str) -> RangeQuery<'a> {
+    RangeQuery {
+        from: Some(from),
+        to: Some(to),
+        by: Some(by),
+    }
 }
 
 fn range(from: &str, to: &str) -> DateRange {
@@ -231,12 +240,7 @@ async fn statistics_sum_by_day_and_week_with_the_places_the_catalog_offers() {
     twin.count(&confirmed(&b)).await.unwrap();
     let subject = Subject::Resource(b.slot_id.resource_id.clone());
     let by_day = twin
-        .stats(
-            &admin(),
-            &subject,
-            range("2027-01-14", "2027-01-18"),
-            Period::Day,
-        )
+        .stats(&admin(), &subject, query("2027-01-14", "2027-01-18", "day"))
         .await
         .unwrap();
     assert_eq!(by_day.rows.len(), 5);
@@ -250,8 +254,7 @@ async fn statistics_sum_by_day_and_week_with_the_places_the_catalog_offers() {
         .stats(
             &admin(),
             &subject,
-            range("2027-01-14", "2027-01-18"),
-            Period::Week,
+            query("2027-01-14", "2027-01-18", "week"),
         )
         .await
         .unwrap();
@@ -288,12 +291,7 @@ async fn reporting_routes_refuse_a_customer_and_hide_other_companies() {
     let user = Caller::new(UserId::generate(), Role::User);
     let subject = Subject::Venue(catalog::venue_id());
     let refused = twin
-        .stats(
-            &user,
-            &subject,
-            range("2027-01-15", "2027-01-15"),
-            Period::Day,
-        )
+        .stats(&user, &subject, query("2027-01-15", "2027-01-15", "day"))
         .await
         .unwrap_err();
     assert_eq!(refused.status(), 403);
@@ -328,7 +326,7 @@ async fn an_export_pages_through_every_booking_with_its_payment() {
                 &payments,
                 &admin(),
                 &resource,
-                range("2027-01-14", "2027-01-16"),
+                query("2027-01-14", "2027-01-16", "day"),
                 2,
                 cursor.as_deref(),
             )
@@ -357,7 +355,7 @@ async fn an_export_pages_through_every_booking_with_its_payment() {
             &payments,
             &admin(),
             &resource,
-            range("2027-01-14", "2027-01-16"),
+            query("2027-01-14", "2027-01-16", "day"),
             2,
             Some("bm9wZQ"),
         )
