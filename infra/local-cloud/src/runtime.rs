@@ -5,6 +5,13 @@
 //! An invocation waits in the function's queue until an idle instance asks
 //! for the next one. An instance that dies while it holds an invocation fails
 //! that invocation as `Crashed` and is replaced by a fresh process.
+//!
+//! As on Lambda, a function's timeout is its running time: the clock starts
+//! when an instance takes the invocation (its deadline header is set then),
+//! and an instance still holding it at the deadline is killed. Waiting for a
+//! free instance stands in for Lambda's scaling out, and is bounded on its
+//! own by [`QUEUE_PATIENCE`]: a caller that waited longer gets `Timeout`, and
+//! its invocation, if still queued, is dropped unrun.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -55,9 +62,12 @@ impl Outcome {
 struct Invocation {
     request_id: String,
     payload: Bytes,
-    deadline_ms: u64,
     reply: oneshot::Sender<Outcome>,
 }
+
+/// How long an invocation may wait for a free instance. Lambda would have
+/// started another one; four local processes per function queue instead.
+pub const QUEUE_PATIENCE: Duration = Duration::from_secs(30);
 
 struct Held {
     request_id: String,
@@ -237,22 +247,21 @@ impl FunctionPool {
     /// Invokes the function synchronously and logs one line about it.
     pub async fn invoke(&self, payload: Bytes) -> Outcome {
         let request_id = uuid::Uuid::new_v4().to_string();
-        let timeout = Duration::from_secs(self.spec.timeout_secs.max(1));
         let started = Instant::now();
         let (reply, answer) = oneshot::channel();
         let invocation = Invocation {
             request_id: request_id.clone(),
             payload,
-            deadline_ms: now_ms() + u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
             reply,
         };
         self.invocations.fetch_add(1, Ordering::Relaxed);
         let outcome = if self.tx.send(invocation).await.is_err() {
             Outcome::Crashed("the function pool is shut down".into())
         } else {
-            // Queue time counts too: a function with no free instance for its
-            // whole timeout is as failed as one that ran out of time.
-            match tokio::time::timeout(timeout, answer).await {
+            // The instance enforces the running time (see `watch_deadline`);
+            // this bounds the whole wait, queue included, so a pool whose
+            // instances cannot start never holds its caller forever.
+            match tokio::time::timeout(QUEUE_PATIENCE + self.timeout(), answer).await {
                 Ok(Ok(outcome)) => outcome,
                 Ok(Err(_)) => Outcome::Crashed("the invocation was dropped".into()),
                 Err(_) => {
@@ -279,6 +288,10 @@ impl FunctionPool {
             detail
         );
         outcome
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.spec.timeout_secs.max(1))
     }
 
     fn kill_holder(&self, request_id: &str) {
@@ -480,9 +493,18 @@ async fn next_invocation(State(api): State<ApiState>) -> Response {
             tracing::debug!(target: "runtime", "{}#{} ready in {ms}ms", api.pool.spec.binary, state.slot);
         }
     }
-    let Ok(invocation) = api.pool.rx.recv().await else {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    // An invocation whose caller stopped waiting is dropped unrun.
+    let invocation = loop {
+        let Ok(invocation) = api.pool.rx.recv().await else {
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        };
+        if !invocation.reply.is_closed() {
+            break invocation;
+        }
+        tracing::warn!(target: "runtime", "{} {} dropped: its caller gave up while it was queued", api.pool.spec.binary, invocation.request_id);
     };
+    let timeout = api.pool.timeout();
+    let deadline_ms = now_ms() + u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
     let (kill, pid) = {
         let mut state = api.instance.lock().expect("lock");
         if state.dead {
@@ -511,6 +533,11 @@ async fn next_invocation(State(api): State<ApiState>) -> Response {
         tokio::time::sleep(Duration::from_millis(500)).await;
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
+    tokio::spawn(watch_deadline(
+        Arc::clone(&api.instance),
+        invocation.request_id.clone(),
+        timeout,
+    ));
     let mut headers = HeaderMap::new();
     let mut put = |name: &'static str, value: String| {
         if let Ok(v) = HeaderValue::from_str(&value) {
@@ -518,10 +545,7 @@ async fn next_invocation(State(api): State<ApiState>) -> Response {
         }
     };
     put("lambda-runtime-aws-request-id", invocation.request_id);
-    put(
-        "lambda-runtime-deadline-ms",
-        invocation.deadline_ms.to_string(),
-    );
+    put("lambda-runtime-deadline-ms", deadline_ms.to_string());
     put(
         "lambda-runtime-invoked-function-arn",
         api.pool.spec.arn.clone(),
@@ -540,6 +564,30 @@ async fn next_invocation(State(api): State<ApiState>) -> Response {
     );
     put("content-type", "application/json".to_owned());
     (StatusCode::OK, headers, invocation.payload).into_response()
+}
+
+/// Ends an invocation its instance still holds at the deadline as
+/// `Timeout`, and kills the instance, which is then replaced.
+async fn watch_deadline(instance: Instance, request_id: String, timeout: Duration) {
+    tokio::time::sleep(timeout).await;
+    let (held, kill) = {
+        let mut state = instance.lock().expect("lock");
+        if !state
+            .current
+            .as_ref()
+            .is_some_and(|h| h.request_id == request_id && !h.doomed)
+        {
+            return;
+        }
+        state.dead = true;
+        (state.current.take(), state.kill.clone())
+    };
+    if let Some(held) = held {
+        let _ = held.reply.send(Outcome::Timeout);
+    }
+    if let Some(kill) = kill {
+        let _ = kill.send(()).await;
+    }
 }
 
 fn take_current(api: &ApiState, id: &str) -> Option<Held> {
@@ -597,3 +645,6 @@ async fn init_error(State(api): State<ApiState>, body: Bytes) -> StatusCode {
     tracing::error!(target: "runtime", "{}#{slot} init error: {}", api.pool.spec.binary, String::from_utf8_lossy(&body));
     StatusCode::ACCEPTED
 }
+
+#[cfg(test)]
+mod tests;

@@ -26,6 +26,10 @@ use routing::percent_decode;
 /// API Gateway's payload limit.
 const MAX_BODY: usize = 10 * 1024 * 1024;
 
+/// An HTTP API's integration timeout: past it the client gets 503 whatever
+/// the function's own timeout (the function, if running, runs on).
+const INTEGRATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub struct HttpApi {
     routes: Vec<Route>,
 }
@@ -92,7 +96,10 @@ async fn handle(
         }
     }
     let payload = Bytes::from(event.to_string());
-    match route.function.invoke(payload).await {
+    let outcome = tokio::time::timeout(INTEGRATION_TIMEOUT, route.function.invoke(payload))
+        .await
+        .unwrap_or(Outcome::Timeout);
+    match outcome {
         Outcome::Success(bytes) => lambda_response(&bytes),
         Outcome::FunctionError { .. } => {
             gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
