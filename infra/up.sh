@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the whole platform locally: installs the emulators if needed, builds
-# every function, provisions template.yaml, serves the HTTP API and loads the
-# demo catalog. Extra arguments go to the local cloud
+# every function, provisions template.yaml, serves the HTTP API (and the web
+# app on it, /app/index.html) and loads the demo catalog. Extra arguments go to the local cloud
 # (see: target/debug/local-cloud --help). Ctrl-C stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,4 +23,6 @@ until [ -f "$state" ]; do
   sleep 0.2
 done
 target/debug/platform-admin seed-demo --state-file "$state" || echo "warning: the demo catalog could not be loaded" >&2
+api="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"])' "$state")"
+echo "  Web app:  $api/app/index.html   (customers and operators; infra/promote-admin.sh <email> makes an operator)"
 wait "$cloud"

@@ -19,7 +19,7 @@ use crate::AppError;
 use crate::catalog::{ResourceId, SlotId, TimeZone, VenueId};
 use crate::identity::UserId;
 pub use crate::kernel::{BookingId, IdempotencyKey, fingerprint};
-use crate::payment::{PaymentChoice, PaymentMethod, RefundPolicy};
+use crate::payment::{Payment, PaymentChoice, PaymentMethod, RefundPolicy};
 
 /// The most places one booking may take.
 pub const MAX_QUANTITY: u32 = 10;
@@ -368,6 +368,41 @@ pub fn cancellation_refund_percent(
     }
 }
 
+/// What cancelling a booking now would give back, as
+/// `GET /bookings/{booking_id}` quotes it before the customer decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancellationQuote {
+    pub refund_percent: u32,
+    pub refund_cents: u64,
+    /// The refund policy the percentage comes from, like `72h=100,24h=50`.
+    pub policy: String,
+}
+
+/// What cancelling `booking` at `now` would refund, worked out as the
+/// cancel and the payment refunder do it: the share
+/// [`cancellation_refund_percent`] gives, of what its `payment` took
+/// ([`crate::payment::refund_cents`]). A booking that asked for no payment,
+/// or whose payment is not recorded yet (the refunder voids it), gets
+/// nothing back. `None` for a booking that can no longer be cancelled.
+pub fn cancellation_quote(
+    booking: &Booking,
+    payment: Option<&Payment>,
+    policy: &RefundPolicy,
+    now: DateTime<Utc>,
+) -> Option<CancellationQuote> {
+    rules::check_cancellable(booking.status).ok()?;
+    let refund_percent =
+        cancellation_refund_percent(booking.status, booking.starts_at.to_utc(), policy, now);
+    let refund_cents = payment
+        .filter(|_| booking.payment.is_some())
+        .map_or(0, |p| crate::payment::refund_cents(p, refund_percent));
+    Some(CancellationQuote {
+        refund_percent,
+        refund_cents,
+        policy: policy.to_string(),
+    })
+}
+
 /// One transition in a booking's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
@@ -469,6 +504,48 @@ mod tests {
             let clock = FixedClock::at(start - Duration::minutes(5));
             for status in [BookingStatus::Pending, BookingStatus::Failed] {
                 assert_eq!(percent(status, start, &clock), 100, "{status:?}");
+            }
+        }
+
+        #[test]
+        fn a_quote_is_the_policys_share_of_what_the_payment_took_rounded_down() {
+            // Given a confirmed booking paid 99.99, 32 hours before its start.
+            let mut booking = crate::testing::booking::booking();
+            booking.status = BookingStatus::Confirmed;
+            booking.payment = Some(PaymentMethod::Wallet);
+            let now = booking.starts_at.to_utc() - Duration::hours(32);
+            let paid = crate::payment::new_payment(
+                &booking.id,
+                &booking.user_id,
+                PaymentMethod::Wallet,
+                9_999,
+                now,
+            );
+            let policy = RefundPolicy::default();
+            let quote = cancellation_quote(&booking, Some(&paid), &policy, now).unwrap();
+            assert_eq!(
+                quote,
+                CancellationQuote {
+                    refund_percent: 50,
+                    refund_cents: 4_999,
+                    policy: "72h=100,24h=50".into(),
+                }
+            );
+            // A hold whose payment is not recorded yet gets all of nothing.
+            booking.status = BookingStatus::Pending;
+            let quote = cancellation_quote(&booking, None, &policy, now).unwrap();
+            assert_eq!((quote.refund_percent, quote.refund_cents), (100, 0));
+            for ended in [
+                BookingStatus::Cancelled,
+                BookingStatus::Expired,
+                BookingStatus::Failed,
+            ] {
+                booking.status = ended;
+                assert_eq!(
+                    cancellation_quote(&booking, Some(&paid), &policy, now),
+                    None,
+                    "{ended:?}"
+                );
             }
         }
 

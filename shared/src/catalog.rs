@@ -18,7 +18,8 @@ mod zone;
 
 pub use gate::{Gate, RoomId};
 pub use generation::{
-    GenerationRequest, GenerationSummary, MAX_GENERATED_SLOTS, MAX_GENERATION_DAYS,
+    GenerationPreview, GenerationRequest, GenerationSummary, MAX_GENERATED_SLOTS,
+    MAX_GENERATION_DAYS, PlannedSlot, parse_dry_run,
 };
 pub use ids::{ResourceId, SlotId, VenueId};
 pub use ranges::{MAX_RANGE_UNITS, RangeRules, hhmm};

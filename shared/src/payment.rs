@@ -365,6 +365,17 @@ pub fn share(amount_cents: u64, percent: u32) -> u64 {
     amount_cents * u64::from(percent.min(100)) / 100
 }
 
+/// What a refund of `percent` gives back of `payment`: that [`share`] of
+/// the amount it took, and nothing of one that took nothing (failed,
+/// voided) or gave back already. The refunder pays this and
+/// `GET /bookings/{booking_id}` quotes it, so the two cannot disagree.
+pub fn refund_cents(payment: &Payment, percent: u32) -> u64 {
+    match payment.status {
+        PaymentStatus::Completed => share(payment.amount_cents, percent),
+        PaymentStatus::Failed | PaymentStatus::Voided | PaymentStatus::Refunded => 0,
+    }
+}
+
 /// A payment of `method` for `booking`, not yet recorded.
 pub fn new_payment(
     booking: &BookingId,
@@ -458,5 +469,27 @@ mod tests {
         assert_eq!(share(2999, 50), 1499);
         assert_eq!(share(2999, 100), 2999);
         assert_eq!(share(2999, 0), 0);
+    }
+
+    #[test]
+    fn only_a_completed_payment_has_anything_to_refund() {
+        let booking = BookingId::generate();
+        let at = Utc.with_ymd_and_hms(2026, 12, 10, 8, 0, 0).unwrap();
+        let mut payment = new_payment(
+            &booking,
+            &UserId::generate(),
+            PaymentMethod::Wallet,
+            2999,
+            at,
+        );
+        assert_eq!(refund_cents(&payment, 50), 1499);
+        for status in [
+            PaymentStatus::Failed,
+            PaymentStatus::Voided,
+            PaymentStatus::Refunded,
+        ] {
+            payment.status = status;
+            assert_eq!(refund_cents(&payment, 100), 0, "{status:?}");
+        }
     }
 }

@@ -21,8 +21,10 @@ fn the_template_passes_cfn_lint() {
 }
 
 /// The only routes anyone may call without a token.
-const PUBLIC_ROUTES: [&str; 10] = [
+const PUBLIC_ROUTES: [&str; 12] = [
     "GET /health",
+    "GET /app",
+    "GET /app/{proxy+}",
     "GET /resources/{resource_id}/free-ranges",
     "GET /slots/{slot_id}/seats",
     "GET /venues",

@@ -1,18 +1,23 @@
 use lambda_http::{Error, Request, run, service_fn};
 use shared::adapters::dynamo::booking::DynamoBookings;
 use shared::adapters::dynamo::identity::DynamoIdentity;
-use shared::config::required;
+use shared::adapters::dynamo::payment::DynamoPayments;
+use shared::clock::SystemClock;
+use shared::config::{parsed_or, required};
+use shared::payment::RefundPolicy;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let table = required("TABLE_NAME")?;
+    let policy: RefundPolicy = parsed_or("REFUND_POLICY", RefundPolicy::default())?;
     let aws = aws_config::load_from_env().await;
     let client = aws_sdk_dynamodb::Client::new(&aws);
     let store = DynamoBookings::new(client.clone(), table.clone());
-    let users = DynamoIdentity::new(client, table);
+    let users = DynamoIdentity::new(client.clone(), table.clone());
+    let payments = DynamoPayments::new(client, table);
     run(service_fn(|req: Request| {
-        booking_get::handle(&store, &users, req)
+        booking_get::handle(&store, &users, &payments, &SystemClock, &policy, req)
     }))
     .await
 }

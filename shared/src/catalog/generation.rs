@@ -180,6 +180,48 @@ pub struct GenerationSummary {
     pub skipped: usize,
 }
 
+/// The `dry_run` query parameter of a generation: `true` only shows what a
+/// run would do; absent or `false`, the run writes.
+pub fn parse_dry_run(raw: Option<&str>) -> Result<bool, AppError> {
+    match raw {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(invalid("INVALID_DRY_RUN", "dry_run must be true or false")),
+    }
+}
+
+/// What a generation would do, written nowhere: the counts a run would
+/// report and every slot of the pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationPreview {
+    /// Always `true`, so the answer cannot pass for a run's.
+    pub dry_run: bool,
+    pub created: usize,
+    pub skipped: usize,
+    pub slots: Vec<PlannedSlot>,
+}
+
+/// One slot of a pattern in a [`GenerationPreview`], its times and price
+/// written as the availability route writes a slot's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedSlot {
+    pub slot_id: SlotId,
+    pub date: NaiveDate,
+    /// Wall-clock `HH:MM` at the venue.
+    pub start: String,
+    pub end: String,
+    /// The same instants in RFC 3339 with the venue's UTC offset that day.
+    pub starts_at: String,
+    pub ends_at: String,
+    pub capacity: u32,
+    /// The day's price plus the premium surcharge on a premium slot.
+    pub unit_price_cents: u64,
+    pub premium: bool,
+    /// The slot is there already: a run skips it, and it keeps its own
+    /// capacity and prices, not the pattern's shown here.
+    pub exists: bool,
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -211,6 +253,20 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(slots[1].end, NaiveTime::from_hms_opt(8, 20, 0).unwrap());
+    }
+
+    #[test]
+    fn dry_run_is_true_or_false_and_absent_is_false() {
+        assert!(!parse_dry_run(None).unwrap());
+        assert!(!parse_dry_run(Some("false")).unwrap());
+        assert!(parse_dry_run(Some("true")).unwrap());
+        for bad in ["", "1", "yes", "TRUE", "true "] {
+            assert_eq!(
+                parse_dry_run(Some(bad)).unwrap_err().code(),
+                "INVALID_DRY_RUN",
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -3,14 +3,17 @@
 //! and map the result; every rule is here or in the values of
 //! [`crate::catalog`].
 
+use std::collections::{BTreeSet, HashSet};
+
 use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt};
 
 use super::events::SlotsGenerated;
 use super::ports::{ResourceChange, ResourceStore, SlotChange, SlotStore, VenueChange, VenueStore};
 use super::{
-    BackNine, CatalogStatus, GenerationRequest, GenerationSummary, MAX_CAPACITY, RangeRules,
-    Resource, ResourceId, ResourceKind, SeatMapRequest, SeatMapSummary, SlotId, TimeZone, Venue,
-    VenueId, parse_name,
+    BackNine, CatalogStatus, GenerationPreview, GenerationRequest, GenerationSummary, MAX_CAPACITY,
+    PlannedSlot, RangeRules, Resource, ResourceId, ResourceKind, SeatMapRequest, SeatMapSummary,
+    Slot, SlotId, TimeZone, Venue, VenueId, parse_name,
 };
 use crate::company::ports::CompanyReader;
 use crate::company::service::company_not_found;
@@ -287,19 +290,7 @@ pub async fn generate_slots<S: VenueStore + ResourceStore + SlotStore>(
     correlation_id: &CorrelationId,
     deadline: &super::Deadline,
 ) -> Result<GenerationSummary, AppError> {
-    let (resource, venue) = writer.resource_in(store, resource_id).await?;
-    let slots = request.slots(resource_id)?;
-    let zone = zone_of(store, &resource).await?;
-    if let Some(late) = slots.iter().find(|s| deadline.check(&s.id, zone).is_err()) {
-        return Err(AppError::conflict(
-            "SLOT_IN_PAST",
-            format!(
-                "{} would be closed to bookings from the start (at {}); generate from a later time",
-                late.id,
-                zone.rfc3339(deadline.closes_at(&late.id, zone))
-            ),
-        ));
-    }
+    let (slots, venue) = open_pattern(store, writer, resource_id, &request, deadline).await?;
     let announce = SlotsGenerated {
         resource_id: resource_id.clone(),
         from: request.from,
@@ -328,6 +319,82 @@ pub async fn generate_slots<S: VenueStore + ResourceStore + SlotStore>(
     store
         .generate(&slots, &announce, &activity, correlation_id)
         .await
+}
+
+/// How many days of existing slots a dry run reads at once.
+const PREVIEW_READS: usize = 8;
+
+/// What [`generate_slots`] would do, without doing it: the same access
+/// check, validation and `SLOT_IN_PAST` refusal, then every slot of the
+/// pattern with whether it exists already (a run skips those) and the
+/// counts a run would report. Nothing is written and no event or activity
+/// recorded. The existing slots are read a day at a time, so a run made
+/// meanwhile may find more of them.
+pub async fn preview_slots<S: VenueStore + ResourceStore + SlotStore>(
+    store: &S,
+    writer: &CatalogWriter,
+    resource_id: &ResourceId,
+    request: GenerationRequest,
+    deadline: &super::Deadline,
+) -> Result<GenerationPreview, AppError> {
+    let (slots, venue) = open_pattern(store, writer, resource_id, &request, deadline).await?;
+    let dates: BTreeSet<NaiveDate> = slots.iter().map(|s| s.id.date).collect();
+    let days: Vec<Vec<Slot>> = futures::stream::iter(dates)
+        .map(|date| store.slots_on(resource_id, date))
+        .buffer_unordered(PREVIEW_READS)
+        .try_collect()
+        .await?;
+    let existing: HashSet<SlotId> = days.into_iter().flatten().map(|s| s.id).collect();
+    let zone = venue.time_zone;
+    let slots: Vec<PlannedSlot> = slots
+        .into_iter()
+        .map(|s| PlannedSlot {
+            date: s.id.date,
+            start: hhmm(s.id.start),
+            end: hhmm(s.end),
+            starts_at: zone.rfc3339(zone.starts_at(&s.id)),
+            ends_at: zone.rfc3339(zone.instant(s.id.date, s.end)),
+            capacity: s.capacity,
+            unit_price_cents: s.unit_price(),
+            premium: s.premium,
+            exists: existing.contains(&s.id),
+            slot_id: s.id,
+        })
+        .collect();
+    let skipped = slots.iter().filter(|s| s.exists).count();
+    Ok(GenerationPreview {
+        dry_run: true,
+        created: slots.len() - skipped,
+        skipped,
+        slots,
+    })
+}
+
+/// The slots of `request` for the resource, with its venue: once the
+/// writer may write the resource, the pattern is valid, and every slot of
+/// it is still open to bookings (else 409 `SLOT_IN_PAST`, for the whole
+/// pattern).
+async fn open_pattern<S: VenueStore + ResourceStore>(
+    store: &S,
+    writer: &CatalogWriter,
+    resource_id: &ResourceId,
+    request: &GenerationRequest,
+    deadline: &super::Deadline,
+) -> Result<(Vec<Slot>, Venue), AppError> {
+    let (_, venue) = writer.resource_in(store, resource_id).await?;
+    let slots = request.slots(resource_id)?;
+    let zone = venue.time_zone;
+    if let Some(late) = slots.iter().find(|s| deadline.check(&s.id, zone).is_err()) {
+        return Err(AppError::conflict(
+            "SLOT_IN_PAST",
+            format!(
+                "{} would be closed to bookings from the start (at {}); generate from a later time",
+                late.id,
+                zone.rfc3339(deadline.closes_at(&late.id, zone))
+            ),
+        ));
+    }
+    Ok((slots, venue))
 }
 
 /// The time zone of `resource`'s venue.

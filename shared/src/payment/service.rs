@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 
 use super::card::{ChargeRequest, GatewayError, RefundRequest};
 use super::ports::{CardPayments, PaymentStore, Refunded};
-use super::{FailureReason, Payment, PaymentMethod, PaymentStatus, new_payment, share};
+use super::{FailureReason, Payment, PaymentMethod, PaymentStatus, new_payment, refund_cents};
 use crate::clock::Clock;
 use crate::identity::UserId;
 use crate::kernel::BookingId;
@@ -299,7 +299,7 @@ impl<P: PaymentStore, G: CardPayments, C: Clock> Payments<P, G, C> {
             tracing::info!(booking_id = %ended.booking_id, status = payment.status.as_str(), "nothing to refund");
             return Ok(None);
         }
-        let amount = share(payment.amount_cents, ended.refund_percent);
+        let amount = refund_cents(&payment, ended.refund_percent);
         if amount == 0 {
             tracing::info!(booking_id = %ended.booking_id, "no refund by policy");
             return Ok(None);

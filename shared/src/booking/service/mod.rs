@@ -9,14 +9,19 @@ mod changes;
 mod holds;
 mod saga;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ports::{BookingFilter, BookingReader};
-use super::{Booking, BookingId, BookingStatus, HistoryEntry};
+use super::{
+    Booking, BookingId, BookingStatus, CancellationQuote, HistoryEntry, cancellation_quote,
+};
 use crate::AppError;
 use crate::catalog::ResourceId;
 use crate::catalog::ports::{ResourceStore, VenueStore};
 use crate::identity::{Caller, Permission, UserId};
+use crate::payment::RefundPolicy;
+use crate::payment::ports::PaymentStore;
 use crate::ports::UserStore;
 
 pub use changes::{CancelNote, CancelRequest, Sweep, SweepPlan, cancel, expire_lapsed, modify};
@@ -163,13 +168,19 @@ pub async fn list_for_resource(
 /// GET /bookings/{booking_id}: the booking, to its owner or staff with
 /// `bookings:read` in its venue's company ([`get_visible`]); staff whose
 /// role there also has `customers:read` see the customer's contact (none
-/// for an account since deleted).
+/// for an account since deleted). While it can be cancelled, it carries
+/// what a cancellation at `now` would refund by `policy`
+/// ([`cancellation_quote`]); the payment is read only for a booking that
+/// asked to be paid.
 pub async fn get_detail(
     bookings: &impl BookingReader,
     users: &impl UserStore,
+    payments: &impl PaymentStore,
     caller: &Caller,
     id: &BookingId,
-) -> Result<OperatorBooking, AppError> {
+    policy: &RefundPolicy,
+    now: DateTime<Utc>,
+) -> Result<BookingView, AppError> {
     let booking = get_visible(bookings, caller, id).await?;
     let sees_contact = caller.user_id != booking.user_id
         && caller
@@ -180,7 +191,28 @@ pub async fn get_detail(
     } else {
         None
     };
-    Ok(OperatorBooking { booking, customer })
+    let cancellable = booking.status.can_become(BookingStatus::Cancelled);
+    let payment = if cancellable && booking.payment.is_some() {
+        payments.payment(&booking.id).await?
+    } else {
+        None
+    };
+    let cancellation = cancellation_quote(&booking, payment.as_ref(), policy, now);
+    Ok(BookingView {
+        detail: OperatorBooking { booking, customer },
+        cancellation,
+    })
+}
+
+/// A booking as `GET /bookings/{booking_id}` shows it: the booking (with
+/// the customer's contact for staff who may see it) and, while it can be
+/// cancelled, what cancelling it now would refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingView {
+    #[serde(flatten)]
+    pub detail: OperatorBooking,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<CancellationQuote>,
 }
 
 /// The contact of `user`; `None` for an account that is gone.
