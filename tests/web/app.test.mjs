@@ -198,8 +198,18 @@ test('a new customer signs up, tops up, and books a tee time from the wallet', a
   await page.locator('#balance', { hasText: '50000 points' }).waitFor();
   await check(page, 'wallet');
 
+  // The venues come 50 a page, by name; the other tests' venues are there too.
   await page.goto(`${APP}#/`);
-  await page.getByRole('link', { name: world.venue.name }).click();
+  const link = page.getByRole('link', { name: world.venue.name });
+  await page.locator('#venue-list').waitFor();
+  while (await link.count() === 0) {
+    const more = page.locator('#more-venues:not([hidden])');
+    assert.equal(await more.count(), 1, 'the venue is on a later page');
+    const shown = await page.locator('#venue-list > li').count();
+    await more.click();
+    await page.waitForFunction((n) => document.querySelectorAll('#venue-list > li').length > n, shown);
+  }
+  await link.click();
   await check(page, 'venues');
   await page.getByRole('link', { name: 'East course' }).click();
   await page.locator('#day-date').fill(world.day);
@@ -216,6 +226,16 @@ test('a new customer signs up, tops up, and books a tee time from the wallet', a
   await page.goto(`${APP}#/wallet`);
   const { price_cents: price } = await call('GET', `/bookings/${world.teeTime}`, undefined, await tokenOf(customer));
   await page.locator('#balance', { hasText: `${50000 - price} points` }).waitFor();
+  // An access token the API refuses is replaced silently with the refresh token.
+  await page.evaluate(() => {
+    const session = JSON.parse(localStorage.getItem('session'));
+    localStorage.setItem('session', JSON.stringify({ ...session, access_token: 'expired.or.revoked' }));
+  });
+  await page.goto(`${APP}#/bookings`);
+  await page.locator(`tr[data-booking="${world.teeTime}"]`).waitFor();
+  const renewed = await page.evaluate(() => JSON.parse(localStorage.getItem('session')).access_token);
+  assert.notEqual(renewed, 'expired.or.revoked');
+  await check(page, 'my-bookings');
   await page.context().close();
 });
 
@@ -314,6 +334,44 @@ test('the operator sees the bookings in the dashboard figures and heat map', asy
   await page.goto(`${APP}#/admin/dead-letters`);
   await page.locator('table').waitFor();
   await check(page, 'dead-letters');
+  await page.context().close();
+});
+
+test('a customer waits in a waiting room, is admitted, and books with the pass', async () => {
+  // A course of its own behind a room admitting 60 a minute.
+  const { token, venue } = world;
+  const course = await call('POST', `/admin/venues/${venue.id}/resources`, { name: 'Flash sale course', kind: 'COURSE' }, token);
+  await call('POST', `/admin/resources/${course.id}/slots/generate`, { from: world.day, to: world.day, start_times: ['07:00'],
+    duration_minutes: 10, capacity: 4, prices: { weekday: 7000, weekend: 7000, holiday: 7000 } }, token);
+  const room = await call('POST', '/admin/waiting-rooms', { name: 'Flash sale', resource_ids: [course.id], rate_per_minute: 60,
+    max_active: 100 }, token);
+  const page = await newPage();
+  await signUp(page, person('queue'));
+  // Without the pass the booking is refused, with the API's message shown.
+  await page.goto(`${APP}#/venues/${venue.id}/resources/${course.id}?date=${world.day}`);
+  await page.locator('li[data-slot$="T07:00"]').getByRole('button', { name: /Book/ }).click();
+  await page.locator('#checkout input[value=card]').check();
+  await page.locator('#confirm-booking').click();
+  assert.match(await notice(page), /waiting room/);
+
+  await page.goto(`${APP}#/waiting-rooms/${room.id}?venue=${venue.id}&resource=${course.id}`);
+  await page.locator('#join-queue').click();
+  await page.locator('#waiting-status .status').waitFor();
+  await check(page, 'waiting-room');
+  // The admitter runs on its schedule; one run now, so the test need not wait for it.
+  const admitter = fetch(`${state.admin}/functions/waiting-room-admitter/invoke`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events',
+      account: '123456789012', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: { run_seconds: 15 } }),
+  }).catch(() => {});
+  await page.locator('#go-book').waitFor({ timeout: WAIT });
+  assert.match(await page.locator('#waiting-status').innerText(), /It is your turn/);
+  await page.locator('#go-book').click();
+  await page.locator('#day-date').fill(world.day);
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.locator('li[data-slot$="T07:00"]').getByRole('button', { name: /Book/ }).click();
+  await payAndWatch(page, 'card');
+  await admitter;
   await page.context().close();
 });
 

@@ -32,9 +32,13 @@ const routes = [
 ];
 
 let me = null;
+let loading = Promise.resolve(null);
 
-/** The signed-in user's profile (with `companies`), or null. */
-export function currentUser() { return me; }
+/**
+ * The signed-in user's profile (with `companies`), or null; right after a
+ * login it is the profile being read, so a page never sees the one before.
+ */
+export function currentUser() { return loading; }
 
 function match(path) {
   for (const [pattern, render, protectedRoute] of routes) {
@@ -77,8 +81,12 @@ function renderNav() {
   document.getElementById('lang-label').textContent = t('language');
 }
 
-async function loadMe() {
-  me = session() ? await api('GET', '/me').catch(() => null) : null;
+function loadMe() {
+  loading = (async () => {
+    me = session() ? await api('GET', '/me').catch(() => null) : null;
+    return me;
+  })();
+  return loading;
 }
 
 let rendering = 0;
@@ -122,8 +130,7 @@ export function go(path, message) {
 }
 
 onSession(async (s) => {
-  if (!s) me = null;
-  else if (!me || me.id !== s.user?.id) await loadMe();
+  if (!s) { me = null; loading = Promise.resolve(null); } else if (!me || me.id !== s.user?.id) await loadMe();
   renderNav();
 });
 

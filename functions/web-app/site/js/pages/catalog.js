@@ -9,14 +9,21 @@ import { go } from '../app.js';
 import { passFor } from './waiting.js';
 
 export async function venues() {
-  const answer = await api('GET', '/venues?limit=100', { auth: false });
-  const list = answer.venues.length === 0
-    ? h('p', {}, t('venues.empty'))
-    : h('ul', { class: 'grid', role: 'list' }, answer.venues.map((v) => h('li', { class: 'card' },
+  const list = h('ul', { class: 'grid', role: 'list', id: 'venue-list' });
+  const more = h('button', { type: 'button', class: 'secondary', hidden: true, id: 'more-venues' }, t('more'));
+  let cursor = null;
+  const load = async () => {
+    const answer = await api('GET', `/venues?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: false });
+    list.append(...answer.venues.map((v) => h('li', { class: 'card' },
       h('h2', {}, h('a', { href: `#/venues/${v.id}` }, v.name)),
       h('p', {}, t(`kind.${v.kind}`), ' · ', v.city, ' · ', v.time_zone),
       v.status === 'CLOSED' ? statusBadge('CLOSED', 'avail') : null)));
-  page(t('venues.title'), list);
+    cursor = answer.next_cursor;
+    more.hidden = !cursor;
+  };
+  more.addEventListener('click', () => busy(more, load));
+  await load();
+  page(t('venues.title'), list.children.length ? list : h('p', {}, t('venues.empty')), more);
 }
 
 async function venueAndResources(id) {

@@ -8,13 +8,33 @@ import { h, page, money, when, day, table } from '../ui.js';
 import { bars, heatMap } from '../charts.js';
 import { go, currentUser } from '../app.js';
 
-/** The venues the caller operates: every one for the administrator, else their companies'. */
-export async function operatedVenues() {
-  const me = currentUser();
-  const { venues } = await api('GET', '/venues?limit=100', { auth: false });
-  if (me?.role === 'ADMIN') return venues;
-  const mine = new Set((me?.companies ?? []).map((c) => c.company_id ?? c.id));
-  return venues.filter((v) => mine.has(v.company_id));
+/** How many pages of venues the picker reads (100 each). */
+const PICKER_PAGES = 20;
+
+/**
+ * The venues the caller operates (every one for the administrator, else
+ * their companies'), for the picker, and the one chosen: `chosen` when it is
+ * one of them (read directly, so it need not be among the pages read),
+ * else the first.
+ */
+export async function operatedVenues(chosen) {
+  const me = await currentUser();
+  const mine = new Set((me?.companies ?? []).map((c) => c.company_id));
+  const operated = (v) => me?.role === 'ADMIN' || mine.has(v.company_id);
+  const venues = [];
+  let cursor = null;
+  for (let page = 0; page < PICKER_PAGES; page += 1) {
+    const answer = await api('GET', `/venues?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: false });
+    venues.push(...answer.venues.filter(operated));
+    cursor = answer.next_cursor;
+    if (!cursor) break;
+  }
+  let venue = venues.find((v) => v.id === chosen);
+  if (!venue && chosen) {
+    const found = await api('GET', `/venues/${encodeURIComponent(chosen)}/resources?limit=1`, { auth: false }).catch(() => null);
+    if (found && operated(found.venue)) { venue = found.venue; venues.unshift(venue); }
+  }
+  return { venues, venue: venue ?? venues[0] };
 }
 
 export function venuePicker(venues, chosen, to) {
@@ -51,9 +71,8 @@ function slotsTable(list, zone) {
 }
 
 export async function show(_params, query) {
-  const venues = await operatedVenues();
-  if (venues.length === 0) { page(t('admin.title'), h('p', {}, t('venues.empty'))); return; }
-  const venue = venues.find((v) => v.id === query.get('venue')) ?? venues[0];
+  const { venues, venue } = await operatedVenues(query.get('venue'));
+  if (!venue) { page(t('admin.title'), h('p', {}, t('venues.empty'))); return; }
   const zone = venue.time_zone;
   // The charts cover the dashboard's own window: the last 30 days and the next 7.
   const board = await api('GET', `/admin/venues/${venue.id}/dashboard`);

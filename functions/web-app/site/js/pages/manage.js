@@ -180,8 +180,7 @@ async function slotsOfDay(resource, zone) {
 }
 
 export async function show(_params, query) {
-  const venues = await operatedVenues();
-  const venue = venues.find((v) => v.id === query.get('venue')) ?? venues[0];
+  const { venues, venue } = await operatedVenues(query.get('venue'));
   const newVenue = await newVenueForm();
   if (!venue) { page(t('cat.title'), newVenue ?? h('p', {}, t('venues.empty'))); return; }
   const { resources } = await api('GET', `/venues/${venue.id}/resources?limit=100`, { auth: false });
