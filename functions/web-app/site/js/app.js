@@ -1,9 +1,11 @@
 // The app's shell: the hash router (#/path?query), the navigation for a
 // customer or an operator, the language switch.
 
-import { api, session, onSession, logout, isOperator } from './api.js';
+import { session, onSession, logout, isOperator } from './api.js';
 import { t, setLang, lang } from './i18n.js';
 import { h, page, showError, showOk, clearNotice, fill } from './ui.js';
+import { onNavigate, takeMessage } from './nav.js';
+import { knownUser, loadMe, forgetUser } from './user.js';
 import * as auth from './pages/auth.js';
 import * as catalog from './pages/catalog.js';
 import * as bookings from './pages/bookings.js';
@@ -31,15 +33,6 @@ const routes = [
   ['/admin/activity', ops.activity, true],
 ];
 
-let me = null;
-let loading = Promise.resolve(null);
-
-/**
- * The signed-in user's profile (with `companies`), or null; right after a
- * login it is the profile being read, so a page never sees the one before.
- */
-export function currentUser() { return loading; }
-
 function match(path) {
   for (const [pattern, render, protectedRoute] of routes) {
     const names = [];
@@ -64,6 +57,7 @@ function renderNav() {
   if (session()) {
     links.push(navLink('#/bookings', t('nav.bookings')), navLink('#/wallet', t('nav.wallet')),
       navLink('#/inbox', t('nav.inbox')));
+    const me = knownUser();
     if (isOperator(me)) {
       links.push(navLink('#/admin', t('nav.admin')), navLink('#/admin/catalog', t('nav.catalog')));
       if (me?.role === 'ADMIN') {
@@ -79,14 +73,6 @@ function renderNav() {
   document.getElementById('brand').textContent = t('brand');
   document.getElementById('skip').textContent = t('skip');
   document.getElementById('lang-label').textContent = t('language');
-}
-
-function loadMe() {
-  loading = (async () => {
-    me = session() ? await api('GET', '/me').catch(() => null) : null;
-    return me;
-  })();
-  return loading;
 }
 
 let rendering = 0;
@@ -107,8 +93,7 @@ async function route() {
     location.hash = `#/login?next=${encodeURIComponent(hash.slice(1))}`;
     return;
   }
-  const message = pending;
-  pending = null;
+  const message = takeMessage();
   try {
     await found.render(found.params, new URLSearchParams(query ?? ''), () => mine === rendering);
     if (message && mine === rendering) showOk(message);
@@ -117,22 +102,13 @@ async function route() {
   }
 }
 
-let pending = null;
-
-/**
- * Goes to `path` (a hash route), rendering it even when it is the current
- * one; `message` is shown once that page is drawn (what the last action did).
- */
-export function go(path, message) {
-  pending = message ?? null;
-  if (location.hash === `#${path}`) route();
-  else location.hash = `#${path}`;
-}
-
 onSession(async (s) => {
-  if (!s) { me = null; loading = Promise.resolve(null); } else if (!me || me.id !== s.user?.id) await loadMe();
+  const me = knownUser();
+  if (!s) forgetUser();
+  else if (!me || me.id !== s.user?.id) await loadMe();
   renderNav();
 });
+onNavigate(route);
 
 const picker = document.getElementById('lang');
 picker.value = lang();

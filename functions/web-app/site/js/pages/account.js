@@ -3,7 +3,7 @@
 import { api, idempotencyKey } from '../api.js';
 import { t } from '../i18n.js';
 import { h, field, page, when, busy, table, formData } from '../ui.js';
-import { go } from '../app.js';
+import { go } from '../nav.js';
 
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 

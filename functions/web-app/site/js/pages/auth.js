@@ -3,7 +3,7 @@
 import { login as logIn, signup as signUp } from '../api.js';
 import { t, lang } from '../i18n.js';
 import { h, field, page, busy, formData } from '../ui.js';
-import { go } from '../app.js';
+import { go } from '../nav.js';
 
 function next(query) {
   const to = query.get('next');

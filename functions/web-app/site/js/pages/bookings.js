@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { t } from '../i18n.js';
 import { h, page, money, when, statusBadge, busy, table, announce, showOk, fill } from '../ui.js';
-import { go } from '../app.js';
+import { go } from '../nav.js';
 
 const STATUSES = ['PENDING', 'CONFIRMED', 'CANCELLED', 'EXPIRED', 'FAILED'];
 

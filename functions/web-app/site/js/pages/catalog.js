@@ -5,7 +5,7 @@
 import { api, session, idempotencyKey } from '../api.js';
 import { t } from '../i18n.js';
 import { h, field, page, money, day as dayName, todayAt, statusBadge, busy, showError } from '../ui.js';
-import { go } from '../app.js';
+import { go } from '../nav.js';
 import { passFor } from './waiting.js';
 
 export async function venues() {

@@ -6,7 +6,8 @@ import { api } from '../api.js';
 import { t, lang } from '../i18n.js';
 import { h, page, money, when, day, table } from '../ui.js';
 import { bars, heatMap } from '../charts.js';
-import { go, currentUser } from '../app.js';
+import { go } from '../nav.js';
+import { currentUser } from '../user.js';
 
 /** How many pages of venues the picker reads (100 each). */
 const PICKER_PAGES = 20;

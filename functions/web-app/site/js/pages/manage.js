@@ -6,7 +6,7 @@
 import { api } from '../api.js';
 import { t } from '../i18n.js';
 import { h, field, page, money, busy, table, formData, showOk, todayAt, fill } from '../ui.js';
-import { go } from '../app.js';
+import { go } from '../nav.js';
 import { operatedVenues, venuePicker } from './dashboard.js';
 
 const VENUE_KINDS = ['GOLF_CLUB', 'CONCERT_HALL', 'COWORKING', 'OTHER'];

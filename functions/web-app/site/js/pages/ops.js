@@ -4,7 +4,7 @@
 import { api } from '../api.js';
 import { t } from '../i18n.js';
 import { h, page, when, busy, table, formData, fill } from '../ui.js';
-import { go } from '../app.js';
+import { go } from '../nav.js';
 
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
