@@ -26,6 +26,29 @@ pub struct FunctionSpec {
     pub schedules: Vec<ScheduleSource>,
 }
 
+#[cfg(test)]
+impl FunctionSpec {
+    /// A function with no routes, sources or environment: `binary`, run
+    /// with `timeout_secs`, for the runtime's and the router's tests.
+    pub fn bare(binary: &str, timeout_secs: u64) -> Self {
+        Self {
+            logical_id: binary.to_owned(),
+            name: binary.to_owned(),
+            binary: binary.to_owned(),
+            arn: String::new(),
+            timeout_secs,
+            memory_mb: 128,
+            environment: BTreeMap::new(),
+            log_format: None,
+            log_level: None,
+            routes: vec![],
+            sqs: vec![],
+            streams: vec![],
+            schedules: vec![],
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RouteSpec {
     pub method: String,

@@ -147,21 +147,7 @@ mod tests {
     use axum::http::Method;
 
     fn route(path: &str) -> Route {
-        let spec = crate::model::FunctionSpec {
-            logical_id: "F".into(),
-            name: "f".into(),
-            binary: "f".into(),
-            arn: String::new(),
-            timeout_secs: 1,
-            memory_mb: 128,
-            environment: Default::default(),
-            log_format: None,
-            log_level: None,
-            routes: vec![],
-            sqs: vec![],
-            streams: vec![],
-            schedules: vec![],
-        };
+        let spec = crate::model::FunctionSpec::bare("f", 1);
         let launch = crate::runtime::LaunchConfig {
             bin_dir: ".".into(),
             base_env: Default::default(),

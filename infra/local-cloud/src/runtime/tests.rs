@@ -41,21 +41,7 @@ async fn sleepers(instances: usize, timeout_secs: u64) -> (Arc<FunctionPool>, wa
     let binary = dir.join("sleeper");
     std::fs::write(&binary, SLEEPER).expect("the script");
     std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).expect("executable");
-    let spec = FunctionSpec {
-        logical_id: "Sleeper".into(),
-        name: "sleeper".into(),
-        binary: "sleeper".into(),
-        arn: String::new(),
-        timeout_secs,
-        memory_mb: 128,
-        environment: Default::default(),
-        log_format: None,
-        log_level: None,
-        routes: vec![],
-        sqs: vec![],
-        streams: vec![],
-        schedules: vec![],
-    };
+    let spec = FunctionSpec::bare("sleeper", timeout_secs);
     let launch = LaunchConfig {
         bin_dir: dir,
         base_env: Default::default(),
