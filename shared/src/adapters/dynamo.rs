@@ -248,6 +248,31 @@ pub(crate) fn put_write(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// Writes `item` unless an item with its key exists: `true` when written,
+/// `false` for a duplicate (the key was there), which changes nothing.
+/// `what` names the write in an error.
+pub(crate) async fn put_new(
+    client: &Client,
+    table: &str,
+    item: impl Serialize,
+    what: &'static str,
+) -> Result<bool, AppError> {
+    let item = serde_dynamo::to_item(item).map_err(|e| AppError::internal(what, e))?;
+    let result = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", keys::PK)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(AppError::internal(what, e)),
+    }
+}
+
 /// The outbox item of `event`, for the transaction of the change it tells of.
 pub(crate) fn outbox_write(
     table: &str,

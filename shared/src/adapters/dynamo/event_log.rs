@@ -2,12 +2,10 @@
 //! (an activity with no other write).
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{OutboxItem, entity, keys, stamp};
+use super::{OutboxItem, entity, put_new, stamp};
 use crate::events::EventEnvelope;
 use crate::ports::{EventLog, Recorded};
 use crate::{AppError, EventSource};
@@ -108,26 +106,13 @@ impl EventLog for DynamoEventLog {
     #[tracing::instrument(skip(self, envelope), fields(event_id = %envelope.id))]
     async fn record(&self, source: &str, envelope: &EventEnvelope) -> Result<Recorded, AppError> {
         let item = EventLogItem::new(source, envelope)
-            .and_then(|item| serde_dynamo::to_item(item).map_err(serde::ser::Error::custom))
             .map_err(|e| AppError::internal("encoding the event log item", e))?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", keys::PK)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Recorded::New),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Ok(Recorded::Duplicate)
-            }
-            Err(e) => Err(AppError::internal("recording the event", e)),
-        }
+        let written = put_new(&self.client, &self.table, item, "recording the event").await?;
+        Ok(if written {
+            Recorded::New
+        } else {
+            Recorded::Duplicate
+        })
     }
 }
 
@@ -152,17 +137,14 @@ impl crate::ports::ActivityRecorder for DynamoOutbox {
     async fn record(&self, activity: &EventEnvelope) -> Result<(), AppError> {
         let item = OutboxItem::new(EventSource::Identity, activity)
             .map_err(|e| AppError::internal("encoding the outbox item", e))?;
-        let item = serde_dynamo::to_item(item)
-            .map_err(|e| AppError::internal("encoding the outbox item", e))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", keys::PK)
-            .send()
-            .await
-            .map_err(|e| AppError::internal("recording an activity", e))?;
-        Ok(())
+        // The envelope's id is new: an item already there is a fault.
+        if put_new(&self.client, &self.table, item, "recording an activity").await? {
+            Ok(())
+        } else {
+            Err(AppError::internal(
+                "recording an activity",
+                format!("the outbox already holds the event {}", activity.id),
+            ))
+        }
     }
 }

@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{cursor, get_consistent, keys, n, s, stamp};
+use super::{cursor, get_consistent, keys, n, put_new, s, stamp};
 use crate::AppError;
 use crate::identity::UserId;
 use crate::kernel::{BookingId, Page, PageRequest};
@@ -214,26 +214,7 @@ impl Inbox for DynamoNotifications {
             entry: entry.clone(),
             expires_at: expires(entry.created_at, INBOX_RETENTION_DAYS),
         };
-        let item = serde_dynamo::to_item(item)
-            .map_err(|e| AppError::internal("encoding an inbox entry", e))?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", keys::PK)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(AppError::internal("writing an inbox entry", e)),
-        }
+        put_new(&self.client, &self.table, item, "writing an inbox entry").await
     }
 
     async fn list(
