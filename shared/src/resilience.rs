@@ -198,6 +198,7 @@ impl Breaker {
             }
         };
         if let Some(transition) = transition {
+            crate::telemetry::breaker(self.name, !transition.starts_with("closed"));
             warn!(
                 open_for_ms = self.config.open_for.as_millis(),
                 failure_threshold = threshold,

@@ -411,23 +411,44 @@ impl Cloud {
         format!("{}{path}", self.api)
     }
 
-    /// The admin API's view of one function's pool.
-    pub async fn function(&self, binary: &str) -> Value {
-        let all: Value = self
-            .http
-            .get(format!("{}/functions", self.admin))
+    /// A GET of the local cloud's admin API, as JSON.
+    async fn admin_get(&self, url: impl reqwest::IntoUrl) -> Value {
+        self.http
+            .get(url)
             .send()
             .await
             .expect("admin api answers")
             .json()
             .await
-            .expect("json");
+            .expect("json")
+    }
+
+    /// The admin API's view of one function's pool.
+    pub async fn function(&self, binary: &str) -> Value {
+        let all = self.admin_get(format!("{}/functions", self.admin)).await;
         all.as_array()
             .expect("a list")
             .iter()
             .find(|f| f["binary"] == binary)
             .cloned()
             .unwrap_or_else(|| panic!("no function {binary}"))
+    }
+
+    /// The lines of `binary`'s log (the last few thousand it wrote) that
+    /// contain `needle`, oldest first.
+    pub async fn log_lines(&self, binary: &str, needle: &str) -> Vec<String> {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/functions/{binary}/log", self.admin),
+            [("contains", needle)],
+        )
+        .expect("a URL");
+        let answer = self.admin_get(url).await;
+        answer["lines"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no log for {binary}: {answer}"))
+            .iter()
+            .map(|line| line.as_str().expect("a line").to_owned())
+            .collect()
     }
 
     /// Makes the next instance of `binary` that takes an invocation die holding it.

@@ -3,20 +3,107 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-#[test]
-fn the_template_passes_cfn_lint() {
+/// Runs a linter of `.local` on template.yaml and fails with what it found.
+fn lint(what: &str, tool: &str, args: &[&str]) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let lint = root.join(".local/venv/bin/cfn-lint");
-    assert!(lint.exists(), "cfn-lint is missing: run infra/install.sh");
-    let out = Command::new(lint)
+    let tool = root.join(".local").join(tool);
+    assert!(tool.exists(), "{what} is missing: run infra/install.sh");
+    let out = Command::new(tool)
+        .args(args)
         .arg(root.join("template.yaml"))
+        .env("SAM_CLI_TELEMETRY", "0")
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "cfn-lint found problems:\n{}{}",
+        "{what} found problems:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_template_passes_cfn_lint() {
+    lint("cfn-lint", "venv/bin/cfn-lint", &[]);
+}
+
+#[test]
+fn the_template_passes_sam_validate_lint() {
+    let args = ["validate", "--lint", "--region", "us-east-1", "--template"];
+    lint("sam validate --lint", "sam/bin/sam", &args);
+}
+
+fn template() -> serde_norway::Value {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    serde_norway::from_str(&text).unwrap()
+}
+
+/// `!Ref AlarmTopic` among an alarm's actions, as serde_norway reads the tag.
+fn notifies_the_topic(alarm: &serde_norway::Value, actions: &str) -> bool {
+    alarm["Properties"][actions]
+        .as_sequence()
+        .is_some_and(|list| {
+            list.iter().any(|action| {
+                serde_norway::to_string(action).is_ok_and(|s| s.trim() == "!Ref AlarmTopic")
+            })
+        })
+}
+
+#[test]
+fn every_function_and_dead_letter_queue_has_an_alarm_that_notifies_the_topic() {
+    let doc = template();
+    let resources = doc["Resources"].as_mapping().unwrap();
+    let of_type = |kind: &str| -> Vec<String> {
+        resources
+            .iter()
+            .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+            .map(|(id, _)| id.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let functions = of_type("AWS::Serverless::Function");
+    let dead_letters: Vec<String> = of_type("AWS::SQS::Queue")
+        .into_iter()
+        .filter(|q| q.ends_with("DeadLetterQueue"))
+        .collect();
+    assert!(functions.len() > 60 && dead_letters.len() >= 6);
+    let expected = functions
+        .iter()
+        .map(|f| format!("{f}FailureAlarm"))
+        .chain(dead_letters.iter().map(|q| format!("{q}Alarm")))
+        .chain(
+            [
+                "HttpApi5xxAlarm",
+                "OutboxIteratorAgeAlarm",
+                "GatewayBreakerOpenAlarm",
+                "OutboxParkingAlarm",
+            ]
+            .map(String::from),
+        );
+    for id in expected {
+        let alarm = &doc["Resources"][id.as_str()];
+        assert_eq!(
+            alarm["Type"].as_str(),
+            Some("AWS::CloudWatch::Alarm"),
+            "{id}"
+        );
+        assert!(
+            notifies_the_topic(alarm, "AlarmActions"),
+            "{id} notifies no one"
+        );
+        assert!(
+            notifies_the_topic(alarm, "OKActions"),
+            "{id} never says it is over"
+        );
+    }
+    assert_eq!(
+        doc["Resources"]["AlarmTopic"]["Type"].as_str(),
+        Some("AWS::SNS::Topic")
+    );
+    assert_eq!(
+        doc["Globals"]["Function"]["Tracing"].as_str(),
+        Some("Active"),
+        "X-Ray active tracing"
     );
 }
 

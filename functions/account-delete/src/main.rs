@@ -1,4 +1,4 @@
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{Error, Request, service_fn};
 use shared::account::AccountPorts;
 use shared::adapters::dynamo::account::DynamoAccounts;
 use shared::adapters::dynamo::booking::DynamoBookings;
@@ -12,7 +12,7 @@ use shared::payment::RefundPolicy;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let table = required("TABLE_NAME")?;
     let login = LoginPolicy::from_env()?;
     let refunds: RefundPolicy = parsed_or("REFUND_POLICY", RefundPolicy::default())?;
@@ -33,7 +33,7 @@ async fn main() -> Result<(), Error> {
         login: &login,
         refunds: &refunds,
     };
-    run(service_fn(|req: Request| {
+    shared::telemetry::run_http(service_fn(|req: Request| {
         account_delete::handle(&ports, &SystemClock, req)
     }))
     .await

@@ -1,4 +1,4 @@
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{Error, Request, service_fn};
 use shared::adapters::dynamo::identity::DynamoIdentity;
 use shared::clock::SystemClock;
 use shared::config::required;
@@ -6,13 +6,13 @@ use shared::identity::LoginPolicy;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let table = required("TABLE_NAME")?;
     let policy = LoginPolicy::from_env()?;
     shared::identity::password::warm_up();
     let aws = aws_config::load_from_env().await;
     let store = DynamoIdentity::new(aws_sdk_dynamodb::Client::new(&aws), table);
-    run(service_fn(|req: Request| {
+    shared::telemetry::run_http(service_fn(|req: Request| {
         account_update::handle(&store, &policy, &SystemClock, req)
     }))
     .await

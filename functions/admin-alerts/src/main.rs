@@ -1,4 +1,4 @@
-use lambda_runtime::{Error, run, service_fn};
+use lambda_runtime::{Error, service_fn};
 use shared::adapters::dynamo::notification::DynamoNotifications;
 use shared::adapters::messaging::SesMailer;
 use shared::adapters::sqs::DeadLetters;
@@ -10,7 +10,7 @@ use shared::notification::service::DEFAULT_LEASE;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let table = required("TABLE_NAME")?;
     let to = Email::parse(&required("ADMIN_ALERT_EMAIL")?)
         .map_err(|e| format!("ADMIN_ALERT_EMAIL: {e}"))?;
@@ -25,5 +25,5 @@ async fn main() -> Result<(), Error> {
         to,
         lease: DEFAULT_LEASE,
     };
-    run(service_fn(|event| admin_alerts::handle(&alerts, event))).await
+    shared::telemetry::run(service_fn(|event| admin_alerts::handle(&alerts, event))).await
 }

@@ -1,4 +1,4 @@
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{Error, Request, service_fn};
 use shared::adapters::dynamo::identity::DynamoIdentity;
 use shared::clock::SystemClock;
 use shared::config::required;
@@ -7,7 +7,7 @@ use shared::identity::tokens::{AccessTokens, TokenSettings};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let table = required("TABLE_NAME")?;
     let policy = LoginPolicy::from_env()?;
     shared::identity::password::warm_up();
@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let tokens = AccessTokens::new(&key, settings);
     let store = DynamoIdentity::new(aws_sdk_dynamodb::Client::new(&aws), table);
     let identity = Identity::single_store(&store, &tokens, &policy);
-    run(service_fn(|req: Request| {
+    shared::telemetry::run_http(service_fn(|req: Request| {
         auth_login::handle(&identity, &SystemClock, req)
     }))
     .await

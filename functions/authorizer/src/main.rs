@@ -1,4 +1,4 @@
-use lambda_runtime::{Error, run, service_fn};
+use lambda_runtime::{Error, service_fn};
 use shared::adapters::dynamo::company::DynamoCompanies;
 use shared::adapters::dynamo::identity::DynamoIdentity;
 use shared::clock::SystemClock;
@@ -7,7 +7,7 @@ use shared::identity::tokens::{AccessTokens, TokenSettings};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let table = required("TABLE_NAME")?;
     let settings = TokenSettings::from_env()?;
     let aws = aws_config::load_from_env().await;
@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     let client = aws_sdk_dynamodb::Client::new(&aws);
     let sessions = DynamoIdentity::new(client.clone(), table.clone());
     let companies = DynamoCompanies::new(client, table);
-    run(service_fn(|event| {
+    shared::telemetry::run(service_fn(|event| {
         authorizer::handle(&tokens, &sessions, &companies, &SystemClock, event)
     }))
     .await

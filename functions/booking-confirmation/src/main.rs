@@ -1,16 +1,16 @@
 use aws_lambda_events::event::sqs::SqsEvent;
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shared::adapters::dynamo::booking::DynamoBookings;
 use shared::clock::SystemClock;
 use shared::config::required;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let table = required("TABLE_NAME")?;
     let aws = aws_config::load_from_env().await;
     let store = DynamoBookings::new(aws_sdk_dynamodb::Client::new(&aws), table);
-    run(service_fn(|event: LambdaEvent<SqsEvent>| {
+    shared::telemetry::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         booking_confirmation::handle(&store, &SystemClock, event)
     }))
     .await

@@ -1,4 +1,4 @@
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{Error, Request, service_fn};
 use shared::adapters::dynamo::booking::DynamoBookings;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
 use shared::booking::rules::Policy;
@@ -9,7 +9,7 @@ use shared::waiting_room::pass::PassKeys;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let table = required("TABLE_NAME")?;
     let policy = Policy::from_env()?;
     let settings = TokenSettings::from_env()?;
@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
     let client = aws_sdk_dynamodb::Client::new(&aws);
     let bookings = DynamoBookings::new(client.clone(), &table);
     let catalog = DynamoCatalog::new(client, table);
-    run(service_fn(|req: Request| {
+    shared::telemetry::run_http(service_fn(|req: Request| {
         booking_create::handle(
             &bookings,
             &catalog,

@@ -1,4 +1,4 @@
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{Error, Request, service_fn};
 use shared::adapters::dynamo::booking::DynamoBookings;
 use shared::adapters::dynamo::identity::DynamoIdentity;
 use shared::adapters::dynamo::payment::DynamoPayments;
@@ -8,7 +8,7 @@ use shared::payment::RefundPolicy;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let table = required("TABLE_NAME")?;
     let policy: RefundPolicy = parsed_or("REFUND_POLICY", RefundPolicy::default())?;
     let aws = aws_config::load_from_env().await;
@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     let store = DynamoBookings::new(client.clone(), table.clone());
     let users = DynamoIdentity::new(client.clone(), table.clone());
     let payments = DynamoPayments::new(client, table);
-    run(service_fn(|req: Request| {
+    shared::telemetry::run_http(service_fn(|req: Request| {
         booking_get::handle(&store, &users, &payments, &SystemClock, &policy, req)
     }))
     .await

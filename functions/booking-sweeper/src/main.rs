@@ -1,12 +1,12 @@
-use lambda_runtime::{Error, run, service_fn};
+use lambda_runtime::{Error, service_fn};
 use shared::adapters::dynamo::booking::DynamoBookings;
 use shared::config::required;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let table = required("TABLE_NAME")?;
     let aws = aws_config::load_from_env().await;
     let store = DynamoBookings::new(aws_sdk_dynamodb::Client::new(&aws), table);
-    run(service_fn(|event| booking_sweeper::handle(&store, event))).await
+    shared::telemetry::run(service_fn(|event| booking_sweeper::handle(&store, event))).await
 }

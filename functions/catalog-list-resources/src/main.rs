@@ -1,14 +1,14 @@
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{Error, Request, service_fn};
 use shared::adapters::dynamo::catalog::DynamoCatalog;
 use shared::config::required;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let table = required("TABLE_NAME")?;
     let aws = aws_config::load_from_env().await;
     let store = DynamoCatalog::new(aws_sdk_dynamodb::Client::new(&aws), table);
-    run(service_fn(|req: Request| {
+    shared::telemetry::run_http(service_fn(|req: Request| {
         catalog_list_resources::handle(&store, req)
     }))
     .await

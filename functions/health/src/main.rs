@@ -1,11 +1,11 @@
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{Error, Request, service_fn};
 use shared::adapters::dynamo::TableProbe;
 use shared::adapters::eventbridge::BusProbe;
 use shared::config::PlatformConfig;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let config = PlatformConfig::from_env()?;
     let aws = aws_config::load_from_env().await;
     let table = TableProbe::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name);
@@ -13,5 +13,5 @@ async fn main() -> Result<(), Error> {
         aws_sdk_eventbridge::Client::new(&aws),
         &config.event_bus_name,
     );
-    run(service_fn(|req: Request| health::handle(&table, &bus, req))).await
+    shared::telemetry::run_http(service_fn(|req: Request| health::handle(&table, &bus, req))).await
 }

@@ -1,16 +1,16 @@
-use lambda_runtime::{Error, run, service_fn};
+use lambda_runtime::{Error, service_fn};
 use shared::adapters::messaging::notifications_from_env;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let aws = aws_config::load_from_env().await;
     let notifications = notifications_from_env(
         aws_sdk_dynamodb::Client::new(&aws),
         aws_sdk_ses::Client::new(&aws),
         aws_sdk_sns::Client::new(&aws),
     )?;
-    run(service_fn(|event| {
+    shared::telemetry::run(service_fn(|event| {
         notification_reminders::handle(&notifications, event)
     }))
     .await

@@ -1,5 +1,5 @@
 use aws_lambda_events::event::sqs::SqsEvent;
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shared::adapters::dynamo::payment::DynamoPayments;
 use shared::adapters::gateway::{CardGateway, GatewayConfig};
 use shared::clock::SystemClock;
@@ -8,7 +8,7 @@ use shared::payment::service::Payments;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let table = required("TABLE_NAME")?;
     let gateway = CardGateway::new(GatewayConfig::from_env()?)?;
     let aws = aws_config::load_from_env().await;
@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
         cards: gateway,
         clock: SystemClock,
     };
-    run(service_fn(|event: LambdaEvent<SqsEvent>| {
+    shared::telemetry::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         payment_refunder::handle(&payments, event)
     }))
     .await

@@ -1,15 +1,15 @@
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{Error, Request, service_fn};
 use shared::adapters::dynamo::reporting::live_reporting;
 use shared::config::required;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let table = required("TABLE_NAME")?;
     let aws = aws_config::load_from_env().await;
     let client = aws_sdk_dynamodb::Client::new(&aws);
     let reporting = live_reporting(client, &table);
-    run(service_fn(|req: Request| {
+    shared::telemetry::run_http(service_fn(|req: Request| {
         stats_get::handle(&reporting, req)
     }))
     .await

@@ -1,12 +1,12 @@
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{Error, Request, service_fn};
 use shared::adapters::dynamo::payment::DynamoPayments;
 use shared::config::required;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let table = required("TABLE_NAME")?;
     let aws = aws_config::load_from_env().await;
     let store = DynamoPayments::new(aws_sdk_dynamodb::Client::new(&aws), table);
-    run(service_fn(|req: Request| wallet_get::handle(&store, req))).await
+    shared::telemetry::run_http(service_fn(|req: Request| wallet_get::handle(&store, req))).await
 }

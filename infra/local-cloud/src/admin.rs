@@ -139,6 +139,7 @@ pub fn router(state: Arc<State>) -> Router {
     let s7 = Arc::clone(&state);
     let s8 = Arc::clone(&state);
     let s9 = Arc::clone(&state);
+    let s10 = Arc::clone(&state);
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route(
@@ -161,6 +162,18 @@ pub fn router(state: Arc<State>) -> Router {
                     let count = q.get("count").copied().unwrap_or(1);
                     pool.arm_kill(count);
                     JsonResponse(json!({ "armed": count })).into_response()
+                },
+            ),
+        )
+        .route(
+            "/functions/{id}/log",
+            get(
+                move |Path(id): Path<String>, Query(q): Query<BTreeMap<String, String>>| async move {
+                    let Some(pool) = s10.pool(&id) else {
+                        return not_found(&id);
+                    };
+                    let needle = q.get("contains").map_or("", String::as_str);
+                    JsonResponse(json!({ "lines": pool.log_lines(needle) })).into_response()
                 },
             ),
         )

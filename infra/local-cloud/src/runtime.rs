@@ -13,7 +13,7 @@
 //! own by [`QUEUE_PATIENCE`]: a caller that waited longer gets `Timeout`, and
 //! its invocation, if still queued, is dropped unrun.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -105,7 +105,13 @@ pub struct FunctionPool {
     kill_next: AtomicU32,
     invocations: AtomicU64,
     restarts: AtomicU64,
+    /// The last [`LOG_LINES`] lines its instances wrote, oldest first: the
+    /// function's log group, as CloudWatch Logs would hold it.
+    log: Arc<Mutex<VecDeque<String>>>,
 }
+
+/// How many lines of each function's output the admin API can show.
+pub const LOG_LINES: usize = 5_000;
 
 #[derive(Debug, Serialize)]
 pub struct InstanceView {
@@ -150,7 +156,20 @@ impl FunctionPool {
             kill_next: AtomicU32::new(0),
             invocations: AtomicU64::new(0),
             restarts: AtomicU64::new(0),
+            log: Arc::new(Mutex::new(VecDeque::with_capacity(LOG_LINES))),
         })
+    }
+
+    /// The last lines the function's instances wrote (stdout and stderr,
+    /// oldest first) that contain `needle`.
+    pub fn log_lines(&self, needle: &str) -> Vec<String> {
+        self.log
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|line| line.contains(needle))
+            .cloned()
+            .collect()
     }
 
     pub fn binary_path(&self) -> PathBuf {
@@ -375,10 +394,10 @@ impl FunctionPool {
         };
         let label = format!("{}#{slot}", self.spec.binary);
         if let Some(out) = child.stdout.take() {
-            tokio::spawn(forward_lines(label.clone(), out));
+            tokio::spawn(forward_lines(label.clone(), out, Arc::clone(&self.log)));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(forward_lines(label.clone(), err));
+            tokio::spawn(forward_lines(label.clone(), err, Arc::clone(&self.log)));
         }
         instance.lock().expect("lock").pid = child.id();
         {
@@ -451,11 +470,22 @@ impl FunctionPool {
     }
 }
 
-async fn forward_lines(label: String, stream: impl tokio::io::AsyncRead + Unpin) {
+/// Copies an instance's output to the cloud's own, each line prefixed by
+/// the instance's name, and into its function's log.
+async fn forward_lines(
+    label: String,
+    stream: impl tokio::io::AsyncRead + Unpin,
+    log: Arc<Mutex<VecDeque<String>>>,
+) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         // One writer for every function keeps lines whole.
         eprintln!("[{label}] {line}");
+        let mut log = log.lock().expect("lock");
+        if log.len() == LOG_LINES {
+            log.pop_front();
+        }
+        log.push_back(line);
     }
 }
 

@@ -98,6 +98,7 @@ impl<P: PaymentStore, G: CardPayments, C: Clock> Payments<P, G, C> {
             order.price_cents,
             now,
         );
+        let started = std::time::Instant::now();
         let outcome = match method {
             PaymentMethod::Wallet if now >= order.hold_expires_at => {
                 self.store
@@ -122,6 +123,14 @@ impl<P: PaymentStore, G: CardPayments, C: Clock> Payments<P, G, C> {
             failure = outcome.failure.map(FailureReason::as_str),
             "payment handled"
         );
+        let method = match method {
+            PaymentMethod::Wallet => "wallet",
+            PaymentMethod::Card => "card",
+        };
+        let result = outcome
+            .failure
+            .map_or(outcome.status.as_str(), FailureReason::as_str);
+        crate::telemetry::payment(method, result, started.elapsed());
         Ok(Some(outcome))
     }
 

@@ -291,6 +291,7 @@ async fn admit(
             return Ok(false);
         }
         report.admitted += plan.admitted;
+        crate::telemetry::admitted(plan.admitted);
         report.skipped += skipped.len() as u64;
         *progress = next;
         budget -= plan.admitted;

@@ -12,6 +12,7 @@ use crate::catalog::SlotId;
 use crate::catalog::ports::{ResourceStore, SlotStore};
 use crate::identity::Caller;
 use crate::payment::RefundPolicy;
+use crate::telemetry::{self, BookingMetric};
 use crate::{AppError, CorrelationId, EventEnvelope};
 
 use super::get_manageable;
@@ -156,7 +157,9 @@ pub async fn cancel(
         now,
         refund_percent: percent,
     };
-    bookings.release(&booking, &release).await
+    let cancelled = bookings.release(&booking, &release).await?;
+    telemetry::booking(BookingMetric::Cancelled, &cancelled);
+    Ok(cancelled)
 }
 
 /// Why a booking is cancelled, in the caller's words: 3 to 200 printable
@@ -253,7 +256,10 @@ pub async fn expire_lapsed(
         let expired_before = sweep.expired;
         for outcome in outcomes {
             match outcome {
-                Ok(_) => sweep.expired += 1,
+                Ok(expired) => {
+                    telemetry::booking(BookingMetric::Expired, &expired);
+                    sweep.expired += 1;
+                }
                 Err(AppError::Conflict { .. }) => sweep.skipped += 1,
                 Err(AppError::Unavailable { .. }) => sweep.deferred += 1,
                 Err(other) => return Err(other),

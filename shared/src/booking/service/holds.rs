@@ -16,6 +16,7 @@ use crate::catalog::service::venue_of;
 use crate::catalog::{Availability, CatalogStatus, Resource, SlotId, TimeZone, VenueId};
 use crate::identity::{CompanyId, UserId};
 use crate::payment::PaymentChoice;
+use crate::telemetry::{self, BookingMetric};
 use crate::waiting_room::Gate;
 use crate::waiting_room::pass::PassKeys;
 use crate::waiting_room::service::check_gate;
@@ -135,6 +136,27 @@ const NUMBER_DRAWS: usize = 3;
 /// that made a booking before answers that booking, even when the catalog
 /// has changed since.
 pub async fn create(
+    bookings: &impl BookingStore,
+    catalog: &(impl VenueStore + SlotStore + ResourceStore),
+    attempt: &Attempt<'_>,
+    request: &ValidRequest,
+) -> Result<Created, AppError> {
+    let outcome = hold_places(bookings, catalog, attempt, request).await;
+    match &outcome {
+        Ok(Created::New(booking)) => telemetry::booking(BookingMetric::Created, booking),
+        Err(refusal) if is_sold_out(refusal.code()) => telemetry::sold_out(refusal.code()),
+        Ok(Created::Replayed(_)) | Err(_) => {}
+    }
+    outcome
+}
+
+/// Whether a refusal says the places were gone (not that the request was
+/// wrong): the refusals the sold-out counter counts.
+fn is_sold_out(code: &str) -> bool {
+    matches!(code, "SOLD_OUT" | "SEAT_TAKEN" | "RANGE_TAKEN")
+}
+
+async fn hold_places(
     bookings: &impl BookingStore,
     catalog: &(impl VenueStore + SlotStore + ResourceStore),
     attempt: &Attempt<'_>,

@@ -8,6 +8,7 @@ use crate::booking::ports::{BookingStore, Confirmation, Release, SAGA};
 use crate::booking::{Booking, BookingStatus};
 use crate::payment::PaymentMethod;
 use crate::payment::events::{PaymentFacts, PaymentFailed, PaymentRefunded};
+use crate::telemetry::{self, BookingMetric};
 use crate::{AppError, EventEnvelope};
 
 /// The saga's step on `PaymentCompleted`: the hold becomes CONFIRMED. A
@@ -36,7 +37,8 @@ pub async fn payment_completed(
         Confirmation::Ended(booking.status)
     };
     match &confirmation {
-        Confirmation::Confirmed | Confirmation::AlreadyConfirmed => {}
+        Confirmation::Confirmed => telemetry::booking(BookingMetric::Confirmed, booking),
+        Confirmation::AlreadyConfirmed => {}
         Confirmation::HoldLapsed(current) => {
             let release = Release {
                 from: &[BookingStatus::Pending],
@@ -49,7 +51,8 @@ pub async fn payment_completed(
                 refund_percent: 100,
             };
             match bookings.release(current, &release).await {
-                Ok(_) | Err(AppError::Conflict { .. }) => {}
+                Ok(expired) => telemetry::booking(BookingMetric::Expired, &expired),
+                Err(AppError::Conflict { .. }) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -90,7 +93,10 @@ pub async fn payment_failed(
         refund_percent: 100,
     };
     match bookings.release(booking, &release).await {
-        Ok(_) => Ok(true),
+        Ok(failed) => {
+            telemetry::booking(BookingMetric::Failed, &failed);
+            Ok(true)
+        }
         Err(AppError::Conflict { .. }) => Ok(false),
         Err(e) => Err(e),
     }
