@@ -60,6 +60,21 @@ impl Cloud {
         format!("{}{path}", self.api)
     }
 
+    /// Every function pool as the admin API shows it (instances, pids).
+    pub async fn functions(&self) -> Result<Vec<Value>, Error> {
+        let pools: Value = self
+            .http
+            .get(format!("{}/functions", self.admin))
+            .send()
+            .await?
+            .json()
+            .await?;
+        match pools {
+            Value::Array(pools) => Ok(pools),
+            _ => Err("the admin API lists no functions".into()),
+        }
+    }
+
     /// POSTs JSON and returns the body, or fails unless the status is `expect`.
     pub async fn post(
         &self,
@@ -104,14 +119,7 @@ pub async fn admin(
     state_file: &Path,
 ) -> Result<(String, String), Error> {
     let email = format!("bench-{}@example.com", uuid::Uuid::new_v4());
-    let profile = cloud
-        .post(
-            "/auth/signup",
-            &json!({ "email": email, "password": PASSWORD, "name": "Bench", "phone": "+15555550100" }),
-            None,
-            201,
-        )
-        .await?;
+    let profile = sign_up(cloud, &email).await?;
     let user_id = profile["id"]
         .as_str()
         .ok_or("the signup answer has no id")?
@@ -135,6 +143,23 @@ pub async fn admin(
         )
         .into());
     }
+    Ok((user_id, log_in(cloud, &email).await?))
+}
+
+/// Signs up `email` with the bench's password; returns the profile.
+pub async fn sign_up(cloud: &Cloud, email: &str) -> Result<Value, Error> {
+    cloud
+        .post(
+            "/auth/signup",
+            &json!({ "email": email, "password": PASSWORD, "name": "Bench", "phone": "+15555550100" }),
+            None,
+            201,
+        )
+        .await
+}
+
+/// Logs `email` in with the bench's password; returns the access token.
+pub async fn log_in(cloud: &Cloud, email: &str) -> Result<String, Error> {
     let login = cloud
         .post(
             "/auth/login",
@@ -143,11 +168,19 @@ pub async fn admin(
             200,
         )
         .await?;
-    let token = login["access_token"]
+    Ok(login["access_token"]
         .as_str()
         .ok_or("the login answer has no access_token")?
-        .to_owned();
-    Ok((user_id, token))
+        .to_owned())
+}
+
+/// KiB of one field (`VmRSS:`, `VmHWM:`) of a process's `/proc/<pid>/status`.
+pub fn status_kib(pid: u64, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// A fresh venue, COURSE resource and one slot of `capacity` at 08:00 on

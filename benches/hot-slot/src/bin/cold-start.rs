@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use hot_slot_bench::{Cloud, Error};
+use hot_slot_bench::{Cloud, Error, status_kib};
 use serde_json::Value;
 
 #[derive(Debug, Parser)]
@@ -40,26 +40,13 @@ struct Args {
 
 /// Slot 0 of `binary`'s pool as the admin API shows it.
 async fn first_instance(cloud: &Cloud, binary: &str) -> Result<Value, Error> {
-    let pools: Value = cloud
-        .http
-        .get(format!("{}/functions", cloud.admin))
-        .send()
+    cloud
+        .functions()
         .await?
-        .json()
-        .await?;
-    pools
-        .as_array()
-        .and_then(|pools| pools.iter().find(|p| p["binary"] == binary))
+        .iter()
+        .find(|p| p["binary"] == binary)
         .and_then(|p| p["instances"].as_array()?.first().cloned())
         .ok_or_else(|| format!("{binary} has no instance").into())
-}
-
-fn rss_kib(pid: u64) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Kills `binary`'s first instance and returns its replacement's
@@ -80,7 +67,7 @@ async fn restart(cloud: &Cloud, binary: &str) -> Result<(u64, u64), Error> {
         if new["generation"].as_u64().unwrap_or(0) > generation
             && let (Some(ready), Some(pid)) = (new["ready_ms"].as_u64(), new["pid"].as_u64())
         {
-            return Ok((ready, rss_kib(pid).unwrap_or(0)));
+            return Ok((ready, status_kib(pid, "VmRSS:").unwrap_or(0)));
         }
         if Instant::now() > deadline {
             return Err(format!("{binary} did not start again within 30 s").into());
@@ -93,16 +80,9 @@ async fn restart(cloud: &Cloud, binary: &str) -> Result<(u64, u64), Error> {
 async fn main() -> Result<(), Error> {
     let args = Args::parse();
     let cloud = Cloud::load(&args.state_file)?;
-    let pools: Value = cloud
-        .http
-        .get(format!("{}/functions", cloud.admin))
-        .send()
+    let binaries: Vec<String> = cloud
+        .functions()
         .await?
-        .json()
-        .await?;
-    let binaries: Vec<String> = pools
-        .as_array()
-        .ok_or("the admin API lists no functions")?
         .iter()
         .filter_map(|p| p["binary"].as_str().map(str::to_owned))
         .collect();

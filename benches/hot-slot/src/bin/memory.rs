@@ -21,8 +21,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use futures::StreamExt;
-use hot_slot_bench::{Cloud, Error, PASSWORD};
-use serde_json::{Value, json};
+use hot_slot_bench::{Cloud, Error, log_in, sign_up, status_kib};
 
 #[derive(Debug, Parser)]
 #[command(about = "Resident memory of each function instance after many sign-ups and logins")]
@@ -39,28 +38,12 @@ struct Args {
     functions: Vec<String>,
 }
 
-/// KiB of one `/proc/<pid>/status` field.
-fn status_kib(pid: u64, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 /// Per function: (invocations, [(pid, rss KiB, peak KiB)]).
 type Snapshot = BTreeMap<String, (u64, Vec<(u64, u64, u64)>)>;
 
 async fn snapshot(cloud: &Cloud) -> Result<Snapshot, Error> {
-    let pools: Value = cloud
-        .http
-        .get(format!("{}/functions", cloud.admin))
-        .send()
-        .await?
-        .json()
-        .await?;
     let mut out = Snapshot::new();
-    for pool in pools.as_array().ok_or("the admin API lists no functions")? {
+    for pool in cloud.functions().await? {
         let binary = pool["binary"].as_str().unwrap_or_default().to_owned();
         let instances = pool["instances"]
             .as_array()
@@ -80,22 +63,8 @@ async fn snapshot(cloud: &Cloud) -> Result<Snapshot, Error> {
 
 async fn sign_up_and_log_in(cloud: &Cloud, n: usize) -> Result<(), Error> {
     let email = format!("memory-bench-{n}-{}@example.com", uuid::Uuid::new_v4());
-    cloud
-        .post(
-            "/auth/signup",
-            &json!({ "email": email, "password": PASSWORD, "name": "Bench", "phone": "+15555550100" }),
-            None,
-            201,
-        )
-        .await?;
-    cloud
-        .post(
-            "/auth/login",
-            &json!({ "email": email, "password": PASSWORD }),
-            None,
-            200,
-        )
-        .await?;
+    sign_up(cloud, &email).await?;
+    log_in(cloud, &email).await?;
     Ok(())
 }
 

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use hot_slot_bench::{Cloud, Error, PASSWORD, admin, new_slot, today_at_venue};
+use hot_slot_bench::{Cloud, Error, admin, log_in, new_slot, sign_up, today_at_venue};
 use serde_json::{Value, json};
 
 #[derive(Debug, Parser)]
@@ -60,26 +60,8 @@ enum Outcome {
 
 async fn user(cloud: &Cloud, points: u64) -> Result<String, Error> {
     let email = format!("saga-bench-{}@example.com", uuid::Uuid::new_v4());
-    cloud
-        .post(
-            "/auth/signup",
-            &json!({ "email": email, "password": PASSWORD, "name": "Bench", "phone": "+15555550100" }),
-            None,
-            201,
-        )
-        .await?;
-    let login = cloud
-        .post(
-            "/auth/login",
-            &json!({ "email": email, "password": PASSWORD }),
-            None,
-            200,
-        )
-        .await?;
-    let token = login["access_token"]
-        .as_str()
-        .ok_or("no access_token")?
-        .to_owned();
+    sign_up(cloud, &email).await?;
+    let token = log_in(cloud, &email).await?;
     let res = cloud
         .http
         .post(cloud.url("/wallet/charge"))
