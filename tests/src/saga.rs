@@ -158,6 +158,25 @@ impl Cloud {
         .await
     }
 
+    /// Waits until the event pipeline has worked through everything written
+    /// so far: a paid booking made now confirms only once the outbox relay
+    /// has read past every earlier stream record and the saga's queues past
+    /// their messages. A test that writes events by the thousand ends with
+    /// it, so the tests after it do not wait behind its backlog. Patient
+    /// (10 minutes): it fails only if the pipeline never catches up.
+    pub async fn wait_for_the_pipeline(&self) {
+        let admin = self.admin_token().await;
+        let slot = self.new_slot(&admin, 1).await;
+        let customer = self.customer(10_000).await;
+        let marker = self
+            .book_paid(&customer, &slot, 1, &json!({ "method": "wallet" }))
+            .await;
+        let id = marker["id"].as_str().expect("a booking id");
+        let patience = Duration::from_secs(600);
+        self.wait_for_status(&customer.token, id, &["CONFIRMED"], patience)
+            .await;
+    }
+
     /// Waits until the booking's saga is over.
     pub async fn wait_terminal(&self, token: &str, id: &str) -> Value {
         self.wait_for_status(token, id, &TERMINAL, PATIENCE).await
