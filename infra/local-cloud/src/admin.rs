@@ -41,7 +41,11 @@ pub struct State {
     pub options: provision::Options,
     pub stack_name: String,
     /// Refusals the SES proxy makes (`POST /faults/ses`).
-    pub ses_faults: Arc<crate::ses_proxy::Faults>,
+    pub ses_faults: Arc<crate::emulator_proxy::Faults>,
+    /// Requests made to moto, by service and action.
+    pub moto_requests: Arc<crate::emulator_proxy::Requests>,
+    /// Requests made to DynamoDB Local (and its streams), the same way.
+    pub dynamodb_requests: Arc<crate::emulator_proxy::Requests>,
 }
 
 impl State {
@@ -140,6 +144,8 @@ pub fn router(state: Arc<State>) -> Router {
     let s8 = Arc::clone(&state);
     let s9 = Arc::clone(&state);
     let s10 = Arc::clone(&state);
+    let s11 = Arc::clone(&state);
+    let s12 = Arc::clone(&state);
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route(
@@ -226,9 +232,17 @@ pub fn router(state: Arc<State>) -> Router {
             }),
         )
         .route(
+            "/emulators/moto/requests",
+            get(move || async move { JsonResponse(json!(s11.moto_requests.snapshot())) }),
+        )
+        .route(
+            "/emulators/dynamodb/requests",
+            get(move || async move { JsonResponse(json!(s12.dynamodb_requests.snapshot())) }),
+        )
+        .route(
             "/faults/ses",
             post(
-                move |axum::Json(fault): axum::Json<crate::ses_proxy::Fault>| async move {
+                move |axum::Json(fault): axum::Json<crate::emulator_proxy::Fault>| async move {
                     s8.ses_faults.set(fault);
                     JsonResponse(json!({ "refused": s8.ses_faults.refused() }))
                 },

@@ -3,6 +3,7 @@
 //! HTTP API on 127.0.0.1, and the event source mappings. No Docker, no account.
 
 mod admin;
+mod emulator_proxy;
 mod emulators;
 mod esm;
 mod firehose;
@@ -12,7 +13,6 @@ mod pattern;
 mod provision;
 mod runtime;
 mod secrets;
-mod ses_proxy;
 mod template;
 
 use std::collections::{BTreeMap, HashMap};
@@ -161,19 +161,36 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         start_gateway,
     )?;
     let gateway_url = gateway.as_ref().map(|g| g.endpoint.clone());
+    // Everything reaches moto through a proxy that counts the requests and
+    // that tests can make refuse SES sends.
+    let ses_faults = Arc::new(emulator_proxy::Faults::default());
+    let moto_requests = Arc::new(emulator_proxy::Requests::default());
+    let moto_url = emulator_proxy::start(
+        moto.endpoint.clone(),
+        Some(Arc::clone(&ses_faults)),
+        Arc::clone(&moto_requests),
+    )
+    .await?;
+    let dynamodb_requests = Arc::new(emulator_proxy::Requests::default());
+    let dynamodb_url = emulator_proxy::start(
+        dynamodb.endpoint.clone(),
+        None,
+        Arc::clone(&dynamodb_requests),
+    )
+    .await?;
 
     let sdk = sdk_config().await;
     let ddb_conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
-        .endpoint_url(&dynamodb.endpoint)
+        .endpoint_url(&dynamodb_url)
         .build();
     let streams_conf = aws_sdk_dynamodbstreams::config::Builder::from(&sdk)
-        .endpoint_url(&dynamodb.endpoint)
+        .endpoint_url(&dynamodb_url)
         .build();
     let sqs_conf = aws_sdk_sqs::config::Builder::from(&sdk)
-        .endpoint_url(&moto.endpoint)
+        .endpoint_url(&moto_url)
         .build();
     let events_conf = aws_sdk_eventbridge::config::Builder::from(&sdk)
-        .endpoint_url(&moto.endpoint)
+        .endpoint_url(&moto_url)
         .build();
     let clients = provision::Clients {
         dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb_conf),
@@ -181,12 +198,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         events: aws_sdk_eventbridge::Client::from_conf(events_conf),
         ses: aws_sdk_ses::Client::from_conf(
             aws_sdk_ses::config::Builder::from(&sdk)
-                .endpoint_url(&moto.endpoint)
+                .endpoint_url(&moto_url)
                 .build(),
         ),
         s3: aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&sdk)
-                .endpoint_url(&moto.endpoint)
+                .endpoint_url(&moto_url)
                 .force_path_style(true)
                 .build(),
         ),
@@ -194,7 +211,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let streams = aws_sdk_dynamodbstreams::Client::from_conf(streams_conf);
     let ssm = aws_sdk_ssm::Client::from_conf(
         aws_sdk_ssm::config::Builder::from(&sdk)
-            .endpoint_url(&moto.endpoint)
+            .endpoint_url(&moto_url)
             .build(),
     );
     let keep_secrets = args.persist.then(|| args.local_dir.join("state/secrets"));
@@ -218,11 +235,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
     let api_spec = model::api_spec(&template, &ctx)?;
     let functions = model::functions(&template, &ctx, &api_spec)?;
-    // The functions reach SES through a proxy that tests can make refuse.
-    let ses_faults = Arc::new(ses_proxy::Faults::default());
-    let ses_url = ses_proxy::start(moto.endpoint.clone(), Arc::clone(&ses_faults)).await?;
-    let mut base_env = endpoint_env(&dynamodb.endpoint, &moto.endpoint);
-    base_env.insert("AWS_ENDPOINT_URL_SES".into(), ses_url);
+    let base_env = endpoint_env(&dynamodb_url, &moto_url);
     let launch = LaunchConfig {
         bin_dir: args.bin_dir.clone(),
         base_env,
@@ -415,6 +428,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         options: options.clone(),
         stack_name: args.stack_name.clone(),
         ses_faults,
+        moto_requests,
+        dynamodb_requests,
     };
     let admin_addr = SocketAddr::from(([127, 0, 0, 1], args.admin_port));
     let admin_listener = tokio::net::TcpListener::bind(admin_addr)

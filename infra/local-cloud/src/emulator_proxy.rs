@@ -1,9 +1,14 @@
-//! The functions' SES endpoint: a pass-through to moto that can be told
-//! to refuse the sends to one address for a while, so tests can prove what
-//! the notification sender does when SES throttles or rejects
-//! (`POST /faults/ses` on the admin API). Only `SendEmail` calls to that
-//! address are refused; everything else reaches moto unchanged.
+//! The emulators' endpoints for the functions and the local cloud's own
+//! pollers: a pass-through to moto, and one to DynamoDB Local, that count
+//! every request by service and action (`GET /emulators/{moto,dynamodb}/
+//! requests` on the admin API: what a benchmark divides by the bookings it
+//! made). Moto's can be told to refuse the SES sends to one address for a
+//! while, so tests can prove what the notification sender
+//! does when SES throttles or rejects (`POST /faults/ses`). Only
+//! `SendEmail` calls to that address are refused; everything else reaches
+//! moto unchanged.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -72,21 +77,67 @@ fn form_encoded(value: &str) -> String {
         .collect()
 }
 
-#[derive(Clone)]
-struct Proxy {
-    moto: String,
-    http: reqwest::Client,
-    faults: Arc<Faults>,
+/// Requests forwarded to moto, by `<service>:<action>` (`sqs:ReceiveMessage`).
+#[derive(Debug, Default)]
+pub struct Requests(Mutex<BTreeMap<String, u64>>);
+
+impl Requests {
+    fn count(&self, headers: &HeaderMap, method: &Method, body: &[u8]) {
+        let key = format!("{}:{}", service(headers), action(headers, method, body));
+        *self.0.lock().expect("lock").entry(key).or_default() += 1;
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.0.lock().expect("lock").clone()
+    }
 }
 
-/// Starts the proxy on a free loopback port; its URL.
-pub async fn start(moto: String, faults: Arc<Faults>) -> std::io::Result<String> {
+/// The service a signed request is for: its SigV4 credential scope
+/// (`Credential=KEY/20261204/us-east-1/sqs/aws4_request`).
+fn service(headers: &HeaderMap) -> &str {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|credential| credential.split('/').nth(3))
+        .unwrap_or("unsigned")
+}
+
+/// The operation: the JSON protocols' `X-Amz-Target` (`AmazonSQS.
+/// ReceiveMessage`), the query protocol's `Action=` (SES, SNS), else the
+/// REST method (S3).
+fn action(headers: &HeaderMap, method: &Method, body: &[u8]) -> String {
+    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        return target.rsplit('.').next().unwrap_or(target).to_owned();
+    }
+    let form = String::from_utf8_lossy(body.get(..body.len().min(256)).unwrap_or_default());
+    form.split('&')
+        .find_map(|pair| pair.strip_prefix("Action="))
+        .map_or_else(|| method.as_str().to_owned(), str::to_owned)
+}
+
+#[derive(Clone)]
+struct Proxy {
+    upstream: String,
+    http: reqwest::Client,
+    faults: Option<Arc<Faults>>,
+    requests: Arc<Requests>,
+}
+
+/// Starts a proxy to `upstream` (moto, or DynamoDB Local with no faults)
+/// on a free loopback port; its URL.
+pub async fn start(
+    upstream: String,
+    faults: Option<Arc<Faults>>,
+    requests: Arc<Requests>,
+) -> std::io::Result<String> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let url = format!("http://{}", listener.local_addr()?);
     let proxy = Proxy {
-        moto,
+        upstream,
         http: reqwest::Client::new(),
         faults,
+        requests,
     };
     let app = Router::new().fallback(forward).with_state(proxy);
     tokio::spawn(async move {
@@ -102,7 +153,12 @@ async fn forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(code) = proxy.faults.refuse(&String::from_utf8_lossy(&body)) {
+    proxy.requests.count(&headers, &method, &body);
+    let refusal = proxy
+        .faults
+        .as_ref()
+        .and_then(|faults| faults.refuse(&String::from_utf8_lossy(&body)));
+    if let Some(code) = refusal {
         let xml = format!(
             "<ErrorResponse xmlns=\"http://ses.amazonaws.com/doc/2010-12-01/\"><Error><Type>Sender</Type>\
              <Code>{code}</Code><Message>refused by the local cloud's fault injection</Message></Error>\
@@ -114,7 +170,7 @@ async fn forward(
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let mut req = proxy
         .http
-        .request(method, format!("{}{path}", proxy.moto))
+        .request(method, format!("{}{path}", proxy.upstream))
         .body(body);
     for (name, value) in &headers {
         if name != "host" && name != "content-length" {
@@ -141,6 +197,36 @@ async fn forward(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_are_counted_by_service_and_action() {
+        let requests = Requests::default();
+        let signed = |service: &str| {
+            let mut headers = HeaderMap::new();
+            let auth = format!(
+                "AWS4-HMAC-SHA256 Credential=local/20261204/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=00"
+            );
+            headers.insert("authorization", auth.parse().unwrap());
+            headers
+        };
+        let mut sqs = signed("sqs");
+        sqs.insert("x-amz-target", "AmazonSQS.ReceiveMessage".parse().unwrap());
+        requests.count(&sqs, &Method::POST, b"{}");
+        requests.count(&sqs, &Method::POST, b"{}");
+        requests.count(
+            &signed("ses"),
+            &Method::POST,
+            b"Action=SendEmail&Version=2010-12-01",
+        );
+        requests.count(&signed("s3"), &Method::PUT, b"object bytes");
+        requests.count(&HeaderMap::new(), &Method::GET, b"");
+        let counted = requests.snapshot();
+        assert_eq!(counted["sqs:ReceiveMessage"], 2);
+        assert_eq!(counted["ses:SendEmail"], 1);
+        assert_eq!(counted["s3:PUT"], 1);
+        assert_eq!(counted["unsigned:GET"], 1);
+        assert_eq!(counted.len(), 4);
+    }
 
     #[test]
     fn only_sends_to_the_faulty_address_are_refused_and_only_so_often() {
