@@ -205,4 +205,5 @@ WEB_TEST_MODULES='$WEB/node_modules'
 printf '%s' "$PATHS_NEW" > "$LOCAL/paths.env"
 
 log "done. DynamoDB Local: $JAVA_BIN -Djava.library.path=$DDB_LIB -jar $DDB_JAR -inMemory -sharedDb -disableTelemetry -port 8000"
-log "      moto:           $VENV/bin/moto_server -H 127.0.0.1 -p 5000"
+log "      moto:           $VENV/bin/moto_server -H 127.0.0.1 -p 5000 (the local cloud starts it through"
+log "                      infra/local-cloud/src/moto_server.py, which removes three of moto's own costs)"
