@@ -2,7 +2,16 @@
 //! from its state file, an admin account, and fresh slots.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::StreamExt;
+use shared::CorrelationId;
+use shared::adapters::dynamo::booking::DynamoBookings;
+use shared::adapters::dynamo::catalog::DynamoCatalog;
+use shared::booking::service::{self, Attempt};
+use shared::booking::{DEFAULT_HOLD_MINUTES, IdempotencyKey, ValidRequest};
+use shared::identity::UserId;
 
 use serde_json::{Value, json};
 
@@ -94,6 +103,21 @@ impl Cloud {
             return Err(format!("POST {path} answered {status}, not {expect}: {text}").into());
         }
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Requests the functions and the local cloud have made to an emulator
+    /// (`moto` or `dynamodb`) so far, by `<service>:<action>`, as the local
+    /// cloud's proxies counted them.
+    pub async fn emulator_requests(
+        &self,
+        emulator: &str,
+    ) -> Result<std::collections::BTreeMap<String, u64>, Error> {
+        let res = self
+            .http
+            .get(format!("{}/emulators/{emulator}/requests", self.admin))
+            .send()
+            .await?;
+        Ok(res.json().await?)
     }
 
     pub async fn dynamo_client(&self) -> aws_sdk_dynamodb::Client {
@@ -231,4 +255,60 @@ pub async fn new_slot(
         )
         .await?;
     Ok(format!("{resource}@{date}T08:00"))
+}
+
+/// booking-create's transaction, in-process over the DynamoDB adapters:
+/// the same GetItem of the slot and TransactWriteItems of seven items.
+pub async fn raw_booking(
+    (bookings, catalog): &(DynamoBookings, DynamoCatalog),
+    user: &UserId,
+    request: &ValidRequest,
+    fingerprint: &str,
+) -> (Duration, Result<(), String>) {
+    let started = Instant::now();
+    let outcome = async {
+        let key = IdempotencyKey::parse(Some(&uuid::Uuid::new_v4().to_string()))
+            .map_err(|e| e.to_string())?;
+        let now = Utc::now();
+        let attempt = Attempt {
+            user,
+            key: &key,
+            fingerprint,
+            hold: chrono::Duration::minutes(DEFAULT_HOLD_MINUTES),
+            cutoff: chrono::Duration::zero(),
+            correlation_id: &CorrelationId::generate(),
+            now,
+            payment: None,
+            // The bench's admin books as staff, as over HTTP.
+            limits: None,
+            pass_token: None,
+            passes: None,
+        };
+        service::create(bookings, catalog, &attempt, request)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{} {}", e.status(), e.code()))
+    }
+    .await;
+    (started.elapsed(), outcome)
+}
+
+/// Runs `count` calls of `op` with `concurrency` in flight; returns the wall
+/// time and each call's outcome.
+pub async fn drive<F, Fut>(
+    count: usize,
+    concurrency: usize,
+    op: F,
+) -> (Duration, Vec<(Duration, Result<(), String>)>)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = (Duration, Result<(), String>)>,
+{
+    let started = Instant::now();
+    let outcomes = futures::stream::iter(0..count)
+        .map(|_| op())
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    (started.elapsed(), outcomes)
 }

@@ -46,21 +46,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use clap::Parser;
-use futures::StreamExt;
 use serde_json::{Value, json};
-use shared::CorrelationId;
 use shared::adapters::dynamo::booking::DynamoBookings;
 use shared::adapters::dynamo::catalog::DynamoCatalog;
-use shared::booking::service::{self, Attempt};
-use shared::booking::{
-    BookingRequest, DEFAULT_HOLD_MINUTES, IdempotencyKey, ValidRequest, fingerprint,
-};
+use shared::booking::{BookingRequest, IdempotencyKey, fingerprint};
 use shared::catalog::MAX_CAPACITY;
 use shared::identity::UserId;
 
-use hot_slot_bench::{Cloud, Error, admin, new_slot, today_at_venue};
+use hot_slot_bench::{Cloud, Error, admin, drive, new_slot, raw_booking, today_at_venue};
 
 #[derive(Debug, Parser)]
 #[command(about = "Hot-slot bookings/s and latency: local HTTP API vs raw DynamoDB transaction")]
@@ -180,60 +174,6 @@ async fn http_booking(cloud: &Cloud, token: &str, body: &Value) -> (Duration, Re
 }
 
 /// One in-process booking service `create` of one place.
-async fn raw_booking(
-    (bookings, catalog): &(DynamoBookings, DynamoCatalog),
-    user: &UserId,
-    request: &ValidRequest,
-    fingerprint: &str,
-) -> (Duration, Result<(), String>) {
-    let started = Instant::now();
-    let outcome = async {
-        let key = IdempotencyKey::parse(Some(&uuid::Uuid::new_v4().to_string()))
-            .map_err(|e| e.to_string())?;
-        let now = Utc::now();
-        let attempt = Attempt {
-            user,
-            key: &key,
-            fingerprint,
-            hold: chrono::Duration::minutes(DEFAULT_HOLD_MINUTES),
-            cutoff: chrono::Duration::zero(),
-            correlation_id: &CorrelationId::generate(),
-            now,
-            payment: None,
-            // The bench's admin books as staff, as over HTTP.
-            limits: None,
-            pass_token: None,
-            passes: None,
-        };
-        service::create(bookings, catalog, &attempt, request)
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("{} {}", e.status(), e.code()))
-    }
-    .await;
-    (started.elapsed(), outcome)
-}
-
-/// Runs `count` calls of `op` with `concurrency` in flight; returns the wall
-/// time and each call's outcome.
-async fn drive<F, Fut>(
-    count: usize,
-    concurrency: usize,
-    op: F,
-) -> (Duration, Vec<(Duration, Result<(), String>)>)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = (Duration, Result<(), String>)>,
-{
-    let started = Instant::now();
-    let outcomes = futures::stream::iter(0..count)
-        .map(|_| op())
-        .buffer_unordered(concurrency)
-        .collect::<Vec<_>>()
-        .await;
-    (started.elapsed(), outcomes)
-}
-
 fn print_table(http: &Phase, raw: &Phase, args: &Args) {
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     println!();
