@@ -12,6 +12,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 
 use crate::events::{DecodeError, Event};
+use crate::telemetry::xray;
 use crate::{AppError, EventEnvelope};
 
 /// Why a message was not handled.
@@ -56,12 +57,21 @@ where
     Fut: Future<Output = Result<(), MessageError>>,
 {
     let outcomes = futures::future::join_all(batch.records.iter().map(|message| {
-        let handled = envelope(message).map(&handle);
+        let handled = envelope(message).map(|event| {
+            // One subsegment per event, annotated with its correlation id.
+            let traced = xray::subsegment(event.event_type.as_str(), &event.correlation_id);
+            (handle(event), traced)
+        });
         async move {
-            match handled {
-                Ok(fut) => fut.await,
-                Err(e) => Err(e),
+            let (fut, traced) = handled?;
+            let outcome = fut.await;
+            if let Some(mut traced) = traced {
+                traced.outcome(match outcome {
+                    Ok(()) => xray::Outcome::Ok,
+                    Err(_) => xray::Outcome::Failed,
+                });
             }
+            outcome
         }
     }))
     .await;

@@ -18,14 +18,21 @@ use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use std::pin::Pin;
+
 use futures::FutureExt;
 use futures::future::Inspect;
-use lambda_http::{IntoResponse, Request};
+use lambda_http::http::HeaderValue;
+use lambda_http::request::RequestContext;
+use lambda_http::{IntoResponse, Request, RequestExt, Response};
 use lambda_runtime::{Diagnostic, IntoFunctionResponse, LambdaEvent, Service};
 use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
 use metrics_cloudwatch_embedded::{Builder, Collector};
 
 use crate::booking::Booking;
+use crate::{CorrelationId, correlation};
+
+pub mod xray;
 
 /// The namespace when `METRICS_NAMESPACE` is not set.
 pub const DEFAULT_NAMESPACE: &str = "BookingPlatform";
@@ -54,15 +61,80 @@ pub fn init() {
     }
 }
 
-/// `lambda_http::run`, writing the invocation's metrics after each request.
-pub async fn run_http<'a, R, S, E>(handler: S) -> Result<(), lambda_http::Error>
+/// `lambda_http::run`, tracing each request (see [`xray`]) and writing the
+/// invocation's metrics after it.
+pub async fn run_http<'a, B, S, E>(handler: S) -> Result<(), lambda_http::Error>
 where
-    S: Service<Request, Response = R, Error = E>,
+    S: Service<Request, Response = Response<B>, Error = E>,
     S::Future: Send + 'a,
-    R: IntoResponse,
-    E: Debug + Into<Diagnostic>,
+    Response<B>: IntoResponse,
+    B: Send,
+    E: Debug + Into<Diagnostic> + Send,
 {
-    lambda_http::run(Flushing(handler)).await
+    lambda_http::run(Flushing(TracedHttp(handler))).await
+}
+
+/// A handler whose requests all carry a correlation id (a new one when the
+/// caller sent none or an invalid one, put into the request so the handler,
+/// its response and its events carry the id the trace is annotated with),
+/// each traced as one subsegment named after its route.
+struct TracedHttp<S>(S);
+
+impl<S, B> Service<Request> for TracedHttp<S>
+where
+    S: Service<Request, Response = Response<B>>,
+{
+    type Response = Response<B>;
+    type Error = S::Error;
+    type Future = TracedResponse<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let id = CorrelationId::from_header_or_generate(
+            req.headers()
+                .get(correlation::HEADER)
+                .and_then(|v| v.to_str().ok()),
+        );
+        if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+            req.headers_mut().insert(correlation::HEADER, value);
+        }
+        let route = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone(),
+            _ => None,
+        }
+        .unwrap_or_else(|| format!("{} {}", req.method(), req.uri().path()));
+        TracedResponse {
+            traced: xray::subsegment(&route, &id),
+            inner: Box::pin(self.0.call(req)),
+        }
+    }
+}
+
+/// The handler's answer; the subsegment ends with it, marked by its status.
+struct TracedResponse<F> {
+    inner: Pin<Box<F>>,
+    traced: Option<xray::Traced>,
+}
+
+impl<F, B, E> Future for TracedResponse<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let answer = std::task::ready!(self.inner.as_mut().poll(cx));
+        if let Some(mut traced) = self.traced.take() {
+            traced.outcome(match &answer {
+                Ok(response) => xray::Outcome::of_status(response.status().as_u16()),
+                Err(_) => xray::Outcome::Failed,
+            });
+        }
+        Poll::Ready(answer)
+    }
 }
 
 /// `lambda_runtime::run`, writing the invocation's metrics after each event.

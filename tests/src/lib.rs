@@ -412,7 +412,7 @@ impl Cloud {
     }
 
     /// A GET of the local cloud's admin API, as JSON.
-    async fn admin_get(&self, url: impl reqwest::IntoUrl) -> Value {
+    pub async fn admin_get(&self, url: impl reqwest::IntoUrl) -> Value {
         self.http
             .get(url)
             .send()

@@ -15,6 +15,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use lambda_runtime::{Error, LambdaEvent};
 use shared::adapters::dynamo::{OutboxItem, entity, keys};
 use shared::ports::{EventPublisher, OutgoingEvent, Parking};
+use shared::telemetry::xray;
 
 /// The outbox event a stream record carries, if any.
 ///
@@ -70,6 +71,8 @@ pub async fn handle(
             batch.push(outgoing);
         }
     }
+    // One subsegment per event relayed, annotated with its correlation id.
+    let mut traced: Vec<Option<xray::Traced>> = Vec::with_capacity(batch.len());
     for outgoing in &batch {
         tracing::info!(
             event_id = %outgoing.envelope.id,
@@ -77,6 +80,8 @@ pub async fn handle(
             correlation_id = %outgoing.envelope.correlation_id,
             "relaying outbox event"
         );
+        let name = format!("relay {}", outgoing.envelope.event_type);
+        traced.push(xray::subsegment(&name, &outgoing.envelope.correlation_id));
     }
     let mut failures = Vec::new();
     let mut parked = 0;
@@ -103,6 +108,12 @@ pub async fn handle(
     }
     // Lambda retries from the lowest reported sequence number onward, so the
     // first failure in stream order is the one to report.
+    for failure in &failures {
+        if let Some(Some(traced)) = traced.get_mut(failure.index) {
+            traced.outcome(xray::Outcome::Failed);
+        }
+    }
+    drop(traced);
     let first_failure = failures.iter().map(|f| f.index).min();
     let mut response = DynamoDbEventResponse::default();
     if let Some(index) = first_failure {

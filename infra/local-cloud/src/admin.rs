@@ -46,6 +46,8 @@ pub struct State {
     pub moto_requests: Arc<crate::emulator_proxy::Requests>,
     /// Requests made to DynamoDB Local (and its streams), the same way.
     pub dynamodb_requests: Arc<crate::emulator_proxy::Requests>,
+    /// The trace segments the functions sent to the local X-Ray daemon.
+    pub segments: Arc<crate::xray::Segments>,
 }
 
 impl State {
@@ -92,6 +94,12 @@ fn not_found(what: &str) -> Response {
 #[derive(Debug, serde::Deserialize)]
 struct SentQuery {
     to: Option<String>,
+}
+
+/// `GET /xray/segments?correlation_id=`: the traces annotated with it.
+#[derive(Debug, serde::Deserialize)]
+struct SegmentsQuery {
+    correlation_id: String,
 }
 
 async fn sent(moto: &str, q: &SentQuery) -> Result<Json, reqwest::Error> {
@@ -146,6 +154,7 @@ pub fn router(state: Arc<State>) -> Router {
     let s10 = Arc::clone(&state);
     let s11 = Arc::clone(&state);
     let s12 = Arc::clone(&state);
+    let s13 = Arc::clone(&state);
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route(
@@ -234,6 +243,12 @@ pub fn router(state: Arc<State>) -> Router {
         .route(
             "/emulators/moto/requests",
             get(move || async move { JsonResponse(json!(s11.moto_requests.snapshot())) }),
+        )
+        .route(
+            "/xray/segments",
+            get(move |Query(q): Query<SegmentsQuery>| async move {
+                JsonResponse(json!({ "segments": s13.segments.of_correlation(&q.correlation_id) }))
+            }),
         )
         .route(
             "/emulators/dynamodb/requests",

@@ -14,6 +14,7 @@ mod provision;
 mod runtime;
 mod secrets;
 mod template;
+mod xray;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -235,11 +236,18 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
     let api_spec = model::api_spec(&template, &ctx)?;
     let functions = model::functions(&template, &ctx, &api_spec)?;
-    let base_env = endpoint_env(&dynamodb_url, &moto_url);
+    let mut base_env = endpoint_env(&dynamodb_url, &moto_url);
+    // The X-Ray daemon Lambda runs beside each function, played here.
+    let segments = Arc::new(xray::Segments::default());
+    let daemon = xray::start(Arc::clone(&segments))
+        .await
+        .map_err(|e| format!("cannot start the X-Ray daemon: {e}"))?;
+    base_env.insert("AWS_XRAY_DAEMON_ADDRESS".to_owned(), daemon.to_string());
     let launch = LaunchConfig {
         bin_dir: args.bin_dir.clone(),
         base_env,
         log_format: Some(args.log_format.clone()),
+        segments: Arc::clone(&segments),
     };
     let (shutdown_tx, shutdown) = watch::channel(false);
     let mut pools: BTreeMap<String, Arc<FunctionPool>> = BTreeMap::new();
@@ -430,6 +438,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         ses_faults,
         moto_requests,
         dynamodb_requests,
+        segments,
     };
     let admin_addr = SocketAddr::from(([127, 0, 0, 1], args.admin_port));
     let admin_listener = tokio::net::TcpListener::bind(admin_addr)

@@ -20,6 +20,9 @@ pub struct FunctionSpec {
     pub environment: BTreeMap<String, String>,
     pub log_format: Option<String>,
     pub log_level: Option<String>,
+    /// `Tracing: Active`: each invocation is traced (sampled) and recorded
+    /// as an X-Ray segment.
+    pub traced: bool,
     pub routes: Vec<RouteSpec>,
     pub sqs: Vec<SqsSource>,
     pub streams: Vec<StreamSource>,
@@ -41,6 +44,7 @@ impl FunctionSpec {
             environment: BTreeMap::new(),
             log_format: None,
             log_level: None,
+            traced: false,
             routes: vec![],
             sqs: vec![],
             streams: vec![],
@@ -264,6 +268,7 @@ pub fn functions(
             environment,
             log_format: str_of(&logging, "LogFormat"),
             log_level: str_of(&logging, "ApplicationLogLevel"),
+            traced: str_of(&props, "Tracing").as_deref() == Some("Active"),
             routes: Vec::new(),
             sqs: Vec::new(),
             streams: Vec::new(),

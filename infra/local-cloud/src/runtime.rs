@@ -67,6 +67,8 @@ pub const QUEUE_PATIENCE: Duration = Duration::from_secs(30);
 
 struct Held {
     request_id: String,
+    /// The invocation's trace, when its function is traced.
+    trace: Option<crate::xray::Invocation>,
     reply: oneshot::Sender<Outcome>,
     /// Fault injection: the process is being killed with this invocation.
     doomed: bool,
@@ -93,6 +95,8 @@ pub struct LaunchConfig {
     /// Variables every function gets: region, credentials, endpoints.
     pub base_env: BTreeMap<String, String>,
     pub log_format: Option<String>,
+    /// Where traced invocations' segments go (the local X-Ray daemon).
+    pub segments: Arc<crate::xray::Segments>,
 }
 
 /// All instances of one function and the queue of invocations they serve.
@@ -427,12 +431,22 @@ impl FunctionPool {
             state.current.take()
         };
         if let Some(held) = held {
+            self.traced_end(&held, true);
             let _ = held.reply.send(Outcome::Crashed(format!(
                 "the process exited ({status}) during the invocation"
             )));
         }
         server.abort();
         Ok(status)
+    }
+
+    /// Records a traced invocation's segment, as Lambda does when it ends.
+    fn traced_end(&self, held: &Held, fault: bool) {
+        if let Some(trace) = &held.trace {
+            self.launch
+                .segments
+                .invocation(trace, &self.spec.name, crate::xray::now(), fault);
+        }
     }
 
     fn command(&self, port: u16) -> Command {

@@ -152,6 +152,7 @@ mod tests {
             bin_dir: ".".into(),
             base_env: Default::default(),
             log_format: None,
+            segments: Default::default(),
         };
         Route::new("GET", path, FunctionPool::new(spec, launch), None)
     }

@@ -57,7 +57,7 @@ async fn next_invocation(State(api): State<ApiState>) -> Response {
     };
     let timeout = api.pool.timeout();
     let deadline_ms = now_ms() + u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-    let (kill, pid) = {
+    let (kill, pid, trace) = {
         let mut state = api.instance.lock().expect("lock");
         if state.dead {
             drop(state);
@@ -72,10 +72,16 @@ async fn next_invocation(State(api): State<ApiState>) -> Response {
             .is_ok();
         state.current = Some(Held {
             request_id: invocation.request_id.clone(),
+            trace: api.pool.spec.traced.then(crate::xray::Invocation::start),
             reply: invocation.reply,
             doomed,
         });
-        (doomed.then(|| state.kill.clone()).flatten(), state.pid)
+        let trace = state.current.as_ref().and_then(|h| h.trace.clone());
+        (
+            doomed.then(|| state.kill.clone()).flatten(),
+            state.pid,
+            trace,
+        )
     };
     if let Some(kill) = kill {
         // The process dies holding the invocation, before it can act on it:
@@ -86,6 +92,7 @@ async fn next_invocation(State(api): State<ApiState>) -> Response {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     tokio::spawn(watch_deadline(
+        Arc::clone(&api.pool),
         Arc::clone(&api.instance),
         invocation.request_id.clone(),
         timeout,
@@ -102,25 +109,25 @@ async fn next_invocation(State(api): State<ApiState>) -> Response {
         "lambda-runtime-invoked-function-arn",
         api.pool.spec.arn.clone(),
     );
-    put(
-        "lambda-runtime-trace-id",
-        format!(
-            "Root=1-{:08x}-{}",
-            now_ms() / 1000,
-            uuid::Uuid::new_v4()
-                .simple()
-                .to_string()
-                .get(..24)
-                .unwrap_or_default()
-        ),
-    );
+    // Root alone for a function that is not traced, as Lambda passes on;
+    // a traced one also gets its invocation's segment as the parent.
+    let header = match &trace {
+        Some(trace) => trace.header(),
+        None => format!("Root={}", crate::xray::Invocation::start().trace_id),
+    };
+    put("lambda-runtime-trace-id", header);
     put("content-type", "application/json".to_owned());
     (StatusCode::OK, headers, invocation.payload).into_response()
 }
 
 /// Ends an invocation its instance still holds at the deadline as
 /// `Timeout`, and kills the instance, which is then replaced.
-async fn watch_deadline(instance: Instance, request_id: String, timeout: Duration) {
+async fn watch_deadline(
+    pool: Arc<FunctionPool>,
+    instance: Instance,
+    request_id: String,
+    timeout: Duration,
+) {
     tokio::time::sleep(timeout).await;
     let (held, kill) = {
         let mut state = instance.lock().expect("lock");
@@ -135,6 +142,7 @@ async fn watch_deadline(instance: Instance, request_id: String, timeout: Duratio
         (state.current.take(), state.kill.clone())
     };
     if let Some(held) = held {
+        pool.traced_end(&held, true);
         let _ = held.reply.send(Outcome::Timeout);
     }
     if let Some(kill) = kill {
@@ -162,6 +170,7 @@ async fn invocation_response(
 ) -> StatusCode {
     match take_current(&api, &id) {
         Some(held) => {
+            api.pool.traced_end(&held, false);
             let _ = held.reply.send(Outcome::Success(body));
             StatusCode::ACCEPTED
         }
@@ -182,6 +191,7 @@ async fn invocation_error(
     let message = parsed["errorMessage"].as_str().unwrap_or("").to_owned();
     match take_current(&api, &id) {
         Some(held) => {
+            api.pool.traced_end(&held, true);
             let _ = held.reply.send(Outcome::FunctionError {
                 error_type,
                 message,

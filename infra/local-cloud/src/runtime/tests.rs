@@ -46,6 +46,7 @@ async fn sleepers(instances: usize, timeout_secs: u64) -> (Arc<FunctionPool>, wa
         bin_dir: dir,
         base_env: Default::default(),
         log_format: None,
+        segments: Default::default(),
     };
     let pool = FunctionPool::new(spec, launch);
     let (shutdown, watching) = watch::channel(false);
