@@ -116,7 +116,8 @@ impl Cloud {
             .http
             .get(format!("{}/emulators/{emulator}/requests", self.admin))
             .send()
-            .await?;
+            .await?
+            .error_for_status()?;
         Ok(res.json().await?)
     }
 

@@ -44,8 +44,9 @@ pub struct State {
     pub ses_faults: Arc<crate::emulator_proxy::Faults>,
     /// Requests made to moto, by service and action.
     pub moto_requests: Arc<crate::emulator_proxy::Requests>,
-    /// Requests made to DynamoDB Local (and its streams), the same way.
-    pub dynamodb_requests: Arc<crate::emulator_proxy::Requests>,
+    /// Requests made to DynamoDB Local (and its streams), the same way,
+    /// when the cloud was started with `--count-dynamodb-requests`.
+    pub dynamodb_requests: Option<Arc<crate::emulator_proxy::Requests>>,
     /// The trace segments the functions sent to the local X-Ray daemon.
     pub segments: Arc<crate::xray::Segments>,
 }
@@ -252,7 +253,19 @@ pub fn router(state: Arc<State>) -> Router {
         )
         .route(
             "/emulators/dynamodb/requests",
-            get(move || async move { JsonResponse(json!(s12.dynamodb_requests.snapshot())) }),
+            get(move || async move {
+                match &s12.dynamodb_requests {
+                    Some(requests) => JsonResponse(json!(requests.snapshot())).into_response(),
+                    None => (
+                        StatusCode::NOT_FOUND,
+                        JsonResponse(json!({
+                            "code": "NOT_COUNTED",
+                            "message": "DynamoDB requests are counted only when the local cloud is started with --count-dynamodb-requests",
+                        })),
+                    )
+                        .into_response(),
+                }
+            }),
         )
         .route(
             "/faults/ses",

@@ -64,6 +64,11 @@ struct Args {
     /// Keep DynamoDB's data in .local/state/dynamodb instead of in memory.
     #[arg(long)]
     persist: bool,
+    /// Route DynamoDB requests through a proxy that counts them by action
+    /// (`GET /emulators/dynamodb/requests`). Off by default: the extra hop
+    /// costs the local cloud CPU on every table request.
+    #[arg(long)]
+    count_dynamodb_requests: bool,
     /// Function log format: Text (readable) or JSON (as on AWS).
     #[arg(long, default_value = "Text")]
     log_format: String,
@@ -172,13 +177,15 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Arc::clone(&moto_requests),
     )
     .await?;
-    let dynamodb_requests = Arc::new(emulator_proxy::Requests::default());
-    let dynamodb_url = emulator_proxy::start(
-        dynamodb.endpoint.clone(),
-        None,
-        Arc::clone(&dynamodb_requests),
-    )
-    .await?;
+    let dynamodb_requests = args
+        .count_dynamodb_requests
+        .then(|| Arc::new(emulator_proxy::Requests::default()));
+    let dynamodb_url = match &dynamodb_requests {
+        Some(requests) => {
+            emulator_proxy::start(dynamodb.endpoint.clone(), None, Arc::clone(requests)).await?
+        }
+        None => dynamodb.endpoint.clone(),
+    };
 
     let sdk = sdk_config().await;
     let ddb_conf = aws_sdk_dynamodb::config::Builder::from(&sdk)

@@ -7,7 +7,7 @@
 //! is the `Parent` of the trace header the function receives; the
 //! functions add their subsegments to it. Every trace is sampled here.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -21,27 +21,51 @@ const KEPT: usize = 20_000;
 /// with the same id (an in-progress subsegment, then the finished one)
 /// replaces the earlier.
 #[derive(Default)]
-pub struct Segments {
-    documents: Mutex<VecDeque<Json>>,
+pub struct Segments(Mutex<Kept>);
+
+#[derive(Default)]
+struct Kept {
+    documents: VecDeque<Json>,
+    /// The sequence number of `documents[0]` (one per document kept).
+    first: u64,
+    /// The in-progress documents by id, with their sequence numbers: what a
+    /// finished one may replace, found without a scan.
+    open: HashMap<String, u64>,
 }
 
 impl Segments {
     pub fn record(&self, document: Json) {
-        let mut documents = self.documents.lock().expect("lock");
+        let mut kept = self.0.lock().expect("lock");
+        let kept = &mut *kept;
         let id = document["id"].as_str().map(str::to_owned);
-        if let Some(id) = id
-            && let Some(earlier) = documents
-                .iter_mut()
-                .rev()
-                .take(1_000)
-                .find(|d| d["id"].as_str() == Some(id.as_str()))
+        let in_progress = document["in_progress"] == true;
+        if let Some(id) = &id
+            && let Some(seq) = kept.open.remove(id)
+            && let Some(earlier) = seq
+                .checked_sub(kept.first)
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| kept.documents.get_mut(i))
         {
             *earlier = document;
+            if in_progress {
+                kept.open.insert(id.clone(), seq);
+            }
             return;
         }
-        documents.push_back(document);
-        if documents.len() > KEPT {
-            documents.pop_front();
+        let seq = kept.first + kept.documents.len() as u64;
+        if in_progress && let Some(id) = id {
+            kept.open.insert(id, seq);
+        }
+        kept.documents.push_back(document);
+        if kept.documents.len() > KEPT
+            && let Some(oldest) = kept.documents.pop_front()
+        {
+            kept.first += 1;
+            if let Some(id) = oldest["id"].as_str()
+                && kept.open.get(id) == Some(&(kept.first - 1))
+            {
+                kept.open.remove(id);
+            }
         }
     }
 
@@ -65,7 +89,7 @@ impl Segments {
     /// The traces that hold a subsegment annotated with this correlation
     /// id: every segment and subsegment of them.
     pub fn of_correlation(&self, correlation_id: &str) -> Vec<Json> {
-        let documents = self.documents.lock().expect("lock");
+        let documents = &self.0.lock().expect("lock").documents;
         let traces: std::collections::HashSet<&str> = documents
             .iter()
             .filter(|d| d["annotations"]["correlation_id"].as_str() == Some(correlation_id))
@@ -94,7 +118,7 @@ impl Segments {
 
 impl std::fmt::Debug for Segments {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kept = self.documents.lock().map_or(0, |d| d.len());
+        let kept = self.0.lock().map_or(0, |k| k.documents.len());
         f.debug_struct("Segments").field("kept", &kept).finish()
     }
 }
@@ -191,6 +215,29 @@ mod tests {
         assert_eq!(found[0]["in_progress"], false);
         assert_eq!(found[1]["name"], "booking-create");
         assert!(segments.of_correlation("c-3").is_empty());
+    }
+
+    #[test]
+    fn the_oldest_documents_go_first_and_a_late_ending_still_finds_its_start() {
+        let segments = Segments::default();
+        segments.record(json!({"id": "open", "trace_id": "t", "in_progress": true}));
+        for i in 0..KEPT - 1 {
+            segments.record(json!({"id": format!("s{i}"), "trace_id": "t"}));
+        }
+        segments
+            .record(json!({"id": "open", "trace_id": "t", "annotations": {"correlation_id": "c"}}));
+        let found = segments.of_correlation("c");
+        assert_eq!(
+            found.len(),
+            KEPT,
+            "the finished document replaced its start"
+        );
+        segments.record(json!({"id": "one more", "trace_id": "t"}));
+        assert_eq!(segments.0.lock().unwrap().documents.len(), KEPT);
+        assert!(
+            segments.of_correlation("c").is_empty(),
+            "the oldest went first"
+        );
     }
 
     #[test]

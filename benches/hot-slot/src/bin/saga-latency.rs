@@ -18,7 +18,7 @@
 //! cargo build --workspace --bins
 //! target/debug/local-cloud --api-port 3200 --admin-port 3201 \
 //!     --dynamodb-port 8200 --moto-port 5200 --gateway-port 3202 \
-//!     --state-file .local/run/bench-cloud.json &
+//!     --count-dynamodb-requests --state-file .local/run/bench-cloud.json &
 //! cargo run --release -p hot-slot-bench --bin saga-latency -- \
 //!     --state-file .local/run/bench-cloud.json
 //! ```
@@ -300,6 +300,13 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 async fn run(args: Args) -> Result<(), Error> {
     let cloud = Cloud::load(&args.state_file)?;
+    if cloud.emulator_requests("dynamodb").await.is_err() {
+        return Err(
+            "the ceiling needs DynamoDB Local's request counts: start the local cloud \
+                    with --count-dynamodb-requests (see the top of this file)"
+                .into(),
+        );
+    }
     let (admin_id, admin_token) = admin(&cloud, &args.platform_admin, &args.state_file).await?;
     let watcher = Arc::new(Watcher {
         dynamo: cloud.dynamo_client().await,
