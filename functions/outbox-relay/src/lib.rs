@@ -87,6 +87,10 @@ pub async fn handle(
     let mut parked = 0;
     for failure in publisher.publish(&batch).await {
         let outgoing = &batch[failure.index];
+        // Parked or left for a retry, the event did not reach the bus.
+        if let Some(Some(traced)) = traced.get_mut(failure.index) {
+            traced.outcome(xray::Outcome::Failed);
+        }
         if failure.permanent {
             match parking.park(outgoing, &failure.reason).await {
                 Ok(()) => {
@@ -108,11 +112,6 @@ pub async fn handle(
     }
     // Lambda retries from the lowest reported sequence number onward, so the
     // first failure in stream order is the one to report.
-    for failure in &failures {
-        if let Some(Some(traced)) = traced.get_mut(failure.index) {
-            traced.outcome(xray::Outcome::Failed);
-        }
-    }
     drop(traced);
     let first_failure = failures.iter().map(|f| f.index).min();
     let mut response = DynamoDbEventResponse::default();

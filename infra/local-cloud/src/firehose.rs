@@ -235,7 +235,16 @@ pub async fn deliver(
         }
         let now = Utc::now();
         let mut objects: BTreeMap<String, String> = BTreeMap::new();
+        // Receives at once may hand out one message twice (moto marks a
+        // message received without a lock): it is written once, and every
+        // copy's receipt is deleted below.
+        let mut seen = std::collections::HashSet::new();
         for message in &messages {
+            if let Some(id) = message.message_id()
+                && !seen.insert(id)
+            {
+                continue;
+            }
             let body = message.body().unwrap_or_default();
             let (prefix, record) = match partition(&spec, body, now) {
                 Ok(found) => found,

@@ -91,11 +91,23 @@ pub fn subsegment(name: &str, correlation_id: &CorrelationId) -> Option<Traced> 
     let client = daemon()?.clone();
     let context = SubsegmentContext::from_lambda_env(client).ok()?;
     Some(Traced(context.enter_subsegment(Handled {
-        name: name.to_owned(),
+        name: name_of(name).to_owned(),
         correlation_id: correlation_id.as_str().to_owned(),
         outcome: None,
     })))
 }
+
+/// X-Ray keeps 200 bytes of a name (xray-lite cuts it there, and would
+/// panic inside a character): cut at the last whole character before.
+fn name_of(name: &str) -> &str {
+    let mut end = name.len().min(NAME_BYTES);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
+const NAME_BYTES: usize = 200;
 
 /// The daemon's client, made once per process (it binds a UDP socket).
 fn daemon() -> Option<&'static DaemonClient> {
@@ -130,6 +142,15 @@ mod tests {
             "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
         ));
         assert!(!sampled("Root=1-5759e988-bd862e3fe1be46a994272793"));
+    }
+
+    #[test]
+    fn a_long_name_is_cut_at_a_whole_character_within_200_bytes() {
+        assert_eq!(name_of("POST /bookings"), "POST /bookings");
+        let long = format!("GET /x{}", "가".repeat(100));
+        let cut = name_of(&long);
+        assert!(cut.len() <= 200 && long.starts_with(cut), "{cut}");
+        assert_eq!(cut.len(), 198, "64 whole characters after 6 bytes");
     }
 
     #[test]
