@@ -44,6 +44,7 @@ pub async fn handle(
                 total.skipped += r.skipped;
                 total.expired += r.expired;
                 total.lost += r.lost;
+                total.failed += r.failed;
             }
             // One failed tick (a throttle, an emulator pause) is retried by
             // the next; the conditions keep the room consistent.

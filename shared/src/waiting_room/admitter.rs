@@ -26,11 +26,16 @@ pub struct TickReport {
     pub expired: u64,
     /// Writes lost to another admitter (each is read again next tick).
     pub lost: u64,
+    /// Rooms whose step failed (each is tried again next tick).
+    pub failed: u64,
 }
 
 /// One step of the admitter over every room not closed: lapsed passes
 /// freed, new tickets positioned, the sold-out flag set from the
 /// inventory, the admissions due made, and once a minute the figures.
+/// A room whose step fails is logged and tried again next tick; the rooms
+/// after it still move (its writes are conditional, so what it left done
+/// is consistent).
 pub async fn tick(
     rooms: &impl WaitingRooms,
     correlation_id: &CorrelationId,
@@ -39,7 +44,10 @@ pub async fn tick(
     let mut report = TickReport::default();
     for (room, progress) in rooms.live().await? {
         report.rooms += 1;
-        step(rooms, &room, progress, correlation_id, now, &mut report).await?;
+        if let Err(e) = step(rooms, &room, progress, correlation_id, now, &mut report).await {
+            tracing::warn!(room_id = %room.id, error = %e, "a waiting room's step failed");
+            report.failed += 1;
+        }
     }
     Ok(report)
 }

@@ -338,3 +338,23 @@ async fn two_admitters_at_once_never_admit_anyone_twice() {
         (1..=progress.admitted).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn a_room_whose_step_fails_does_not_hold_back_the_others() {
+    let (rooms, broken) = open_room(settings(60, 10), None).await;
+    // The second room guards a resource of its own.
+    let mut healthy = testing::room(RoomId::generate(), settings(60, 10), None, t0());
+    healthy.resource_ids = vec![crate::catalog::ResourceId::generate()];
+    testing::create(&rooms, &healthy).await;
+    enter_all(&rooms, &broken, &callers(3), at(0)).await;
+    enter_all(&rooms, &healthy, &callers(3), at(0)).await;
+    rooms.break_stock(&broken.id);
+
+    // Whichever of the two comes first, the healthy room moves on.
+    let report = tick(&rooms, at(1)).await;
+    assert_eq!((report.rooms, report.failed), (2, 1));
+    assert_eq!(admitted(&rooms, &healthy), vec![1, 2]);
+    assert_eq!(tick(&rooms, at(2)).await.failed, 1);
+    assert_eq!(admitted(&rooms, &healthy), vec![1, 2, 3]);
+    assert!(admitted(&rooms, &broken).is_empty());
+}

@@ -35,6 +35,8 @@ struct State {
     gated: BTreeSet<ResourceId>,
     tickets: BTreeMap<(RoomId, UserId), Ticket>,
     remaining: BTreeMap<RoomId, u64>,
+    /// Rooms whose stock cannot be read (fault injection).
+    unreadable: BTreeSet<RoomId>,
     events: Vec<EventEnvelope>,
 }
 
@@ -47,6 +49,12 @@ impl MemoryWaitingRooms {
     /// counted, as for rooms by the range).
     pub fn set_remaining(&self, room: &RoomId, places: u64) {
         self.state().remaining.insert(room.clone(), places);
+    }
+
+    /// From now on, reading the room's stock fails (as a throttled or
+    /// broken read would).
+    pub fn break_stock(&self, room: &RoomId) {
+        self.state().unreadable.insert(room.clone());
     }
 
     /// What a booking's transaction does with a pass: the admitted ticket
@@ -153,7 +161,14 @@ impl WaitingRooms for MemoryWaitingRooms {
     }
 
     async fn remaining(&self, room: &Room, _from: NaiveDate) -> Result<Option<u64>, AppError> {
-        Ok(self.state().remaining.get(&room.id).copied())
+        let state = self.state();
+        if state.unreadable.contains(&room.id) {
+            return Err(AppError::Unavailable {
+                code: "STOCK_UNREADABLE",
+                message: format!("the stock of room {} cannot be read", room.id),
+            });
+        }
+        Ok(state.remaining.get(&room.id).copied())
     }
 
     async fn enter(&self, ticket: &Ticket) -> Result<Option<Ticket>, AppError> {
