@@ -13,6 +13,10 @@
 # With --deploy, also what builds the deploy artifact (not needed by the tests):
 #   .local/deploy    Python venv with cargo-lambda and zig (pins: infra/requirements-deploy.txt)
 #   the Rust target aarch64-unknown-linux-gnu (rustup), for provided.al2023 on arm64
+# With --localstack, also the local cloud's second backend (infra/up.sh --localstack):
+#   .local/localstack  Python venv with localstack-core (pins: infra/requirements-localstack.txt),
+#                      made with a Python of 3.13 or newer found on the machine (LOCALSTACK_PYTHON,
+#                      python3.14, python3.13, or pyenv's); without one it says what is missing
 # A second run with everything in place takes about a second.
 set -euo pipefail
 
@@ -22,12 +26,16 @@ LOCAL="$ROOT/.local"
 VENV="$LOCAL/venv"
 SAM_VENV="$LOCAL/sam"
 DEPLOY_VENV="$LOCAL/deploy"
+LOCALSTACK_VENV="$LOCAL/localstack"
 DEPLOY=0
-case "${1:-}" in
-    "") ;;
-    --deploy) DEPLOY=1 ;;
-    *) printf 'usage: infra/install.sh [--deploy]\n' >&2; exit 2 ;;
-esac
+LOCALSTACK=0
+for arg in "$@"; do
+    case "$arg" in
+        --deploy) DEPLOY=1 ;;
+        --localstack) LOCALSTACK=1 ;;
+        *) printf 'usage: infra/install.sh [--deploy] [--localstack]\n' >&2; exit 2 ;;
+    esac
+done
 DDB="$LOCAL/dynamodb"
 PYTHON="${PYTHON:-python3}"
 
@@ -99,7 +107,7 @@ PY_VERSION="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 # rebuilt only when that file (or the Python version) changes, or DIR/bin/BIN
 # is missing.
 python_venv() {
-    local dir="$1" req="$2" bin="$3"
+    local dir="$1" req="$2" bin="$3" PYTHON="${4:-$PYTHON}" PY_VERSION="${5:-$PY_VERSION}"
     [ -f "$req" ] || die "missing $req"
     local want stamp="$dir/.requirements.sha256"
     want="$( { cat "$req"; echo "python=$PY_VERSION"; } | sha256sum | cut -d' ' -f1)"
@@ -127,6 +135,29 @@ python_venv "$VENV" "$INFRA/requirements.txt" moto_server
 # The SAM CLI, for `sam validate --lint` (a test) and deploying; its own venv,
 # since it pins boto3 and cfn-lint for itself.
 python_venv "$SAM_VENV" "$INFRA/requirements-sam.txt" sam
+# python_at_least_313: the first Python of 3.13 or newer on the machine
+# (localstack-core 2026.3.0 says 3.10, but imports warnings.deprecated, new in 3.13).
+python_at_least_313() {
+    local candidate
+    for candidate in "${LOCALSTACK_PYTHON:-}" python3.14 python3.13 \
+        "$HOME"/.pyenv/versions/3.1[3-9]*/bin/python3 /usr/bin/python3; do
+        [ -n "$candidate" ] || continue
+        command -v "$candidate" >/dev/null 2>&1 || [ -x "$candidate" ] || continue
+        if "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 13))' >/dev/null 2>&1; then
+            command -v "$candidate" 2>/dev/null || echo "$candidate"
+            return
+        fi
+    done
+    return 1
+}
+if [ "$LOCALSTACK" -eq 1 ]; then
+    LS_PYTHON="$(python_at_least_313)" || die "LocalStack (localstack-core 2026.3.0) needs Python 3.13 or newer, \
+and none was found (looked at \$LOCALSTACK_PYTHON, python3.14, python3.13, ~/.pyenv/versions/3.13+ and \
+/usr/bin/python3). Install one (apt-get install python3.13 python3.13-venv on a Debian that has it, or \
+pyenv install 3.13), or point LOCALSTACK_PYTHON at it, and run this again."
+    LS_PY_VERSION="$("$LS_PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    python_venv "$LOCALSTACK_VENV" "$INFRA/requirements-localstack.txt" localstack-supervisor "$LS_PYTHON" "$LS_PY_VERSION"
+fi
 if [ "$DEPLOY" -eq 1 ]; then
     python_venv "$DEPLOY_VENV" "$INFRA/requirements-deploy.txt" cargo-lambda
     if ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
@@ -196,6 +227,7 @@ DYNAMODB_LOCAL_JAR='$DDB_JAR'
 DYNAMODB_LOCAL_LIB='$DDB_LIB'
 VENV='$VENV'
 MOTO_SERVER='$VENV/bin/moto_server'
+LOCALSTACK_VENV='$LOCALSTACK_VENV'
 CFN_LINT='$VENV/bin/cfn-lint'
 SAM='$SAM_VENV/bin/sam'
 CARGO_LAMBDA='$DEPLOY_VENV/bin/cargo-lambda'

@@ -6,10 +6,22 @@
 #   infra/test.sh                      everything
 #   infra/test.sh -p system-tests --test scope   only those cargo tests
 #   infra/test.sh --web                only the browser tests
+#   infra/test.sh --localstack [...]   the same, on LocalStack in moto's place
+#                                      (installed first: infra/install.sh --localstack)
+#   infra/test.sh --localstack-url URL [...]   the same, on a LocalStack already
+#                                      running at URL (e.g. http://localhost:4566)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-infra/install.sh
+backend=()
+install=()
+case "${1:-}" in
+  --localstack) backend=(--localstack); install=(--localstack); shift ;;
+  --localstack-url)
+    [[ $# -ge 2 ]] || { echo "usage: infra/test.sh --localstack-url URL [...]" >&2; exit 2; }
+    backend=(--localstack-url "$2"); shift 2 ;;
+esac
+infra/install.sh "${install[@]}"
 echo "==> building"
 cargo build --workspace --all-targets
 
@@ -22,11 +34,12 @@ export LOCAL_CLOUD_ADMIN_PORT=${LOCAL_CLOUD_ADMIN_PORT:-3101}
 export LOCAL_CLOUD_DYNAMODB_PORT=${LOCAL_CLOUD_DYNAMODB_PORT:-8100}
 export LOCAL_CLOUD_MOTO_PORT=${LOCAL_CLOUD_MOTO_PORT:-5100}
 export LOCAL_CLOUD_GATEWAY_PORT=${LOCAL_CLOUD_GATEWAY_PORT:-3102}
+export LOCAL_CLOUD_LOCALSTACK_PORT=${LOCAL_CLOUD_LOCALSTACK_PORT:-4666}
 echo "==> starting a local cloud for the tests (log: $log)"
 # A staff change reaches a token's requests within AuthorizerCacheSeconds
 # (300 on AWS); 10 here, so the test of that bound takes seconds.
 target/debug/local-cloud --state-file "$state" --visibility-timeout 2 \
-    --parameter AuthorizerCacheSeconds=10 >"$log" 2>&1 &
+    --parameter AuthorizerCacheSeconds=10 "${backend[@]}" >"$log" 2>&1 &
 cloud=$!
 stop() {
   kill "$cloud" 2>/dev/null || true

@@ -2,11 +2,17 @@
 # Starts the whole platform locally: installs the emulators if needed, builds
 # every function, provisions template.yaml, serves the HTTP API (and the web
 # app on it, /app/index.html) and loads the demo catalog. Extra arguments go to the local cloud
-# (see: target/debug/local-cloud --help). Ctrl-C stops everything.
+# (see: target/debug/local-cloud --help); `--localstack` serves the AWS
+# services with LocalStack in moto's place (installed first). Ctrl-C stops
+# everything.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-infra/install.sh
+install=()
+for arg in "$@"; do
+  [[ "$arg" == --localstack ]] && install=(--localstack)
+done
+infra/install.sh "${install[@]}"
 echo "==> building the functions and the local cloud"
 cargo build --workspace --bins
 state=.local/run/local-cloud.json

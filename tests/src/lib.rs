@@ -29,6 +29,9 @@ pub struct Cloud {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ssm: aws_sdk_ssm::Client,
+    /// Region, the cloud's credentials: what a client of one of its
+    /// emulators is built from.
+    pub sdk: aws_config::SdkConfig,
 }
 
 /// An account made for one test: unique email, its password, its id.
@@ -66,8 +69,13 @@ impl Cloud {
         });
         let state: Value = serde_json::from_str(&text).expect("the state file is JSON");
         let text_of = |k: &str| state[k].as_str().expect("state field").to_owned();
-        let creds =
-            aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "tests");
+        let creds = aws_sdk_dynamodb::config::Credentials::new(
+            text_of("access_key_id"),
+            "local",
+            None,
+            None,
+            "tests",
+        );
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(creds)
@@ -80,12 +88,12 @@ impl Cloud {
         );
         let sqs = aws_sdk_sqs::Client::from_conf(
             aws_sdk_sqs::config::Builder::from(&sdk)
-                .endpoint_url(text_of("moto"))
+                .endpoint_url(text_of("aws"))
                 .build(),
         );
         let ssm = aws_sdk_ssm::Client::from_conf(
             aws_sdk_ssm::config::Builder::from(&sdk)
-                .endpoint_url(text_of("moto"))
+                .endpoint_url(text_of("aws"))
                 .build(),
         );
         Self {
@@ -99,6 +107,7 @@ impl Cloud {
             state,
             dynamodb,
             sqs,
+            sdk,
         }
     }
 

@@ -55,13 +55,12 @@ async fn records(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<String, Vec<
 async fn every_event_lands_in_its_partition_and_a_bookings_events_once() {
     let cloud = Cloud::connect().await;
     let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::new()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "local", "local", None, None, "tests",
-            ))
-            .endpoint_url(cloud.state["moto"].as_str().expect("moto's address"))
+        aws_sdk_s3::config::Builder::from(&cloud.sdk)
+            .endpoint_url(
+                cloud.state["aws"]
+                    .as_str()
+                    .expect("the AWS emulator's address"),
+            )
             .force_path_style(true)
             .build(),
     );

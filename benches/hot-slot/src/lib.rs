@@ -35,8 +35,24 @@ pub struct Cloud {
     /// The local cloud's admin API (what runs, pids).
     pub admin: String,
     pub dynamodb: String,
+    /// moto's or LocalStack's address.
+    pub aws: String,
+    /// What the cloud's emulators are signed with (LocalStack reads the
+    /// account from it).
+    pub access_key_id: String,
     pub table: String,
     pub http: reqwest::Client,
+}
+
+/// Region and these credentials, for a client of the cloud's emulators.
+async fn sdk_config(access_key_id: &str) -> aws_config::SdkConfig {
+    let creds =
+        aws_sdk_dynamodb::config::Credentials::new(access_key_id, "local", None, None, "bench");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(creds)
+        .load()
+        .await
 }
 
 impl Cloud {
@@ -57,6 +73,8 @@ impl Cloud {
             api: field(&state["api"], "api")?,
             admin: field(&state["admin"], "admin")?,
             dynamodb: field(&state["dynamodb"], "dynamodb")?,
+            aws: field(&state["aws"], "aws")?,
+            access_key_id: field(&state["access_key_id"], "access_key_id")?,
             table: field(&state["resources"]["Table"]["ref"], "resources.Table.ref")?,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
@@ -106,7 +124,7 @@ impl Cloud {
     }
 
     /// Requests the functions and the local cloud have made to an emulator
-    /// (`moto` or `dynamodb`) so far, by `<service>:<action>`, as the local
+    /// (`aws`, moto or LocalStack, or `dynamodb`) so far, by `<service>:<action>`, as the local
     /// cloud's proxies counted them.
     pub async fn emulator_requests(
         &self,
@@ -121,14 +139,13 @@ impl Cloud {
         Ok(res.json().await?)
     }
 
+    /// Region and the cloud's credentials, for a client of its emulators.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        sdk_config(&self.access_key_id).await
+    }
+
     pub async fn dynamo_client(&self) -> aws_sdk_dynamodb::Client {
-        let creds =
-            aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "bench");
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(creds)
-            .load()
-            .await;
+        let sdk = self.sdk_config().await;
         aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::config::Builder::from(&sdk)
                 .endpoint_url(&self.dynamodb)

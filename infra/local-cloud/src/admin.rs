@@ -21,7 +21,8 @@ use crate::template::{Context, Physical, Template};
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Pids {
     pub dynamodb: Option<u32>,
-    pub moto: Option<u32>,
+    /// moto's or LocalStack's; none for a LocalStack started elsewhere.
+    pub aws: Option<u32>,
     pub gateway: Option<u32>,
 }
 
@@ -30,7 +31,10 @@ pub struct State {
     pub physical: BTreeMap<String, Physical>,
     pub api: String,
     pub dynamodb: String,
-    pub moto: String,
+    /// moto's or LocalStack's address (the functions reach it through the
+    /// counting proxy).
+    pub aws: String,
+    pub aws_backend: crate::emulators::AwsBackend,
     /// The fake payment gateway's URL, if the template asks for one.
     pub gateway: Option<String>,
     pub pids: Pids,
@@ -42,8 +46,8 @@ pub struct State {
     pub stack_name: String,
     /// Refusals the SES proxy makes (`POST /faults/ses`).
     pub ses_faults: Arc<crate::emulator_proxy::Faults>,
-    /// Requests made to moto, by service and action.
-    pub moto_requests: Arc<crate::emulator_proxy::Requests>,
+    /// Requests made to moto (or LocalStack), by service and action.
+    pub aws_requests: Arc<crate::emulator_proxy::Requests>,
     /// Requests made to DynamoDB Local (and its streams), the same way,
     /// when the cloud was started with `--count-dynamodb-requests`.
     pub dynamodb_requests: Option<Arc<crate::emulator_proxy::Requests>>,
@@ -58,7 +62,9 @@ impl State {
             "api": self.api,
             "admin": admin,
             "dynamodb": self.dynamodb,
-            "moto": self.moto,
+            "aws": self.aws,
+            "aws_backend": self.aws_backend,
+            "access_key_id": crate::ACCESS_KEY,
             "gateway": self.gateway,
             "pids": self.pids,
             "region": "us-east-1",
@@ -89,7 +95,7 @@ fn not_found(what: &str) -> Response {
         .into_response()
 }
 
-/// `GET /sent?to=`: what the functions sent, as moto keeps it (every SES
+/// `GET /sent?to=`: what the functions sent, as moto or LocalStack keeps it (every SES
 /// message and every SMS publish), oldest first; `to` keeps only those to
 /// one address or phone number.
 #[derive(Debug, serde::Deserialize)]
@@ -103,42 +109,94 @@ struct SegmentsQuery {
     correlation_id: String,
 }
 
-async fn sent(moto: &str, q: &SentQuery) -> Result<Json, reqwest::Error> {
-    let data: Json = reqwest::get(format!("{moto}/moto-api/data.json"))
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let list = |service: &str, kind: &str| -> Vec<Json> {
-        data.get(service)
-            .and_then(|s| s.get(kind))
-            .and_then(Json::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
+/// One email as `GET /sent` answers it.
+fn email(id: &Json, from: &Json, to: &str, subject: &Json, body: &Json) -> Json {
+    json!({ "id": id, "from": from, "to": to, "subject": subject, "body": body })
+}
+
+async fn sent(
+    backend: crate::emulators::AwsBackend,
+    aws: &str,
+    q: &SentQuery,
+) -> Result<Json, reqwest::Error> {
     let wanted = |to: &str| q.to.as_deref().is_none_or(|want| want == to);
-    let emails: Vec<Json> = list("ses", "Message")
-        .into_iter()
-        .flat_map(|m| {
-            let to: Vec<String> = ["ToAddresses", "CcAddresses", "BccAddresses"]
-                .iter()
-                .filter_map(|k| m.get("destinations")?.get(*k)?.as_array().cloned())
-                .flatten()
-                .filter_map(|a| a.as_str().map(str::to_owned))
-                .collect();
-            to.into_iter().filter(|t| wanted(t)).map(move |to| {
-                json!({
-                    "id": m["id"], "from": m["source"], "to": to,
-                    "subject": m["subject"], "body": m["body"],
+    let get = |path: String| async move {
+        reqwest::get(format!("{aws}{path}"))
+            .await?
+            .error_for_status()?
+            .json::<Json>()
+            .await
+    };
+    let array = |v: Option<&Json>| v.and_then(Json::as_array).cloned().unwrap_or_default();
+    let recipients = |destinations: Option<&Json>, keys: [&str; 3]| -> Vec<String> {
+        keys.iter()
+            .filter_map(|k| destinations?.get(*k)?.as_array().cloned())
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_owned))
+            .collect()
+    };
+    let (emails, sms): (Vec<Json>, Vec<Json>) = match backend {
+        crate::emulators::AwsBackend::Moto => {
+            let data = get("/moto-api/data.json".to_owned()).await?;
+            let emails = array(data.get("ses").and_then(|s| s.get("Message")))
+                .into_iter()
+                .flat_map(|m| {
+                    let to = recipients(
+                        m.get("destinations"),
+                        ["ToAddresses", "CcAddresses", "BccAddresses"],
+                    );
+                    to.into_iter().filter(|t| wanted(t)).map(move |to| {
+                        email(&m["id"], &m["source"], &to, &m["subject"], &m["body"])
+                    })
                 })
-            })
-        })
-        .collect();
-    let sms: Vec<Json> = list("sns", "SMS")
-        .into_iter()
-        .filter(|m| m["phone_number"].as_str().is_some_and(&wanted))
-        .map(|m| json!({ "id": m["message_id"], "to": m["phone_number"], "message": m["message"] }))
-        .collect();
+                .collect();
+            let sms = array(data.get("sns").and_then(|s| s.get("SMS")))
+                .into_iter()
+                .filter(|m| m["phone_number"].as_str().is_some_and(&wanted))
+                .map(|m| json!({ "id": m["message_id"], "to": m["phone_number"], "message": m["message"] }))
+                .collect();
+            (emails, sms)
+        }
+        // LocalStack keeps them at its /_aws endpoints: each email with its
+        // text and HTML parts (the HTML is what moto keeps, so that one).
+        crate::emulators::AwsBackend::LocalStack => {
+            let mail = get("/_aws/ses".to_owned()).await?;
+            let emails = array(mail.get("messages"))
+                .into_iter()
+                .flat_map(|m| {
+                    let to = recipients(
+                        m.get("Destination"),
+                        ["ToAddresses", "CcAddresses", "BccAddresses"],
+                    );
+                    let body = match &m["Body"]["html_part"] {
+                        Json::Null => m["Body"]["text_part"].clone(),
+                        html => html.clone(),
+                    };
+                    to.into_iter()
+                        .filter(|t| wanted(t))
+                        .map(move |to| email(&m["Id"], &m["Source"], &to, &m["Subject"], &body))
+                })
+                .collect();
+            // Kept per account (the default is 000000000000, not ours).
+            let texts = get(format!(
+                "/_aws/sns/sms-messages?region={}&accountId={}",
+                crate::REGION,
+                crate::ACCOUNT
+            ))
+            .await?;
+            let mut sms = Vec::new();
+            if let Some(by_phone) = texts.get("sms_messages").and_then(Json::as_object) {
+                for (phone, list) in by_phone.iter().filter(|(p, _)| wanted(p)) {
+                    for m in list.as_array().into_iter().flatten() {
+                        sms.push(
+                            json!({ "id": m["MessageId"], "to": phone, "message": m["Message"] }),
+                        );
+                    }
+                }
+            }
+            (emails, sms)
+        }
+    };
     Ok(json!({ "emails": emails, "sms": sms }))
 }
 
@@ -229,12 +287,12 @@ pub fn router(state: Arc<State>) -> Router {
         .route(
             "/sent",
             get(move |Query(q): Query<SentQuery>| async move {
-                match sent(&s7.moto, &q).await {
+                match sent(s7.aws_backend, &s7.aws, &q).await {
                     Ok(body) => JsonResponse(body).into_response(),
                     Err(e) => (
                         StatusCode::BAD_GATEWAY,
                         JsonResponse(
-                            json!({ "code": "MOTO_UNREACHABLE", "message": e.to_string() }),
+                            json!({ "code": "AWS_UNREACHABLE", "message": e.to_string() }),
                         ),
                     )
                         .into_response(),
@@ -242,8 +300,8 @@ pub fn router(state: Arc<State>) -> Router {
             }),
         )
         .route(
-            "/emulators/moto/requests",
-            get(move || async move { JsonResponse(json!(s11.moto_requests.snapshot())) }),
+            "/emulators/aws/requests",
+            get(move || async move { JsonResponse(json!(s11.aws_requests.snapshot())) }),
         )
         .route(
             "/xray/segments",

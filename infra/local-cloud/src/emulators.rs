@@ -1,6 +1,6 @@
-//! Starting DynamoDB Local and moto server, installed by infra/install.sh
-//! into `.local/` (whose `paths.env` says where everything is), and the fake
-//! payment gateway built with the workspace.
+//! Starting DynamoDB Local and moto server (or LocalStack in moto's place),
+//! installed by infra/install.sh into `.local/` (whose `paths.env` says where
+//! everything is), and the fake payment gateway built with the workspace.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +31,8 @@ pub enum EmulatorError {
     },
     #[error("port {0} is already in use; choose other ports or stop what uses it")]
     PortInUse(u16),
+    #[error("{0}")]
+    Unusable(String),
 }
 
 /// A running emulator (or the fake gateway); killed when dropped or stopped.
@@ -170,6 +172,97 @@ pub async fn start_moto(
         .arg("-p")
         .arg(port.to_string());
     start("moto", cmd, port, log_dir, Duration::from_secs(60)).await
+}
+
+/// What serves the AWS services other than DynamoDB (SQS, EventBridge, SNS,
+/// SES, SSM, S3) to the functions and the local cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AwsBackend {
+    Moto,
+    LocalStack,
+}
+
+/// The services LocalStack is asked for: those the platform uses.
+/// (It loads kms, lambda, secretsmanager and sts too, as their dependencies.)
+const LOCALSTACK_SERVICES: &str = "sqs,events,ssm,sns,s3,ses";
+
+/// Starts LocalStack (localstack-core, installed by `infra/install.sh
+/// --localstack` into `.local/localstack`) on the host, without Docker, for
+/// the services in [`LOCALSTACK_SERVICES`]. Its files go under
+/// `state_dir` (kept between runs: its service catalog cache makes the next
+/// start take 2 s rather than 6); its state is in memory, so each start is
+/// empty, as moto's is.
+pub async fn start_localstack(
+    paths: &HashMap<String, String>,
+    port: u16,
+    state_dir: &Path,
+    log_dir: &Path,
+) -> Result<Emulator, EmulatorError> {
+    let venv = paths
+        .get("LOCALSTACK_VENV")
+        .map(PathBuf::from)
+        .filter(|v| v.join("bin/localstack-supervisor").exists())
+        .ok_or_else(|| {
+            EmulatorError::NotInstalled("LocalStack (run infra/install.sh --localstack)".to_owned())
+        })?;
+    let name = "localstack";
+    std::fs::create_dir_all(state_dir).map_err(|source| EmulatorError::Spawn { name, source })?;
+    let listen = format!("127.0.0.1:{port}");
+    let mut cmd = Command::new(venv.join("bin/python"));
+    cmd.arg("-m")
+        .arg("localstack.runtime.main")
+        .env("OVERRIDE_IN_DOCKER", "0")
+        .env("FILESYSTEM_ROOT", state_dir)
+        .env("CONFIG_DIR", state_dir.join("config"))
+        .env("GATEWAY_LISTEN", &listen)
+        .env("LOCALSTACK_HOST", &listen)
+        .env("SQS_ENDPOINT_STRATEGY", "path")
+        .env("DNS_ADDRESS", "0")
+        .env("DISABLE_EVENTS", "1")
+        .env("SKIP_SSL_CERT_DOWNLOAD", "1")
+        .env("SERVICES", LOCALSTACK_SERVICES)
+        .env("EAGER_SERVICE_LOADING", "1");
+    let emulator = start(name, cmd, port, log_dir, Duration::from_secs(120)).await?;
+    localstack_ready(&emulator.endpoint, Duration::from_secs(120))
+        .await
+        .map_err(|_| EmulatorError::NotReady {
+            name,
+            port,
+            secs: 120,
+            log: log_dir.join("localstack.log").display().to_string(),
+        })?;
+    Ok(emulator)
+}
+
+/// Waits until LocalStack at `endpoint` says every service the platform
+/// uses is up (its gateway answers before its services are loaded).
+pub async fn localstack_ready(endpoint: &str, timeout: Duration) -> Result<(), String> {
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < timeout {
+        match reqwest::get(format!("{endpoint}/_localstack/health")).await {
+            Ok(res) => {
+                let health: serde_json::Value = res.json().await.unwrap_or_default();
+                let down: Vec<&str> = LOCALSTACK_SERVICES
+                    .split(',')
+                    .filter(|s| {
+                        !matches!(
+                            health["services"][*s].as_str(),
+                            Some("running" | "available")
+                        )
+                    })
+                    .collect();
+                if down.is_empty() {
+                    return Ok(());
+                }
+                last = format!("not up yet: {}", down.join(", "));
+            }
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(format!("LocalStack at {endpoint} is not ready: {last}"))
 }
 
 /// Starts the fake card payment gateway (`<bin_dir>/fake-gateway`).

@@ -1,6 +1,7 @@
-//! The local cloud: DynamoDB Local and moto server, everything template.yaml
-//! declares provisioned onto them, every function run as Lambda runs it, the
-//! HTTP API on 127.0.0.1, and the event source mappings. No Docker, no account.
+//! The local cloud: DynamoDB Local and moto server (or LocalStack, with
+//! `--localstack`), everything template.yaml declares provisioned onto them,
+//! every function run as Lambda runs it, the HTTP API on 127.0.0.1, and the
+//! event source mappings. No Docker, no account.
 
 mod admin;
 mod emulator_proxy;
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use tokio::sync::watch;
 
+use crate::emulators::AwsBackend;
 use crate::runtime::{FunctionPool, LaunchConfig};
 use crate::template::{Context, Template};
 
@@ -50,6 +52,18 @@ struct Args {
     dynamodb_port: u16,
     #[arg(long, env = "LOCAL_CLOUD_MOTO_PORT", default_value_t = 5000)]
     moto_port: u16,
+    /// Serve SQS, EventBridge, SNS, SES, SSM and S3 with LocalStack
+    /// (installed by `infra/install.sh --localstack`) in place of moto.
+    #[arg(long)]
+    localstack: bool,
+    /// The port of the LocalStack `--localstack` starts.
+    #[arg(long, env = "LOCAL_CLOUD_LOCALSTACK_PORT", default_value_t = 4566)]
+    localstack_port: u16,
+    /// Use the LocalStack already running at this address (for example a
+    /// Docker one at http://localhost:4566) in place of moto; it is not
+    /// started nor stopped here.
+    #[arg(long, value_name = "URL", conflicts_with = "localstack")]
+    localstack_url: Option<String>,
     /// The fake card payment gateway's port (started only when the template's
     /// Metadata.LocalCloud names a PaymentGatewayParameter).
     #[arg(long, env = "LOCAL_CLOUD_GATEWAY_PORT", default_value_t = 3002)]
@@ -84,27 +98,31 @@ struct Args {
     parameters: Vec<String>,
 }
 
-const REGION: &str = "us-east-1";
-const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "123456789012";
 
-fn endpoint_env(dynamodb: &str, moto: &str) -> BTreeMap<String, String> {
+/// The access key everything here signs with. LocalStack takes a 12-digit
+/// access key as the account id; moto's account is this one anyway. So ARNs
+/// built from the template's `AWS::AccountId` name real resources on both.
+pub const ACCESS_KEY: &str = ACCOUNT;
+
+fn endpoint_env(dynamodb: &str, aws: &str) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     for (k, v) in [
         ("AWS_REGION", REGION),
         ("AWS_DEFAULT_REGION", REGION),
-        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
         ("AWS_SECRET_ACCESS_KEY", "local"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
         // Function logs are read through the local cloud's prefixed output.
         ("NO_COLOR", "1"),
         ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb),
         ("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", dynamodb),
-        ("AWS_ENDPOINT_URL_SQS", moto),
-        ("AWS_ENDPOINT_URL_EVENTBRIDGE", moto),
-        ("AWS_ENDPOINT_URL_SES", moto),
-        ("AWS_ENDPOINT_URL_SESV2", moto),
-        ("AWS_ENDPOINT_URL_SNS", moto),
-        ("AWS_ENDPOINT_URL_SSM", moto),
+        ("AWS_ENDPOINT_URL_SQS", aws),
+        ("AWS_ENDPOINT_URL_EVENTBRIDGE", aws),
+        ("AWS_ENDPOINT_URL_SES", aws),
+        ("AWS_ENDPOINT_URL_SNS", aws),
+        ("AWS_ENDPOINT_URL_SSM", aws),
     ] {
         env.insert(k.to_owned(), v.to_owned());
     }
@@ -115,7 +133,7 @@ fn endpoint_env(dynamodb: &str, moto: &str) -> BTreeMap<String, String> {
 /// each client gets its emulator's endpoint.
 async fn sdk_config() -> aws_config::SdkConfig {
     let creds =
-        aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "local-cloud");
+        aws_sdk_dynamodb::config::Credentials::new(ACCESS_KEY, "local", None, None, "local-cloud");
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
         .credentials_provider(creds)
@@ -161,20 +179,45 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             None => Ok(None),
         }
     };
-    let (dynamodb, moto, gateway) = tokio::try_join!(
+    let start_aws = async {
+        if let Some(url) = &args.localstack_url {
+            emulators::localstack_ready(url, Duration::from_secs(10))
+                .await
+                .map_err(emulators::EmulatorError::Unusable)?;
+            return Ok((
+                AwsBackend::LocalStack,
+                url.trim_end_matches('/').to_owned(),
+                None,
+            ));
+        }
+        let (backend, emulator) = if args.localstack {
+            let state_dir = args
+                .local_dir
+                .join(format!("run/localstack-{}", args.localstack_port));
+            let started =
+                emulators::start_localstack(&paths, args.localstack_port, &state_dir, &log_dir)
+                    .await?;
+            (AwsBackend::LocalStack, started)
+        } else {
+            let started = emulators::start_moto(&paths, args.moto_port, &log_dir).await?;
+            (AwsBackend::Moto, started)
+        };
+        Ok((backend, emulator.endpoint.clone(), Some(emulator)))
+    };
+    let (dynamodb, (aws_backend, aws_endpoint, aws), gateway) = tokio::try_join!(
         emulators::start_dynamodb(&paths, args.dynamodb_port, data_dir.as_deref(), &log_dir),
-        emulators::start_moto(&paths, args.moto_port, &log_dir),
+        start_aws,
         start_gateway,
     )?;
     let gateway_url = gateway.as_ref().map(|g| g.endpoint.clone());
-    // Everything reaches moto through a proxy that counts the requests and
-    // that tests can make refuse SES sends.
+    // Everything reaches moto (or LocalStack) through a proxy that counts
+    // the requests and that tests can make refuse SES sends.
     let ses_faults = Arc::new(emulator_proxy::Faults::default());
-    let moto_requests = Arc::new(emulator_proxy::Requests::default());
-    let moto_url = emulator_proxy::start(
-        moto.endpoint.clone(),
+    let aws_requests = Arc::new(emulator_proxy::Requests::default());
+    let aws_url = emulator_proxy::start(
+        aws_endpoint.clone(),
         Some(Arc::clone(&ses_faults)),
-        Arc::clone(&moto_requests),
+        Arc::clone(&aws_requests),
     )
     .await?;
     let dynamodb_requests = args
@@ -195,10 +238,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .endpoint_url(&dynamodb_url)
         .build();
     let sqs_conf = aws_sdk_sqs::config::Builder::from(&sdk)
-        .endpoint_url(&moto_url)
+        .endpoint_url(&aws_url)
         .build();
     let events_conf = aws_sdk_eventbridge::config::Builder::from(&sdk)
-        .endpoint_url(&moto_url)
+        .endpoint_url(&aws_url)
         .build();
     let clients = provision::Clients {
         dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb_conf),
@@ -206,12 +249,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         events: aws_sdk_eventbridge::Client::from_conf(events_conf),
         ses: aws_sdk_ses::Client::from_conf(
             aws_sdk_ses::config::Builder::from(&sdk)
-                .endpoint_url(&moto_url)
+                .endpoint_url(&aws_url)
                 .build(),
         ),
         s3: aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&sdk)
-                .endpoint_url(&moto_url)
+                .endpoint_url(&aws_url)
                 .force_path_style(true)
                 .build(),
         ),
@@ -219,7 +262,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let streams = aws_sdk_dynamodbstreams::Client::from_conf(streams_conf);
     let ssm = aws_sdk_ssm::Client::from_conf(
         aws_sdk_ssm::config::Builder::from(&sdk)
-            .endpoint_url(&moto_url)
+            .endpoint_url(&aws_url)
             .build(),
     );
     let keep_secrets = args.persist.then(|| args.local_dir.join("state/secrets"));
@@ -243,7 +286,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
     let api_spec = model::api_spec(&template, &ctx)?;
     let functions = model::functions(&template, &ctx, &api_spec)?;
-    let mut base_env = endpoint_env(&dynamodb_url, &moto_url);
+    let mut base_env = endpoint_env(&dynamodb_url, &aws_url);
     // The X-Ray daemon Lambda runs beside each function, played here.
     let segments = Arc::new(xray::Segments::default());
     let daemon = xray::start(Arc::clone(&segments))
@@ -430,11 +473,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         physical: ctx.physical.clone(),
         api: format!("http://{api_addr}"),
         dynamodb: dynamodb.endpoint.clone(),
-        moto: moto.endpoint.clone(),
+        aws: aws_endpoint.clone(),
+        aws_backend,
         gateway: gateway_url.clone(),
         pids: admin::Pids {
             dynamodb: dynamodb.pid(),
-            moto: moto.pid(),
+            aws: aws.as_ref().and_then(emulators::Emulator::pid),
             gateway: gateway.as_ref().and_then(emulators::Emulator::pid),
         },
         template: template.clone(),
@@ -443,7 +487,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         options: options.clone(),
         stack_name: args.stack_name.clone(),
         ses_faults,
-        moto_requests,
+        aws_requests,
         dynamodb_requests,
         segments,
     };
@@ -480,7 +524,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         &api_addr,
         &admin_addr,
         &dynamodb.endpoint,
-        &moto.endpoint,
+        (aws_backend, &aws_endpoint),
         gateway_url.as_deref(),
     );
 
@@ -492,11 +536,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(target: "local-cloud", "stopping");
     let _ = shutdown_tx.send(true);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    tokio::join!(dynamodb.stop(), moto.stop(), async {
-        if let Some(gateway) = gateway {
-            gateway.stop().await;
+    tokio::join!(
+        dynamodb.stop(),
+        async {
+            if let Some(aws) = aws {
+                aws.stop().await;
+            }
+        },
+        async {
+            if let Some(gateway) = gateway {
+                gateway.stop().await;
+            }
         }
-    });
+    );
     Ok(())
 }
 
@@ -506,14 +558,18 @@ fn announce(
     api: &SocketAddr,
     admin: &SocketAddr,
     dynamodb: &str,
-    moto: &str,
+    (backend, aws): (AwsBackend, &str),
     gateway: Option<&str>,
 ) {
     println!("Local cloud is up.");
     println!("  API:      http://{api}   (try: curl http://{api}/health)");
     println!("  Admin:    http://{admin}");
     println!("  DynamoDB: {dynamodb}");
-    println!("  moto:     {moto}  (SQS, EventBridge, SES, SSM)");
+    let name = match backend {
+        AwsBackend::Moto => "moto:      ",
+        AwsBackend::LocalStack => "LocalStack:",
+    };
+    println!("  {name} {aws}  (SQS, EventBridge, SNS, SES, SSM, S3)");
     if let Some(gateway) = gateway {
         println!("  Gateway:  {gateway}  (fake card gateway; PUT /control/mode)");
     }

@@ -12,7 +12,7 @@ stops it redoing the same work:
   read once; it cannot change while the server runs.
 - Werkzeug logs every request through a locked stream handler (8 %): the
   local cloud's proxy counts requests by action instead
-  (`GET /emulators/moto/requests`); warnings and errors are still logged.
+  (`GET /emulators/aws/requests`); warnings and errors are still logged.
 
 A patch whose target is missing (another moto version) is skipped with a
 warning: moto then runs as released, only slower.

@@ -642,20 +642,25 @@ async fn rule(id: &str, p: &Json, ctx: &Context, c: &Clients) -> Result<Physical
         .flatten()
     {
         // A Firehose stream is fed through its local queue (moto's
-        // EventBridge has no Firehose target); the delivery task applies
-        // the target's InputPath.
+        // EventBridge has no Firehose target). The queue gets the whole
+        // event and the delivery task applies the target's InputPath: moto
+        // ignores an SQS target's InputPath, LocalStack applies it, so
+        // leaving it to either would differ.
         let arn_of = s(t, "Arn").unwrap_or_default();
-        let arn_of = ctx
+        let stream_queue = ctx
             .physical
             .values()
             .find(|p| p.kind == STREAM && p.attributes.get("Arn") == Some(&arn_of))
-            .and_then(|p| p.attributes.get("QueueArn").cloned())
-            .unwrap_or(arn_of);
+            .and_then(|p| p.attributes.get("QueueArn").cloned());
+        let input_path = match stream_queue {
+            Some(_) => None,
+            None => s(t, "InputPath"),
+        };
         let mut target = Target::builder()
             .id(s(t, "Id").unwrap_or_default())
-            .arn(arn_of)
+            .arn(stream_queue.unwrap_or(arn_of))
             .set_input(s(t, "Input"))
-            .set_input_path(s(t, "InputPath"));
+            .set_input_path(input_path);
         if let Some(retry) = t.get("RetryPolicy") {
             target = target.retry_policy(
                 RetryPolicy::builder()

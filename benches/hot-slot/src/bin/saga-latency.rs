@@ -207,7 +207,7 @@ async fn one_booking(
 /// Both emulators' request counts, keyed `<emulator>/<service>:<action>`.
 async fn requests(cloud: &Cloud) -> Result<BTreeMap<String, u64>, Error> {
     let mut all = BTreeMap::new();
-    for emulator in ["moto", "dynamodb"] {
+    for emulator in ["aws", "dynamodb"] {
         for (action, n) in cloud.emulator_requests(emulator).await? {
             all.insert(format!("{emulator}/{action}"), n);
         }
@@ -219,11 +219,11 @@ async fn requests(cloud: &Cloud) -> Result<BTreeMap<String, u64>, Error> {
 /// pipeline: no event put on the bus for 3 s (at most 2 minutes).
 async fn settle(cloud: &Cloud) -> Result<(), Error> {
     let puts = |counts: BTreeMap<String, u64>| counts.get("events:PutEvents").copied();
-    let mut last = puts(cloud.emulator_requests("moto").await?);
+    let mut last = puts(cloud.emulator_requests("aws").await?);
     let mut quiet = 0;
     for _ in 0..120 {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let now = puts(cloud.emulator_requests("moto").await?);
+        let now = puts(cloud.emulator_requests("aws").await?);
         quiet = if now == last { quiet + 1 } else { 0 };
         if quiet >= 3 {
             break;
@@ -386,7 +386,7 @@ async fn run(args: Args) -> Result<(), Error> {
     println!("|---|---|---|");
     for (users, confirmed, _, made) in &requests_per_round {
         let per = |n: u64| n as f64 / (*confirmed).max(1) as f64;
-        for emulator in ["moto", "dynamodb"] {
+        for emulator in ["aws", "dynamodb"] {
             let mine: Vec<_> = made
                 .iter()
                 .filter(|(k, _)| k.starts_with(emulator))

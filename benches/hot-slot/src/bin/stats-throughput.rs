@@ -179,7 +179,6 @@ async fn main() -> Result<(), Error> {
         .as_str()
         .ok_or("the state file names no StatsConsumerQueue")?
         .to_owned();
-    let moto = state["moto"].as_str().ok_or("no moto address")?.to_owned();
     let dynamodb = cloud.dynamo_client().await;
     let figures = DynamoFigures::new(dynamodb.clone(), &cloud.table);
     let n = args.events;
@@ -207,16 +206,9 @@ async fn main() -> Result<(), Error> {
     // delivers them, counted when the venue's day says all are in.
     let (venue, through) = bookings(n);
     write_bookings(&dynamodb, &cloud.table, &through).await?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local", "local", None, None, "bench",
-        ))
-        .load()
-        .await;
     let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&sdk)
-            .endpoint_url(&moto)
+        aws_sdk_sqs::config::Builder::from(&cloud.sdk_config().await)
+            .endpoint_url(&cloud.aws)
             .build(),
     );
     let started = Instant::now();

@@ -192,18 +192,15 @@ async fn paused_room(cloud: &Cloud, token: &str, date: &str, rate: u32) -> Resul
 
 /// The cloud's signing key, from SSM as the functions read it, and its
 /// token settings.
-async fn signing(state_file: &PathBuf) -> Result<(SigningKey, TokenSettings), Error> {
+async fn signing(
+    cloud: &Cloud,
+    state_file: &PathBuf,
+) -> Result<(SigningKey, TokenSettings), Error> {
     let state: Value = serde_json::from_str(&std::fs::read_to_string(state_file)?)?;
     let text = |v: &Value| v.as_str().map(str::to_owned).ok_or("a state field");
-    let creds = aws_sdk_ssm::config::Credentials::new("local", "local", None, None, "bench");
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(creds)
-        .load()
-        .await;
     let ssm = aws_sdk_ssm::Client::from_conf(
-        aws_sdk_ssm::config::Builder::from(&sdk)
-            .endpoint_url(text(&state["moto"])?)
+        aws_sdk_ssm::config::Builder::from(&cloud.sdk_config().await)
+            .endpoint_url(&cloud.aws)
             .build(),
     );
     let out = ssm
@@ -270,7 +267,7 @@ async fn run(args: Args) -> Result<(), Error> {
     let room_d = paused_room(&cloud, &token, &date, args.rate).await?;
     let client = cloud.dynamo_client().await;
     let rooms = DynamoWaitingRooms::new(client.clone(), cloud.table.clone());
-    let (key, settings) = signing(&args.state_file).await?;
+    let (key, settings) = signing(&cloud, &args.state_file).await?;
     let issuer = settings.issuer.clone();
     let tokens = AccessTokens::new(&key, settings);
     let passes = PassKeys::new(&key, &issuer);
