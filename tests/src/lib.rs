@@ -582,3 +582,11 @@ where
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Says in the run's output that a test did not run, and why. `cargo test`
+/// shows what a passing test prints only with `--nocapture`, so this writes
+/// to the process's stderr itself, past the harness's capture.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
+}

@@ -139,8 +139,9 @@ fn the_lists_agree_with_the_installed_localstack() {
             p.join("localstack").exists().then_some(p)
         })
     }) else {
-        eprintln!(
-            "skipped: LocalStack is not installed (infra/install.sh --localstack), so only the lists are checked"
+        system_tests::skipped(
+            "the_lists_agree_with_the_installed_localstack",
+            "LocalStack is not installed (infra/install.sh --localstack); the lists are checked by the other test",
         );
         return;
     };

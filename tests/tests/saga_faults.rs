@@ -108,9 +108,12 @@ async fn a_saga_frozen_by_a_paused_moto_finishes_once_moto_resumes() {
     // moto's, or the LocalStack the local cloud started (one it was only
     // pointed at is not its to pause).
     let Some(moto) = cloud.state["pids"]["aws"].as_u64() else {
-        eprintln!(
-            "skipped: the local cloud did not start its AWS emulator ({}), so it cannot pause it",
-            cloud.state["aws"]
+        system_tests::skipped(
+            "a_saga_frozen_by_a_paused_moto_finishes_once_moto_resumes",
+            &format!(
+                "the local cloud did not start its AWS emulator ({}), so it cannot pause it",
+                cloud.state["aws"]
+            ),
         );
         return;
     };
