@@ -67,7 +67,7 @@ impl State {
             "access_key_id": crate::ACCESS_KEY,
             "gateway": self.gateway,
             "pids": self.pids,
-            "region": "us-east-1",
+            "region": crate::REGION,
             "resources": self.physical,
             "parameters": self.parameters,
             "functions": self.pools.values().map(|p| json!({
@@ -128,8 +128,10 @@ async fn sent(
             .await
     };
     let array = |v: Option<&Json>| v.and_then(Json::as_array).cloned().unwrap_or_default();
-    let recipients = |destinations: Option<&Json>, keys: [&str; 3]| -> Vec<String> {
-        keys.iter()
+    // To, Cc and Bcc, under the same names in moto's store and LocalStack's.
+    let recipients = |destinations: Option<&Json>| -> Vec<String> {
+        ["ToAddresses", "CcAddresses", "BccAddresses"]
+            .iter()
             .filter_map(|k| destinations?.get(*k)?.as_array().cloned())
             .flatten()
             .filter_map(|a| a.as_str().map(str::to_owned))
@@ -141,10 +143,7 @@ async fn sent(
             let emails = array(data.get("ses").and_then(|s| s.get("Message")))
                 .into_iter()
                 .flat_map(|m| {
-                    let to = recipients(
-                        m.get("destinations"),
-                        ["ToAddresses", "CcAddresses", "BccAddresses"],
-                    );
+                    let to = recipients(m.get("destinations"));
                     to.into_iter().filter(|t| wanted(t)).map(move |to| {
                         email(&m["id"], &m["source"], &to, &m["subject"], &m["body"])
                     })
@@ -164,10 +163,7 @@ async fn sent(
             let emails = array(mail.get("messages"))
                 .into_iter()
                 .flat_map(|m| {
-                    let to = recipients(
-                        m.get("Destination"),
-                        ["ToAddresses", "CcAddresses", "BccAddresses"],
-                    );
+                    let to = recipients(m.get("Destination"));
                     let body = match &m["Body"]["html_part"] {
                         Json::Null => m["Body"]["text_part"].clone(),
                         html => html.clone(),
